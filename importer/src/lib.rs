@@ -1,0 +1,1 @@
+//! Simulated MCS importer (GKE and upstream flavours); built in a later issue.

@@ -1,0 +1,269 @@
+//! A fleet: N simulated clusters, each serving the Kubernetes API over plain HTTP on its own
+//! loopback address, with bootstrap objects, controllers, and a kubeconfig for clients.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::Rng;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use crate::cluster::Cluster;
+use crate::ops::{self, WriteCtx};
+
+/// Errors starting or describing a fleet.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// A cluster name is not a valid DNS-1123 label or is repeated.
+    #[error("invalid cluster name {name:?}: {reason}")]
+    BadName {
+        /// The name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The listener could not be bound.
+    #[error("failed to listen on {addr}")]
+    Bind {
+        /// Address tried.
+        addr: SocketAddr,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Certificates could not be made.
+    #[error("failed to set up TLS")]
+    Tls(#[from] crate::tls::TlsError),
+    /// The kubeconfig could not be written.
+    #[error("failed to write kubeconfig {path}")]
+    Kubeconfig {
+        /// Path.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bootstrap objects could not be created.
+    #[error("failed to bootstrap cluster {cluster}: {message}")]
+    Bootstrap {
+        /// Cluster name.
+        cluster: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// How to start a fleet.
+#[derive(Clone, Debug)]
+pub struct FleetConfig {
+    /// Cluster names, e.g. `["a", "b"]`.
+    pub clusters: Vec<String>,
+    /// Events kept per cluster for resuming watches (older versions answer 410).
+    pub event_log: usize,
+    /// Preferred API port (the same on every cluster's own address); 0 = any free port.
+    pub port: u16,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        Self {
+            clusters: vec!["a".into(), "b".into()],
+            event_log: 100_000,
+            port: 0,
+        }
+    }
+}
+
+/// A started cluster and what keeps it running.
+pub struct RunningCluster {
+    /// The cluster state.
+    pub cluster: Arc<Cluster>,
+    /// Bearer token of its admin user.
+    pub token: String,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningCluster {
+    /// `https://ADDR` of its API server.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.cluster.addr)
+    }
+}
+
+/// A running fleet; dropping it stops every server and controller.
+pub struct Fleet {
+    clusters: Vec<RunningCluster>,
+    pki: crate::tls::Pki,
+}
+
+/// The loopback address of cluster number `index` (0-based): `127.1.<index+1>.1`.
+pub fn api_ip(index: usize) -> Ipv4Addr {
+    Ipv4Addr::new(127, 1, (index % 250 + 1) as u8, 1)
+}
+
+fn random_token() -> String {
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect()
+}
+
+fn check_names(names: &[String]) -> Result<(), FleetError> {
+    for (i, n) in names.iter().enumerate() {
+        if let Err(reason) = crate::validate::is_dns1123_label(n) {
+            return Err(FleetError::BadName {
+                name: n.clone(),
+                reason,
+            });
+        }
+        if names[..i].contains(n) {
+            return Err(FleetError::BadName {
+                name: n.clone(),
+                reason: "listed twice".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn bind(ip: Ipv4Addr, port: u16) -> Result<tokio::net::TcpListener, FleetError> {
+    let addr = SocketAddr::new(IpAddr::V4(ip), port);
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => Ok(l),
+        Err(_) if port != 0 => {
+            let any = SocketAddr::new(IpAddr::V4(ip), 0);
+            tokio::net::TcpListener::bind(any)
+                .await
+                .map_err(|source| FleetError::Bind { addr: any, source })
+        }
+        Err(source) => Err(FleetError::Bind { addr, source }),
+    }
+}
+
+impl Fleet {
+    /// Starts every cluster of `cfg` and waits until each serves.
+    pub async fn start(cfg: &FleetConfig) -> Result<Fleet, FleetError> {
+        check_names(&cfg.clusters)?;
+        let pki = crate::tls::Pki::new()?;
+        let mut clusters = Vec::new();
+        for (i, name) in cfg.clusters.iter().enumerate() {
+            let listener = bind(api_ip(i), cfg.port).await?;
+            let addr = listener.local_addr().map_err(|source| FleetError::Bind {
+                addr: SocketAddr::new(IpAddr::V4(api_ip(i)), cfg.port),
+                source,
+            })?;
+            let cluster = Arc::new(Cluster::new(name, addr, cfg.event_log));
+            let token = random_token();
+            cluster.auth.add_token(&token, "admin");
+            bootstrap(&cluster)?;
+            let mut tasks = crate::controllers::start(cluster.clone());
+            let app = crate::api::router(cluster.clone());
+            let tls = crate::tls::TlsListener::new(listener, pki.server_config(addr.ip())?)
+                .map_err(|source| FleetError::Bind { addr, source })?;
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(tls, app).await;
+            }));
+            clusters.push(RunningCluster {
+                cluster,
+                token,
+                tasks,
+            });
+        }
+        Ok(Fleet { clusters, pki })
+    }
+
+    /// The fleet CA certificate (PEM) that signed every API server's certificate.
+    pub fn ca_pem(&self) -> &str {
+        self.pki.ca_pem()
+    }
+
+    /// The running clusters, in configuration order.
+    pub fn clusters(&self) -> &[RunningCluster] {
+        &self.clusters
+    }
+
+    /// One cluster by name.
+    pub fn cluster(&self, name: &str) -> Option<&RunningCluster> {
+        self.clusters.iter().find(|c| c.cluster.name == name)
+    }
+
+    /// A kubeconfig with one context per cluster (context name = cluster name); the first
+    /// cluster is the current context.
+    pub fn kubeconfig(&self) -> Value {
+        use base64::Engine;
+        let ca = base64::engine::general_purpose::STANDARD.encode(self.pki.ca_pem());
+        let clusters: Vec<Value> = self
+            .clusters
+            .iter()
+            .map(|c| json!({"name": c.cluster.name, "cluster": {"server": c.url(), "certificate-authority-data": ca}}))
+            .collect();
+        let users: Vec<Value> = self.clusters.iter().map(|c| json!({"name": format!("{}-admin", c.cluster.name), "user": {"token": c.token}})).collect();
+        let contexts: Vec<Value> = self
+            .clusters
+            .iter()
+            .map(|c| json!({"name": c.cluster.name, "context": {"cluster": c.cluster.name, "user": format!("{}-admin", c.cluster.name)}}))
+            .collect();
+        let current = self
+            .clusters
+            .first()
+            .map(|c| c.cluster.name.clone())
+            .unwrap_or_default();
+        json!({"apiVersion": "v1", "kind": "Config", "clusters": clusters, "users": users, "contexts": contexts, "current-context": current, "preferences": {}})
+    }
+
+    /// Writes the kubeconfig as YAML to `path` (mode 0600: it holds tokens).
+    pub fn write_kubeconfig(&self, path: &Path) -> Result<(), FleetError> {
+        let err = |source| FleetError::Kubeconfig {
+            path: path.display().to_string(),
+            source,
+        };
+        let yaml = serde_saphyr::to_string(&self.kubeconfig())
+            .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        std::fs::write(path, yaml).map_err(err)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Stops every server and controller.
+    pub fn shutdown(&mut self) {
+        for c in &mut self.clusters {
+            for t in c.tasks.drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The namespaces every cluster starts with.
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+fn bootstrap(cluster: &Cluster) -> Result<(), FleetError> {
+    let fail = |message: String| FleetError::Bootstrap {
+        cluster: cluster.name.clone(),
+        message,
+    };
+    let def = cluster
+        .builtin("", "namespaces")
+        .ok_or_else(|| fail("namespaces not served".into()))?;
+    let ctx = WriteCtx::controller(cluster, &def, "mcs-sim");
+    for ns in SYSTEM_NAMESPACES {
+        let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}});
+        ops::create(&ctx, obj, None).map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! `mcs-sim`: an embedded Kubernetes fleet. Each simulated cluster is an API server on its
+//! own loopback address that speaks the real Kubernetes HTTP API (HTTPS with a fleet CA,
+//! bearer tokens), so `kube::Client` and kubectl talk to it exactly as they talk to GKE or kind.
+//!
+//! Layers: `store` (objects, versions, events) → `ops` (lifecycle rules) → `api` (HTTP);
+//! `controllers` keep cluster-side behaviour (CRDs, namespaces, garbage collection);
+//! `fleet` starts clusters and writes the kubeconfig.
+
+pub mod api;
+pub mod cluster;
+pub mod controllers;
+pub mod convert;
+pub mod fleet;
+pub mod ops;
+pub mod patch;
+pub mod registry;
+pub mod selector;
+pub mod store;
+pub mod table;
+pub mod tls;
+pub mod validate;
+
+pub use cluster::Cluster;
+pub use fleet::{Fleet, FleetConfig, FleetError, RunningCluster};

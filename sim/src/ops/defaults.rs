@@ -1,0 +1,122 @@
+//! Defaulting of built-in kinds, as the API server's defaulters do (the subset of fields
+//! that clients and printers look at).
+
+use serde_json::{Value, json};
+
+use crate::registry::ResourceDef;
+
+fn default(obj: &mut Value, field: &str, v: Value) {
+    if obj.is_null() {
+        *obj = json!({});
+    }
+    if let Some(o) = obj.as_object_mut() {
+        o.entry(field).or_insert(v);
+    }
+}
+
+/// Applies defaults for `def`'s kind to `obj` (`create` = the object is new).
+pub fn apply(def: &ResourceDef, obj: &mut Value, create: bool) {
+    if !def.builtin {
+        return;
+    }
+    match (def.group.as_str(), def.kind.as_str()) {
+        ("", "Namespace") => {
+            default(&mut obj["spec"], "finalizers", json!(["kubernetes"]));
+            if create {
+                obj["status"] = json!({"phase": "Active"});
+            }
+        }
+        ("", "Pod") => {
+            pod_spec(&mut obj["spec"]);
+            if create {
+                obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+            }
+        }
+        ("", "Service") => service(obj),
+        ("", "Secret") => default(obj, "type", json!("Opaque")),
+        ("apps", "Deployment") => {
+            let spec = &mut obj["spec"];
+            default(spec, "replicas", json!(1));
+            default(spec, "revisionHistoryLimit", json!(10));
+            default(spec, "progressDeadlineSeconds", json!(600));
+            default(
+                spec,
+                "strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
+            );
+            pod_spec(&mut spec["template"]["spec"]);
+        }
+        ("apps", "ReplicaSet") => {
+            default(&mut obj["spec"], "replicas", json!(1));
+            pod_spec(&mut obj["spec"]["template"]["spec"]);
+        }
+        _ => {}
+    }
+}
+
+fn pod_spec(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    default(spec, "restartPolicy", json!("Always"));
+    default(spec, "dnsPolicy", json!("ClusterFirst"));
+    default(spec, "schedulerName", json!("default-scheduler"));
+    default(spec, "terminationGracePeriodSeconds", json!(30));
+    default(spec, "securityContext", json!({}));
+    for list in ["containers", "initContainers"] {
+        let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for c in cs {
+            container(c);
+        }
+    }
+}
+
+fn container(c: &mut Value) {
+    let image = c["image"].as_str().unwrap_or("").to_string();
+    let tag = image.rsplit('/').next().unwrap_or("");
+    let latest = !tag.contains(':') || tag.ends_with(":latest");
+    let policy = if latest && !image.contains('@') {
+        "Always"
+    } else {
+        "IfNotPresent"
+    };
+    default(c, "imagePullPolicy", json!(policy));
+    default(c, "terminationMessagePath", json!("/dev/termination-log"));
+    default(c, "terminationMessagePolicy", json!("File"));
+    default(c, "resources", json!({}));
+    if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
+        for p in ports {
+            default(p, "protocol", json!("TCP"));
+        }
+    }
+    for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+        if let Some(p) = c.get_mut(probe).filter(|p| p.is_object()) {
+            default(p, "timeoutSeconds", json!(1));
+            default(p, "periodSeconds", json!(10));
+            default(p, "successThreshold", json!(1));
+            default(p, "failureThreshold", json!(3));
+        }
+    }
+}
+
+fn service(obj: &mut Value) {
+    let spec = &mut obj["spec"];
+    if !spec.is_object() {
+        return;
+    }
+    default(spec, "type", json!("ClusterIP"));
+    if spec["type"] != "ExternalName" {
+        default(spec, "sessionAffinity", json!("None"));
+        default(spec, "internalTrafficPolicy", json!("Cluster"));
+    }
+    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+        for p in ports {
+            default(p, "protocol", json!("TCP"));
+            if let Some(port) = p.get("port").cloned() {
+                default(p, "targetPort", port);
+            }
+        }
+    }
+}
