@@ -13,6 +13,7 @@ pub mod convert;
 pub mod fleet;
 pub mod ops;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod selector;
 pub mod store;

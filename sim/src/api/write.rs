@@ -28,6 +28,15 @@ fn decode(req: &Req, body: &[u8]) -> ApiResult<Value> {
         .unwrap_or("")
         .trim()
         .to_string();
+    if crate::protobuf::is_protobuf(&ct) {
+        let d = &req.def;
+        return crate::protobuf::decode_object(body, Some((&d.group, &d.version, &d.kind)))
+            .map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "the body of the request could not be decoded as protobuf: {e}"
+                ))
+            });
+    }
     let v: Value = match ct.as_str() {
         "application/json" | "" | "*/*" => serde_json::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml: {e}")))?,
@@ -204,8 +213,13 @@ fn delete_opts(req: &Req, body: &[u8]) -> ApiResult<DeleteOpts> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(opts);
     }
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions body: {e}")))?;
+    let bad = |e: String| ApiError::BadRequest(format!("invalid DeleteOptions body: {e}"));
+    let v: Value = if crate::protobuf::is_protobuf(content_type(req)) {
+        crate::protobuf::decode_object(body, Some(("meta.k8s.io", "v1", "DeleteOptions")))
+            .map_err(|e| bad(e.to_string()))?
+    } else {
+        serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?
+    };
     if let Some(p) = v["propagationPolicy"].as_str() {
         opts.propagation = p.to_string();
     } else if v["orphanDependents"] == true {

@@ -5,12 +5,15 @@ use serde_json::{Value, json};
 
 use crate::registry::ResourceDef;
 
+/// Sets `field` when it is missing or null.
 fn default(obj: &mut Value, field: &str, v: Value) {
     if obj.is_null() {
         *obj = json!({});
     }
-    if let Some(o) = obj.as_object_mut() {
-        o.entry(field).or_insert(v);
+    if let Some(o) = obj.as_object_mut()
+        && o.get(field).is_none_or(Value::is_null)
+    {
+        o.insert(field.to_string(), v);
     }
 }
 
@@ -114,8 +117,12 @@ fn service(obj: &mut Value) {
     if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports {
             default(p, "protocol", json!("TCP"));
-            if let Some(port) = p.get("port").cloned() {
-                default(p, "targetPort", port);
+            // Go's zero values count as unset here: protobuf bodies carry `targetPort: 0`.
+            let unset = matches!(p.get("targetPort"), None | Some(Value::Null))
+                || p["targetPort"] == 0
+                || p["targetPort"] == "";
+            if unset && let Some(port) = p.get("port").cloned() {
+                p["targetPort"] = port;
             }
         }
     }
