@@ -63,7 +63,7 @@ fn group_version(cluster: &Cluster, gv: &str) -> Option<Value> {
         .iter()
         .filter(|d| d.group == group && d.version == version)
     {
-        let gvk = json!([{"group": d.group, "version": d.version, "kind": d.kind}]);
+        let gvk = json!({"group": d.group, "version": d.version, "kind": d.kind});
         let ns = if d.namespaced {
             "namespaces/{namespace}/"
         } else {

@@ -185,11 +185,47 @@ pub fn list(req: &Req, fmt: Format) -> ApiResult<Response> {
     if let Some(next) = &page.next {
         meta["continue"] = json!(encode_continue(rv, next));
     }
+    if fmt == Format::Json {
+        return Ok(list_json(req, &page.items, &meta));
+    }
     let items: Vec<Value> = page.items.iter().map(|o| req.def.to_served(o)).collect();
     Ok(json_response(
         StatusCode::OK,
         &render(req, fmt, items, meta, false),
     ))
+}
+
+/// A JSON list written item by item: stored objects already in served form are serialized
+/// as they are, without copying them first.
+fn list_json(req: &Req, items: &[Arc<Value>], meta: &Value) -> Response {
+    let api_version = req.def.api_version();
+    let mut buf = Vec::with_capacity(256 + items.len() * 512);
+    let head = json!({"kind": format!("{}List", req.def.kind), "apiVersion": api_version, "metadata": meta});
+    let head = serde_json::to_vec(&head).unwrap_or_default();
+    // `head` is an object: reopen it to append "items".
+    buf.extend_from_slice(&head[..head.len().saturating_sub(1)]);
+    buf.extend_from_slice(b",\"items\":[");
+    for (i, o) in items.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        let as_stored =
+            o["apiVersion"] == api_version.as_str() && o["kind"] == req.def.kind.as_str();
+        let written = if as_stored {
+            serde_json::to_writer(&mut buf, &**o)
+        } else {
+            serde_json::to_writer(&mut buf, &req.def.to_served(o))
+        };
+        if written.is_err() {
+            buf.extend_from_slice(b"null");
+        }
+    }
+    buf.extend_from_slice(b"]}");
+    axum::response::Response::builder()
+        .status(StatusCode::OK)
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(buf))
+        .unwrap_or_default()
 }
 
 /// `resourceVersionMatch=Exact` can only be served for the current version.

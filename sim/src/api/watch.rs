@@ -104,6 +104,10 @@ fn stream_response(body_rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Ap
         })
 }
 
+fn encode(v: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(v).unwrap_or_default())
+}
+
 impl Watch {
     async fn run(
         mut self,
@@ -167,7 +171,30 @@ impl Watch {
             (EventType::Modified, true, false) => "DELETED",
             _ => return true,
         };
+        if self.fmt == Format::Json {
+            let api_version = self.req.def.api_version();
+            let (av, bytes) = ev.encoded.get_or_init(|| {
+                (
+                    api_version.clone(),
+                    encode(&self.req.def.to_served(&ev.object)),
+                )
+            });
+            if *av == api_version {
+                return self.raw_line(kind, bytes).await;
+            }
+        }
         self.send(kind, &ev.object).await
+    }
+
+    /// `{"type":KIND,"object":OBJECT}` from an already encoded object.
+    async fn raw_line(&self, kind: &str, object: &[u8]) -> bool {
+        let mut buf = Vec::with_capacity(object.len() + 32);
+        buf.extend_from_slice(b"{\"type\":\"");
+        buf.extend_from_slice(kind.as_bytes());
+        buf.extend_from_slice(b"\",\"object\":");
+        buf.extend_from_slice(object);
+        buf.extend_from_slice(b"}\n");
+        self.tx.send(Ok(Bytes::from(buf))).await.is_ok()
     }
 
     async fn send(&self, kind: &str, stored: &Value) -> bool {

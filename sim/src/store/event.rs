@@ -31,6 +31,9 @@ impl EventType {
 /// One committed change.
 #[derive(Debug)]
 pub struct StoreEvent {
+    /// The served JSON encoding of `object`, computed once by the first watch that needs it
+    /// and shared by all others (keyed by the apiVersion it was served as).
+    pub encoded: std::sync::OnceLock<(String, bytes::Bytes)>,
     /// The resourceVersion of the change (for deletions: the version of the delete).
     pub rv: u64,
     /// Added, modified or deleted.

@@ -380,6 +380,7 @@ impl Store {
         prev: Option<Arc<Value>>,
     ) {
         let ev = Arc::new(StoreEvent {
+            encoded: std::sync::OnceLock::new(),
             rv: inner.rv,
             kind,
             res: res.clone(),
