@@ -1,0 +1,7 @@
+//! `mcs-harness`: an end-to-end test harness for Kubernetes Multi-Cluster Services.
+//!
+//! This library holds the command-line interface and the pieces the binary composes; the
+//! embedded fleet lives in the `mcs-sim` crate and the simulated importer in `mcs-importer`.
+
+pub mod cli;
+pub mod sim_cmd;

@@ -1,0 +1,36 @@
+//! The `mcs-harness` binary. Exit codes: 0 success, 1 test failure, 2 usage or input error.
+
+use clap::Parser;
+use mcs_harness::cli::{Cli, Command, SimAction};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result: anyhow::Result<()> = runtime.block_on(async {
+        match cli.command {
+            Command::Sim {
+                action: SimAction::Up(opts),
+            } => {
+                mcs_harness::sim_cmd::up(&opts, &mut std::io::stdout()).await?;
+            }
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

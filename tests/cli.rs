@@ -1,0 +1,63 @@
+//! The `mcs-harness` command line: help, usage errors (exit 2), bad input named clearly.
+
+mod support;
+
+use std::process::Command;
+
+use support::harness_bin;
+
+#[test]
+fn help_lists_the_sim_command() {
+    let out = Command::new(harness_bin()).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("sim"), "{text}");
+    let out = Command::new(harness_bin())
+        .args(["sim", "up", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--clusters") && text.contains("--kubeconfig"),
+        "{text}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Command::new(harness_bin())
+        .arg("frobnicate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(harness_bin())
+        .args(["sim", "up", "--port", "notaport"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn invalid_cluster_name_is_named_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(harness_bin())
+        .args([
+            "sim",
+            "up",
+            "--clusters",
+            "a,Bad_Name",
+            "--port",
+            "0",
+            "--kubeconfig",
+        ])
+        .arg(dir.path().join("kc"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid cluster name \"Bad_Name\""), "{err}");
+    assert!(
+        !dir.path().join("kc").exists(),
+        "no kubeconfig written on failure"
+    );
+}

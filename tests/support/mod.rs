@@ -1,0 +1,195 @@
+//! Helpers for black-box tests of the `mcs-harness` binary: start `sim up` as a child
+//! process, run real kubectl against it, wait for output with a deadline.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `mcs-harness sim up`.
+pub struct SimProcess {
+    child: Child,
+    /// Temporary directory holding the kubeconfig and kubectl's cache.
+    pub dir: tempfile::TempDir,
+    /// The kubeconfig the fleet wrote.
+    pub kubeconfig: PathBuf,
+    /// Lines printed at start-up.
+    pub banner: Vec<String>,
+}
+
+/// The `mcs-harness` binary under test.
+pub fn harness_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mcs-harness")
+}
+
+/// The project root (for fixtures).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl SimProcess {
+    /// Starts `sim up --clusters a,b` on free ports and waits until it serves.
+    pub fn start() -> SimProcess {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        let mut child = Command::new(harness_bin())
+            .args([
+                "sim",
+                "up",
+                "--clusters",
+                "a,b",
+                "--port",
+                "0",
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn mcs-harness");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut banner = Vec::new();
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("sim up prints its banner within 30s");
+            let done = line.starts_with("serving");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in rx {});
+        SimProcess {
+            child,
+            dir,
+            kubeconfig,
+            banner,
+        }
+    }
+
+    /// A kubectl command against this fleet (own cache dir, context `a` unless overridden).
+    pub fn kubectl(&self) -> Command {
+        let mut c = Command::new("kubectl");
+        c.env("KUBECONFIG", &self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"));
+        c
+    }
+
+    /// Runs kubectl with `args`, returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.kubectl().args(args).output().expect("kubectl runs")
+    }
+
+    /// Runs kubectl with `args` and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl with `args`, feeding `stdin`; asserts success; returns stdout.
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let mut child = self
+            .kubectl()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("kubectl output");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sim did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Collects a child's stdout lines in the background; `until` waits on them with a deadline.
+pub struct Lines {
+    rx: mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
+}
+
+impl Lines {
+    /// Takes over `child`'s piped stdout.
+    pub fn of(child: &mut Child) -> Lines {
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads until `pred` holds for the lines seen so far; panics after `secs` seconds.
+    pub fn until(&mut self, secs: u64, pred: impl Fn(&[String]) -> bool) -> &[String] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while !pred(&self.seen) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!("timed out; got {:?}", self.seen),
+            }
+        }
+        &self.seen
+    }
+}
