@@ -63,6 +63,8 @@ pub struct FleetConfig {
     pub event_log: usize,
     /// Preferred API port (the same on every cluster's own address); 0 = any free port.
     pub port: u16,
+    /// How often readiness probes run.
+    pub probe_period: std::time::Duration,
 }
 
 impl Default for FleetConfig {
@@ -71,6 +73,7 @@ impl Default for FleetConfig {
             clusters: vec!["a".into(), "b".into()],
             event_log: 100_000,
             port: 0,
+            probe_period: std::time::Duration::from_millis(100),
         }
     }
 }
@@ -82,6 +85,7 @@ pub struct RunningCluster {
     /// Bearer token of its admin user.
     pub token: String,
     tasks: Vec<JoinHandle<()>>,
+    _dns: crate::dns::DnsServer,
 }
 
 impl RunningCluster {
@@ -95,6 +99,48 @@ impl RunningCluster {
 pub struct Fleet {
     clusters: Vec<RunningCluster>,
     pki: crate::tls::Pki,
+    net: Arc<crate::net::FleetNet>,
+}
+
+/// Picks `n` distinct second octets for cluster address plans, away from the API servers'
+/// `127.1.x.x` and the usual `127.0.x.x`.
+fn pick_octets(n: usize) -> Vec<u8> {
+    let mut rng = rand::rng();
+    let mut out: Vec<u8> = Vec::new();
+    while out.len() < n {
+        let o: u8 = rng.random_range(32..=239);
+        if !out.contains(&o) && octet_free(o) {
+            out.push(o);
+        }
+    }
+    out
+}
+
+/// An octet is free unless its DNS address is taken (another fleet holds it). Without the
+/// privilege to bind port 53 the check cannot tell, and the octet is taken as free.
+fn octet_free(octet: u8) -> bool {
+    let plan = crate::net::AddressPlan::new(octet);
+    match std::net::UdpSocket::bind(SocketAddr::new(IpAddr::V4(plan.dns_ip()), 53)) {
+        Ok(_) => true,
+        Err(e) => e.kind() != std::io::ErrorKind::AddrInUse,
+    }
+}
+
+/// Starts the cluster DNS on kube-dns' ClusterIP, port 53 (another port when not allowed).
+async fn start_dns(cluster: &Arc<Cluster>) -> Result<crate::dns::DnsServer, FleetError> {
+    let ip = IpAddr::V4(cluster.plan.dns_ip());
+    let control = cluster.dns.clone();
+    match crate::dns::DnsServer::start(cluster.clone(), SocketAddr::new(ip, 53), control.clone())
+        .await
+    {
+        Ok(s) => Ok(s),
+        Err(_) => crate::dns::DnsServer::start(cluster.clone(), SocketAddr::new(ip, 0), control)
+            .await
+            .map_err(|e| FleetError::Bootstrap {
+                cluster: cluster.name.clone(),
+                message: format!("dns: {e}"),
+            }),
+    }
 }
 
 /// The loopback address of cluster number `index` (0-based): `127.1.<index+1>.1`.
@@ -146,6 +192,8 @@ impl Fleet {
     pub async fn start(cfg: &FleetConfig) -> Result<Fleet, FleetError> {
         check_names(&cfg.clusters)?;
         let pki = crate::tls::Pki::new()?;
+        let net = Arc::new(crate::net::FleetNet::default());
+        let octets = pick_octets(cfg.clusters.len());
         let mut clusters = Vec::new();
         for (i, name) in cfg.clusters.iter().enumerate() {
             let listener = bind(api_ip(i), cfg.port).await?;
@@ -153,10 +201,16 @@ impl Fleet {
                 addr: SocketAddr::new(IpAddr::V4(api_ip(i)), cfg.port),
                 source,
             })?;
-            let cluster = Arc::new(Cluster::new(name, addr, cfg.event_log));
+            let plan = crate::net::AddressPlan::new(octets[i]);
+            let mut c = Cluster::with_network(name, addr, cfg.event_log, plan, net.clone());
+            c.probe_period = cfg.probe_period;
+            let cluster = Arc::new(c);
+            net.register(&cluster);
             let token = random_token();
             cluster.auth.add_token(&token, "admin");
             bootstrap(&cluster)?;
+            let dns = start_dns(&cluster).await?;
+            cluster.set_dns_addr(dns.addr());
             let mut tasks = crate::controllers::start(cluster.clone());
             let app = crate::api::router(cluster.clone());
             let tls = crate::tls::TlsListener::new(listener, pki.server_config(addr.ip())?)
@@ -168,9 +222,15 @@ impl Fleet {
                 cluster,
                 token,
                 tasks,
+                _dns: dns,
             });
         }
-        Ok(Fleet { clusters, pki })
+        Ok(Fleet { clusters, pki, net })
+    }
+
+    /// The fleet network (routing, partitions), shared by all clusters.
+    pub fn net(&self) -> &Arc<crate::net::FleetNet> {
+        &self.net
     }
 
     /// The fleet CA certificate (PEM) that signed every API server's certificate.
@@ -257,13 +317,55 @@ fn bootstrap(cluster: &Cluster) -> Result<(), FleetError> {
         cluster: cluster.name.clone(),
         message,
     };
-    let def = cluster
-        .builtin("", "namespaces")
-        .ok_or_else(|| fail("namespaces not served".into()))?;
-    let ctx = WriteCtx::controller(cluster, &def, "mcs-sim");
+    let create =
+        |group: &str, plural: &str, obj: Value, ns: Option<&str>| -> Result<(), FleetError> {
+            let def = cluster
+                .builtin(group, plural)
+                .ok_or_else(|| fail(format!("{plural} not served")))?;
+            let ctx = WriteCtx::controller(cluster, &def, "mcs-sim");
+            ops::create(&ctx, obj, ns)
+                .map(|_| ())
+                .map_err(|e| fail(format!("{plural}: {e}")))
+        };
     for ns in SYSTEM_NAMESPACES {
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}});
-        ops::create(&ctx, obj, None).map_err(|e| fail(e.to_string()))?;
+        create("", "namespaces", obj, None)?;
     }
+    let node = node(cluster);
+    create("", "nodes", node.clone(), None)?;
+    let key = crate::store::ObjKey::new("", &cluster.node_name());
+    crate::controllers::write_status(
+        cluster,
+        &crate::store::ResKey::new("", "nodes"),
+        &key,
+        "kubelet",
+        node["status"].clone(),
+    );
+    let plan = &cluster.plan;
+    let api = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"clusterIP": plan.api_service_ip().to_string(), "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": cluster.addr.port()}]}});
+    create("", "services", api, Some("default"))?;
+    let api_ep = json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "kubernetes"},
+        "subsets": [{"addresses": [{"ip": cluster.addr.ip().to_string()}], "ports": [{"name": "https", "port": cluster.addr.port(), "protocol": "TCP"}]}]});
+    create("", "endpoints", api_ep, Some("default"))?;
+    let dns = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns", "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}},
+        "spec": {"clusterIP": plan.dns_ip().to_string(), "ports": [
+            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]}});
+    create("", "services", dns, Some("kube-system"))?;
     Ok(())
+}
+
+fn node(cluster: &Cluster) -> Value {
+    let now = crate::store::now_rfc3339();
+    json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": cluster.node_name(), "labels": {
+            "kubernetes.io/hostname": cluster.node_name(), "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+            "topology.kubernetes.io/zone": cluster.zone(), "mcs-sim/cluster": cluster.name}},
+        "spec": {"podCIDR": cluster.plan.pod_cidr(), "podCIDRs": [cluster.plan.pod_cidr()]},
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+                                    "lastHeartbeatTime": now, "lastTransitionTime": now}],
+                   "addresses": [{"type": "InternalIP", "address": cluster.node_ip().to_string()}, {"type": "Hostname", "address": cluster.node_name()}],
+                   "nodeInfo": {"kubeletVersion": "v1.33.0-mcs-sim", "kubeProxyVersion": "v1.33.0-mcs-sim", "containerRuntimeVersion": "mcs-sim://1",
+                                "operatingSystem": "linux", "architecture": "amd64", "osImage": "mcs-sim", "kernelVersion": "sim"}}})
 }

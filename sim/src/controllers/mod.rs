@@ -2,8 +2,14 @@
 //! CRD establishment, namespace termination, garbage collection of owned objects.
 
 mod crd;
+mod deployment;
+mod endpoints;
 mod gc;
+mod mirroring;
 mod namespace;
+mod owned;
+mod replicaset;
+mod slices;
 
 use std::sync::Arc;
 
@@ -14,9 +20,25 @@ use crate::cluster::Cluster;
 use crate::store::StoreEvent;
 
 /// A controller reacts to every committed change, and resynchronises after missing events.
-trait Controller: Send + 'static {
+pub trait Controller: Send + 'static {
+    /// One committed change.
     fn on_event(&mut self, cluster: &Cluster, ev: &StoreEvent);
+    /// Catch up after missed events (and at start).
     fn resync(&mut self, cluster: &Cluster);
+}
+
+pub use owned::write_status;
+
+/// Writes a pod's status (kubelet), keeping condition transition times that did not change.
+pub fn write_pod_status(cluster: &Cluster, pod: &serde_json::Value, status: &serde_json::Value) {
+    let res = crate::store::ResKey::new("", "pods");
+    let key = crate::store::key_of(pod);
+    let Some(cur) = cluster.store.get(&res, &key) else {
+        return;
+    };
+    let mut status = status.clone();
+    owned::keep_transition_times(&cur["status"]["conditions"], &mut status["conditions"]);
+    write_status(cluster, &res, &key, "kubelet", status);
 }
 
 fn spawn(cluster: Arc<Cluster>, mut c: impl Controller) -> JoinHandle<()> {
@@ -38,6 +60,11 @@ pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
     vec![
         spawn(cluster.clone(), crd::CrdController),
         spawn(cluster.clone(), namespace::NamespaceController::default()),
-        spawn(cluster, gc::GarbageCollector),
+        spawn(cluster.clone(), gc::GarbageCollector),
+        spawn(cluster.clone(), deployment::DeploymentController),
+        spawn(cluster.clone(), replicaset::ReplicaSetController),
+        spawn(cluster.clone(), endpoints::EndpointsController),
+        spawn(cluster.clone(), mirroring::MirroringController),
+        spawn(cluster.clone(), crate::kubelet::Kubelet::new(cluster)),
     ]
 }

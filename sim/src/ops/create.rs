@@ -79,6 +79,11 @@ pub fn create(ctx: &WriteCtx, mut obj: Value, namespace: Option<&str>) -> ApiRes
     }
     prepare_new(ctx, &mut obj);
     super::update::validate(ctx, &obj)?;
+    let allocated = if super::service_ip::is_service(ctx) {
+        super::service_ip::allocate(ctx, &mut obj)?
+    } else {
+        None
+    };
     let mut obj = obj;
     if !ctx.apply {
         let now = now_rfc3339();
@@ -87,7 +92,13 @@ pub fn create(ctx: &WriteCtx, mut obj: Value, namespace: Option<&str>) -> ApiRes
     if ctx.dry_run {
         return Ok(Arc::new(obj));
     }
-    Ok(ctx.cluster.store.create(&ctx.def.storage, obj)?)
+    let created = ctx.cluster.store.create(&ctx.def.storage, obj);
+    if created.is_err()
+        && let Some(ip) = allocated
+    {
+        ctx.cluster.plan.release_service_ip(ip);
+    }
+    Ok(created?)
 }
 
 /// Server-set metadata and defaults of a new object.

@@ -6,6 +6,7 @@
 mod create;
 mod defaults;
 mod delete;
+mod service_ip;
 mod update;
 
 use crate::cluster::Cluster;

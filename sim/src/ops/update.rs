@@ -169,6 +169,9 @@ pub(super) fn commit(
     }
     mask_subresource(ctx, old, &mut new);
     keep_server_metadata(old, &mut new);
+    if super::service_ip::is_service(ctx) {
+        super::service_ip::keep(old, &mut new);
+    }
     defaults::apply(ctx.def, &mut new, false);
     validate(ctx, &new)?;
     if ctx.def.has_generation() && spec_changed(ctx, old, &new) {

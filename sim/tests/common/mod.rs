@@ -50,3 +50,22 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Waits until cluster `name`'s controllers are idle: no new resourceVersion across several
+/// consecutive checks (bootstrap controllers write right after start).
+pub async fn settled(fleet: &Fleet, name: &str) {
+    let store = &fleet.cluster(name).expect("cluster").cluster.store;
+    let mut last = store.current_rv();
+    let mut stable = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while stable < 5 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "cluster {name} did not settle"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let rv = store.current_rv();
+        stable = if rv == last { stable + 1 } else { 0 };
+        last = rv;
+    }
+}

@@ -1,0 +1,250 @@
+//! Endpoints and EndpointSlice controllers for Services with a selector: ready and
+//! not-ready pod addresses, target ports resolved per pod (named ports), slices of at most
+//! 100 endpoints owned by the Service. Also releases a deleted Service's ClusterIP.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde_json::{Value, json};
+
+use super::Controller;
+use super::owned::{key, owner_ref, pod_ready};
+use super::slices::{SliceSet, reconcile_slices};
+use crate::cluster::Cluster;
+use crate::ops::{self, WriteCtx};
+use crate::selector::LabelSelector;
+use crate::store::{EventType, Meta, ObjKey, ResKey, StoreEvent};
+
+const MANAGER: &str = "endpoint-controller";
+/// `managed-by` of slices this controller writes.
+pub const SLICE_MANAGER: &str = "endpointslice-controller.k8s.io";
+
+pub struct EndpointsController;
+
+fn svc_res() -> ResKey {
+    ResKey::new("", "services")
+}
+
+fn has_selector(svc: &Value) -> bool {
+    svc["spec"]["selector"]
+        .as_object()
+        .is_some_and(|m| !m.is_empty())
+        && svc["spec"]["type"] != "ExternalName"
+}
+
+impl Controller for EndpointsController {
+    fn on_event(&mut self, cluster: &Cluster, ev: &StoreEvent) {
+        if ev.res == svc_res() {
+            if ev.kind == EventType::Deleted {
+                service_gone(cluster, &ev.object);
+            } else if has_selector(&ev.object) {
+                reconcile(cluster, &ev.object);
+            }
+        } else if ev.res == ResKey::new("", "pods") {
+            let ns = &ev.key.namespace;
+            for svc in cluster
+                .store
+                .list(&svc_res(), Some(ns), None, 0, &has_selector)
+                .items
+            {
+                reconcile(cluster, &svc);
+            }
+        }
+    }
+
+    fn resync(&mut self, cluster: &Cluster) {
+        for svc in cluster
+            .store
+            .list(&svc_res(), None, None, 0, &has_selector)
+            .items
+        {
+            reconcile(cluster, &svc);
+        }
+    }
+}
+
+fn service_gone(cluster: &Cluster, svc: &Value) {
+    if let Some(ip) = svc["spec"]["clusterIP"]
+        .as_str()
+        .and_then(|s| s.parse::<Ipv4Addr>().ok())
+    {
+        cluster.plan.release_service_ip(ip);
+    }
+    if has_selector(svc)
+        && let Some(def) = cluster.builtin("", "endpoints")
+    {
+        let ctx = WriteCtx::controller(cluster, &def, MANAGER);
+        let _ = ops::delete(&ctx, &key(svc), &Default::default());
+    }
+}
+
+/// One pod's address as Endpoints and EndpointSlices list it.
+pub struct Backend {
+    /// Pod IP.
+    pub ip: String,
+    /// Ready condition.
+    pub ready: bool,
+    /// Node name.
+    pub node: Value,
+    /// targetRef to the pod.
+    pub target: Value,
+}
+
+/// Resolves a Service port's targetPort for one pod (named ports from container ports).
+fn resolve_port(sp: &Value, pod: &Value) -> Option<i64> {
+    let tp = &sp["targetPort"];
+    if let Some(n) = tp.as_i64() {
+        return Some(n);
+    }
+    let name = tp.as_str()?;
+    if let Ok(n) = name.parse() {
+        return Some(n);
+    }
+    pod["spec"]["containers"].as_array()?.iter().find_map(|c| {
+        c["ports"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["containerPort"].as_i64())
+    })
+}
+
+/// Pods behind `svc` grouped by their resolved port list.
+pub fn group_backends(
+    cluster: &Cluster,
+    svc: &Value,
+) -> BTreeMap<Vec<(String, i64, String)>, Vec<Backend>> {
+    let Some(sel) = svc["spec"]["selector"].as_object() else {
+        return BTreeMap::new();
+    };
+    let sel = LabelSelector::from_map(sel);
+    let ns = Meta(svc).namespace();
+    let pods = cluster
+        .store
+        .list(&ResKey::new("", "pods"), Some(ns), None, 0, &|p| {
+            sel.matches(Meta(p).labels())
+                && p["status"]["podIP"].as_str().is_some_and(|s| !s.is_empty())
+                && !matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
+        });
+    let ports = svc["spec"]["ports"].as_array().cloned().unwrap_or_default();
+    let mut groups: BTreeMap<Vec<(String, i64, String)>, Vec<Backend>> = BTreeMap::new();
+    for pod in pods.items {
+        let resolved: Vec<(String, i64, String)> = ports
+            .iter()
+            .filter_map(|sp| {
+                let n = resolve_port(sp, &pod)?;
+                Some((
+                    sp["name"].as_str().unwrap_or("").to_string(),
+                    n,
+                    sp["protocol"].as_str().unwrap_or("TCP").to_string(),
+                ))
+            })
+            .collect();
+        if resolved.is_empty() {
+            continue;
+        }
+        let m = &pod["metadata"];
+        groups.entry(resolved).or_default().push(Backend {
+            ip: pod["status"]["podIP"].as_str().unwrap_or("").to_string(),
+            ready: pod_ready(&pod) && !Meta(&pod).deleting(),
+            node: pod["spec"]["nodeName"].clone(),
+            target: json!({"kind": "Pod", "name": m["name"], "namespace": m["namespace"], "uid": m["uid"]}),
+        });
+    }
+    for v in groups.values_mut() {
+        v.sort_by(|a, b| a.ip.cmp(&b.ip));
+    }
+    groups
+}
+
+fn port_list(ports: &[(String, i64, String)]) -> Value {
+    json!(
+        ports
+            .iter()
+            .map(|(n, p, proto)| {
+                let mut v = json!({"port": p, "protocol": proto});
+                if !n.is_empty() {
+                    v["name"] = json!(n);
+                }
+                v
+            })
+            .collect::<Vec<_>>()
+    )
+}
+
+fn subsets(groups: &BTreeMap<Vec<(String, i64, String)>, Vec<Backend>>) -> Value {
+    let addr = |b: &Backend| json!({"ip": b.ip, "nodeName": b.node, "targetRef": b.target});
+    let mut out = Vec::new();
+    for (ports, backends) in groups {
+        let mut s = json!({"ports": port_list(ports)});
+        let ready: Vec<Value> = backends.iter().filter(|b| b.ready).map(addr).collect();
+        let not_ready: Vec<Value> = backends.iter().filter(|b| !b.ready).map(addr).collect();
+        if !ready.is_empty() {
+            s["addresses"] = json!(ready);
+        }
+        if !not_ready.is_empty() {
+            s["notReadyAddresses"] = json!(not_ready);
+        }
+        out.push(s);
+    }
+    json!(out)
+}
+
+fn reconcile(cluster: &Cluster, svc: &Value) {
+    let groups = group_backends(cluster, svc);
+    write_endpoints(cluster, svc, subsets(&groups));
+    let sets: Vec<SliceSet> = groups
+        .iter()
+        .map(|(ports, backends)| SliceSet {
+            ports: port_list(ports),
+            endpoints: backends
+                .iter()
+                .map(|b| json!({"addresses": [b.ip], "conditions": {"ready": b.ready, "serving": b.ready, "terminating": false},
+                                 "nodeName": b.node, "targetRef": b.target}))
+                .collect(),
+        })
+        .collect();
+    let labels = json!({"kubernetes.io/service-name": Meta(svc).name(), "endpointslice.kubernetes.io/managed-by": SLICE_MANAGER});
+    reconcile_slices(
+        cluster,
+        Meta(svc).namespace(),
+        Meta(svc).name(),
+        labels,
+        owner_ref(svc),
+        sets,
+        100,
+    );
+}
+
+fn write_endpoints(cluster: &Cluster, svc: &Value, subsets: Value) {
+    let Some(def) = cluster.builtin("", "endpoints") else {
+        return;
+    };
+    let ctx = WriteCtx::controller(cluster, &def, MANAGER);
+    let k = ObjKey::new(Meta(svc).namespace(), Meta(svc).name());
+    let labels = svc["metadata"]["labels"].clone();
+    match cluster.store.get(&def.storage, &k) {
+        None => {
+            let mut ep = json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": k.name, "namespace": k.namespace}});
+            if labels.is_object() {
+                ep["metadata"]["labels"] = labels;
+            }
+            if subsets.as_array().is_some_and(|s| !s.is_empty()) {
+                ep["subsets"] = subsets;
+            }
+            let _ = ops::create(&ctx, ep, Some(&k.namespace));
+        }
+        Some(_) => {
+            let _ = ops::modify(&ctx, &k, &|cur| {
+                let mut new = cur.clone();
+                match subsets.as_array().is_some_and(|s| !s.is_empty()) {
+                    true => new["subsets"] = subsets.clone(),
+                    false => {
+                        new.as_object_mut()?.remove("subsets");
+                    }
+                }
+                (new != *cur).then_some(new)
+            });
+        }
+    }
+}

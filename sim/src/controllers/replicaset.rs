@@ -1,0 +1,121 @@
+//! ReplicaSet controller: keeps `spec.replicas` pods from the template, deleting surplus
+//! pods not-ready-first and newest-first, and reports replica counts in status.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::Controller;
+use super::owned::{controlled, controller_uid, key, owner_ref, pod_ready, replicas, write_status};
+use crate::cluster::Cluster;
+use crate::ops::{self, DeleteOpts, WriteCtx};
+use crate::store::{EventType, Meta, ResKey, StoreEvent};
+
+const MANAGER: &str = "replicaset-controller";
+
+pub struct ReplicaSetController;
+
+fn rs_res() -> ResKey {
+    ResKey::new("apps", "replicasets")
+}
+
+fn pod_res() -> ResKey {
+    ResKey::new("", "pods")
+}
+
+impl Controller for ReplicaSetController {
+    fn on_event(&mut self, cluster: &Cluster, ev: &StoreEvent) {
+        if ev.res == rs_res() && ev.kind != EventType::Deleted {
+            reconcile(cluster, &ev.object);
+        } else if ev.res == pod_res() {
+            let owner =
+                controller_uid(&ev.object).or_else(|| ev.prev.as_deref().and_then(controller_uid));
+            if let Some((res, rs)) = owner.and_then(|u| cluster.store.by_uid(u))
+                && res == rs_res()
+            {
+                reconcile(cluster, &rs);
+            }
+        }
+    }
+
+    fn resync(&mut self, cluster: &Cluster) {
+        for rs in cluster
+            .store
+            .list(&rs_res(), None, None, 0, &|_| true)
+            .items
+        {
+            reconcile(cluster, &rs);
+        }
+    }
+}
+
+fn reconcile(cluster: &Cluster, rs: &Value) {
+    if Meta(rs).deleting() {
+        return;
+    }
+    let ns = Meta(rs).namespace();
+    let mut pods = controlled(cluster, &pod_res(), ns, Meta(rs).uid());
+    let want = replicas(rs) as usize;
+    if pods.len() < want {
+        for _ in pods.len()..want {
+            create_pod(cluster, rs);
+        }
+    } else if pods.len() > want {
+        // Delete not-ready pods first, then the newest.
+        pods.sort_by_key(|p| {
+            (
+                pod_ready(p),
+                std::cmp::Reverse(
+                    p["metadata"]["creationTimestamp"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                ),
+            )
+        });
+        for p in pods.drain(..pods.len() - want) {
+            delete_pod(cluster, &p);
+        }
+    }
+    let pods = controlled(cluster, &pod_res(), ns, Meta(rs).uid());
+    let ready = pods.iter().filter(|p| pod_ready(p)).count();
+    let mut status = json!({
+        "replicas": pods.len(), "fullyLabeledReplicas": pods.len(),
+        "observedGeneration": rs["metadata"]["generation"],
+    });
+    if ready > 0 {
+        status["readyReplicas"] = json!(ready);
+        status["availableReplicas"] = json!(ready);
+    }
+    write_status(cluster, &rs_res(), &key(rs), MANAGER, status);
+}
+
+fn create_pod(cluster: &Cluster, rs: &Value) {
+    let Some(def) = cluster.builtin("", "pods") else {
+        return;
+    };
+    let t = &rs["spec"]["template"];
+    let mut meta = json!({
+        "generateName": format!("{}-", Meta(rs).name()),
+        "namespace": Meta(rs).namespace(),
+        "ownerReferences": [owner_ref(rs)],
+    });
+    for k in ["labels", "annotations"] {
+        if let Some(v) = t["metadata"].get(k) {
+            meta[k] = v.clone();
+        }
+    }
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": t["spec"]});
+    let ctx = WriteCtx::controller(cluster, &def, MANAGER);
+    if let Err(e) = ops::create(&ctx, pod, Some(Meta(rs).namespace())) {
+        tracing::warn!(cluster = %cluster.name, rs = Meta(rs).name(), error = %e, "failed to create pod");
+    }
+}
+
+fn delete_pod(cluster: &Cluster, pod: &Arc<Value>) {
+    let Some(def) = cluster.builtin("", "pods") else {
+        return;
+    };
+    let ctx = WriteCtx::controller(cluster, &def, MANAGER);
+    let _ = ops::delete(&ctx, &key(pod), &DeleteOpts::default());
+}

@@ -1,0 +1,202 @@
+//! The fleet's network: flat pod-to-pod routing across clusters (VPC-native), Service VIPs
+//! reachable only inside their own cluster and balanced round-robin over ready endpoints
+//! (as kube-proxy does), and partitions installed by faults.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::net::TcpStream;
+
+use super::{BoxFuture, Network};
+use crate::cluster::Cluster;
+use crate::store::{ObjKey, ResKey};
+
+/// A partition: `cluster` cannot exchange traffic with `peers` (both directions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// Who installed it (a Fault's name), for removal.
+    pub owner: String,
+    /// One side.
+    pub cluster: String,
+    /// The other side.
+    pub peers: Vec<String>,
+}
+
+/// Routing state shared by every cluster of a fleet.
+#[derive(Default)]
+pub struct FleetNet {
+    clusters: RwLock<Vec<Weak<Cluster>>>,
+    partitions: RwLock<Vec<Partition>>,
+    round_robin: Mutex<HashMap<(Ipv4Addr, u16), usize>>,
+}
+
+fn timed_out(addr: SocketAddr) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("connection to {addr} timed out"),
+    )
+}
+
+impl FleetNet {
+    /// Adds a cluster to the routing table.
+    pub fn register(&self, cluster: &Arc<Cluster>) {
+        let mut c = self.clusters.write().unwrap_or_else(|e| e.into_inner());
+        c.retain(|w| w.strong_count() > 0);
+        c.push(Arc::downgrade(cluster));
+    }
+
+    /// The cluster whose address plan owns `ip`.
+    pub fn owner_of(&self, ip: Ipv4Addr) -> Option<Arc<Cluster>> {
+        let c = self.clusters.read().unwrap_or_else(|e| e.into_inner());
+        c.iter().filter_map(Weak::upgrade).find(|c| c.plan.owns(ip))
+    }
+
+    /// Installs a partition.
+    pub fn add_partition(&self, p: Partition) {
+        self.partitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(p);
+    }
+
+    /// Removes the partitions installed by `owner`.
+    pub fn remove_partitions(&self, owner: &str) {
+        self.partitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| p.owner != owner);
+    }
+
+    /// Whether traffic between clusters `a` and `b` is blocked.
+    pub fn blocked(&self, a: &str, b: &str) -> bool {
+        let ps = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        ps.iter().any(|p| {
+            (p.cluster == a && p.peers.iter().any(|x| x == b))
+                || (p.cluster == b && p.peers.iter().any(|x| x == a))
+        })
+    }
+
+    /// The endpoint a connection to Service VIP `vip:port` of `cluster` goes to, round-robin
+    /// over ready addresses of the Service's Endpoints.
+    pub fn pick_endpoint(&self, cluster: &Cluster, vip: Ipv4Addr, port: u16) -> Option<SocketAddr> {
+        let candidates = service_backends(cluster, vip, port);
+        if candidates.is_empty() {
+            return None;
+        }
+        let mut rr = self.round_robin.lock().unwrap_or_else(|e| e.into_inner());
+        let n = rr.entry((vip, port)).or_insert(0);
+        let pick = candidates[*n % candidates.len()];
+        *n = n.wrapping_add(1);
+        Some(pick)
+    }
+
+    async fn connect_to(
+        &self,
+        from: Option<&str>,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        let IpAddr::V4(ip) = addr.ip() else {
+            return direct(addr, timeout).await;
+        };
+        let Some(owner) = self.owner_of(ip) else {
+            return direct(addr, timeout).await;
+        };
+        if owner.plan.is_service_ip(ip) && ip != owner.plan.dns_ip() {
+            // ClusterIPs are virtual and local to their cluster (not routed across the VPC).
+            if from.is_some_and(|f| f != owner.name) {
+                tokio::time::sleep(timeout).await;
+                return Err(timed_out(addr));
+            }
+            let target = self.pick_endpoint(&owner, ip, addr.port()).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::ConnectionRefused, "no ready endpoints")
+            })?;
+            return Box::pin(self.connect_to(from, target, timeout)).await;
+        }
+        if from.is_some_and(|f| self.blocked(f, &owner.name)) {
+            tokio::time::sleep(timeout).await;
+            return Err(timed_out(addr));
+        }
+        direct(addr, timeout).await
+    }
+
+    /// A connection from outside any cluster (the host), e.g. through a VIP listener.
+    pub async fn connect_from_host(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        self.connect_to(None, addr, timeout).await
+    }
+}
+
+async fn direct(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Ok(r) => r,
+        Err(_) => Err(timed_out(addr)),
+    }
+}
+
+impl Network for FleetNet {
+    fn connect<'a>(
+        &'a self,
+        from_cluster: &'a str,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> BoxFuture<'a, io::Result<TcpStream>> {
+        Box::pin(self.connect_to(Some(from_cluster), addr, timeout))
+    }
+}
+
+/// Ready backends of the Service with ClusterIP `vip` serving `port`.
+fn service_backends(cluster: &Cluster, vip: Ipv4Addr, port: u16) -> Vec<SocketAddr> {
+    let services = ResKey::new("", "services");
+    let vip_s = vip.to_string();
+    let page = cluster.store.list(&services, None, None, 0, &|s| {
+        s["spec"]["clusterIP"] == vip_s.as_str()
+    });
+    let Some(svc) = page.items.first() else {
+        return Vec::new();
+    };
+    let Some(sp) = svc["spec"]["ports"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["port"] == port))
+    else {
+        return Vec::new();
+    };
+    let port_name = sp["name"].as_str().unwrap_or("");
+    let meta = &svc["metadata"];
+    let key = ObjKey::new(
+        meta["namespace"].as_str().unwrap_or(""),
+        meta["name"].as_str().unwrap_or(""),
+    );
+    let Some(ep) = cluster.store.get(&ResKey::new("", "endpoints"), &key) else {
+        return Vec::new();
+    };
+    endpoints_for_port(&ep, port_name)
+}
+
+/// Ready `ip:port` pairs of an Endpoints object for the Service port named `port_name`.
+pub fn endpoints_for_port(ep: &Value, port_name: &str) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for subset in ep["subsets"].as_array().into_iter().flatten() {
+        let ports = subset["ports"].as_array().cloned().unwrap_or_default();
+        let port = ports
+            .iter()
+            .find(|p| p["name"].as_str().unwrap_or("") == port_name)
+            .or_else(|| (ports.len() == 1).then(|| &ports[0]))
+            .and_then(|p| p["port"].as_u64())
+            .and_then(|p| u16::try_from(p).ok());
+        let Some(port) = port else { continue };
+        for a in subset["addresses"].as_array().into_iter().flatten() {
+            if let Some(ip) = a["ip"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()) {
+                out.push(SocketAddr::new(IpAddr::V4(ip), port));
+            }
+        }
+    }
+    out
+}
