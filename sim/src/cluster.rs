@@ -32,6 +32,8 @@ pub struct Cluster {
     pub probe_period: std::time::Duration,
     /// The cluster DNS server's fault switch.
     pub dns: Arc<crate::dns::DnsControl>,
+    /// Injected API failures (faults).
+    pub api_faults: crate::faults::ApiFaults,
     dns_addr: std::sync::OnceLock<SocketAddr>,
 }
 
@@ -61,6 +63,7 @@ impl Cluster {
             net,
             probe_period: std::time::Duration::from_millis(100),
             dns: Arc::default(),
+            api_faults: crate::faults::ApiFaults::default(),
             dns_addr: std::sync::OnceLock::new(),
         }
     }

@@ -333,6 +333,17 @@ fn bootstrap(cluster: &Cluster) -> Result<(), FleetError> {
     }
     let node = node(cluster);
     create("", "nodes", node.clone(), None)?;
+    let fault_crd = crate::faults::crd();
+    let storage = crate::store::ResKey::new(crate::faults::GROUP, "faults");
+    cluster
+        .registry
+        .set_custom(&storage, crate::registry::defs_from_crd(&fault_crd));
+    create(
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        fault_crd,
+        None,
+    )?;
     let key = crate::store::ObjKey::new("", &cluster.node_name());
     crate::controllers::write_status(
         cluster,

@@ -102,8 +102,9 @@ async fn dispatch(
         }
         Route::OpenApi(path) => openapi::serve(&cluster, &path),
         Route::Resource(path) => {
-            let params = parse_query(uri.query())?;
+            let mut params = parse_query(uri.query())?;
             let def = resolve(&cluster, &path)?;
+            inject_faults(&cluster, &def, &mut params).await?;
             let req = Req {
                 cluster,
                 def,
@@ -116,6 +117,37 @@ async fn dispatch(
         }
         Route::Version | Route::Health => Err(ApiError::no_route()),
     }
+}
+
+/// API-error faults: latency, random failures, capped watches (never for Fault objects, so
+/// a fault can always be deleted).
+async fn inject_faults(cluster: &Cluster, def: &ResourceDef, params: &mut Params) -> ApiResult<()> {
+    if def.group == crate::faults::GROUP {
+        return Ok(());
+    }
+    let injected = cluster.api_faults.roll();
+    if !injected.latency.is_zero() {
+        tokio::time::sleep(injected.latency).await;
+    }
+    if let Some(code) = injected.error {
+        let reason = match code {
+            429 => "TooManyRequests",
+            503 => "ServiceUnavailable",
+            504 => "Timeout",
+            c if c >= 500 => "InternalError",
+            _ => "BadRequest",
+        };
+        return Err(ApiError::Internal {
+            code,
+            reason,
+            message: format!("injected by a Fault in cluster {}: {reason}", cluster.name),
+        });
+    }
+    if let Some(cap) = injected.watch_cap {
+        let secs = cap.as_secs().max(1);
+        params.timeout_seconds = Some(params.timeout_seconds.map_or(secs, |t| t.min(secs)));
+    }
+    Ok(())
 }
 
 fn resolve(cluster: &Cluster, p: &ResourcePath) -> ApiResult<ResourceDef> {

@@ -65,6 +65,7 @@ pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
         spawn(cluster.clone(), replicaset::ReplicaSetController),
         spawn(cluster.clone(), endpoints::EndpointsController),
         spawn(cluster.clone(), mirroring::MirroringController),
+        spawn(cluster.clone(), crate::faults::FaultController::default()),
         spawn(cluster.clone(), crate::kubelet::Kubelet::new(cluster)),
     ]
 }
