@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod convert;
 pub mod dns;
+pub mod exec;
 pub mod faults;
 pub mod fleet;
 pub mod kubelet;

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
@@ -58,18 +59,20 @@ impl Req {
     }
 }
 
-async fn handle(
-    State(cluster): State<Arc<Cluster>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn handle(State(cluster): State<Arc<Cluster>>, request: axum::extract::Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let upgrade = parts.headers.get(axum::http::header::UPGRADE).is_some();
+    let ws = match upgrade {
+        true => WebSocketUpgrade::from_request_parts(&mut parts, &())
+            .await
+            .ok(),
+        false => None,
+    };
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return ApiError::TooLarge(MAX_BODY).into_response(),
     };
-    match dispatch(cluster, method, &uri, headers, body).await {
+    match dispatch(cluster, parts.method, &parts.uri, parts.headers, body, ws).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -81,6 +84,7 @@ async fn dispatch(
     uri: &Uri,
     headers: HeaderMap,
     body: Bytes,
+    ws: Option<WebSocketUpgrade>,
 ) -> ApiResult<Response> {
     let route = parse_path(uri.path())?;
     match route {
@@ -113,7 +117,7 @@ async fn dispatch(
                 headers,
                 user,
             };
-            resource(req, method, body).await
+            resource(req, method, body, ws).await
         }
         Route::Version | Route::Health => Err(ApiError::no_route()),
     }
@@ -187,14 +191,21 @@ fn verb(method: &Method, p: &ResourcePath, params: &Params) -> &'static str {
     }
 }
 
-async fn resource(req: Req, method: Method, body: Bytes) -> ApiResult<Response> {
+async fn resource(
+    req: Req,
+    method: Method,
+    body: Bytes,
+    ws: Option<WebSocketUpgrade>,
+) -> ApiResult<Response> {
     let verb = verb(&method, &req.path, &req.params);
     let (ns, name) = (req.path.namespace.as_deref(), req.path.name.as_deref());
     req.cluster
         .auth
         .authorize(&req.user, verb, &req.def.storage, ns, name)?;
-    if matches!(req.path.sub.as_deref(), Some("exec" | "log")) {
-        return Err(ApiError::MethodNotAllowed);
+    match req.path.sub.as_deref() {
+        Some("exec") => return super::pod_exec::exec(&req, ws),
+        Some("log") => return super::pod_exec::log(&req),
+        _ => {}
     }
     match verb {
         "watch" => {

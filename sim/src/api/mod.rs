@@ -7,6 +7,7 @@ mod discovery;
 mod error;
 mod handler;
 mod openapi;
+mod pod_exec;
 mod read;
 mod request;
 mod respond;
