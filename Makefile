@@ -21,3 +21,4 @@ test: fmt-check clippy unit
 # Benchmarks: numbers go to the README's Performance section.
 bench:
 	$(CARGO) run --release -p mcs-sim --example api_bench
+	$(CARGO) run --release -p mcs-sim --example fleet_bench

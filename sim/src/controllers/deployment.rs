@@ -19,7 +19,11 @@ const MANAGER: &str = "deployment-controller";
 const HASH_LABEL: &str = "pod-template-hash";
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
-pub struct DeploymentController;
+#[derive(Default)]
+pub struct DeploymentController {
+    /// Objects (by uid) to reconcile at the next flush.
+    dirty: std::collections::BTreeSet<String>,
+}
 
 fn deploy_res() -> ResKey {
     ResKey::new("apps", "deployments")
@@ -30,16 +34,24 @@ fn rs_res() -> ResKey {
 }
 
 impl Controller for DeploymentController {
-    fn on_event(&mut self, cluster: &Cluster, ev: &StoreEvent) {
+    fn on_event(&mut self, _cluster: &Cluster, ev: &StoreEvent) {
         if ev.res == deploy_res() && ev.kind != EventType::Deleted {
-            reconcile(cluster, &ev.object);
+            self.dirty.insert(Meta(&ev.object).uid().to_string());
         } else if ev.res == rs_res() {
             let owner =
                 controller_uid(&ev.object).or_else(|| ev.prev.as_deref().and_then(controller_uid));
-            if let Some((res, d)) = owner.and_then(|u| cluster.store.by_uid(u))
+            if let Some(uid) = owner {
+                self.dirty.insert(uid.to_string());
+            }
+        }
+    }
+
+    fn flush(&mut self, cluster: &Cluster) {
+        for uid in std::mem::take(&mut self.dirty) {
+            if let Some((res, obj)) = cluster.store.by_uid(&uid)
                 && res == deploy_res()
             {
-                reconcile(cluster, &d);
+                reconcile(cluster, &obj);
             }
         }
     }

@@ -19,7 +19,11 @@ const MANAGER: &str = "endpoint-controller";
 /// `managed-by` of slices this controller writes.
 pub const SLICE_MANAGER: &str = "endpointslice-controller.k8s.io";
 
-pub struct EndpointsController;
+#[derive(Default)]
+pub struct EndpointsController {
+    /// Namespaces whose selector Services need a reconcile at the next flush.
+    dirty: std::collections::BTreeSet<String>,
+}
 
 fn svc_res() -> ResKey {
     ResKey::new("", "services")
@@ -34,17 +38,18 @@ fn has_selector(svc: &Value) -> bool {
 
 impl Controller for EndpointsController {
     fn on_event(&mut self, cluster: &Cluster, ev: &StoreEvent) {
-        if ev.res == svc_res() {
-            if ev.kind == EventType::Deleted {
-                service_gone(cluster, &ev.object);
-            } else if has_selector(&ev.object) {
-                reconcile(cluster, &ev.object);
-            }
-        } else if ev.res == ResKey::new("", "pods") {
-            let ns = &ev.key.namespace;
+        if ev.res == svc_res() && ev.kind == EventType::Deleted {
+            service_gone(cluster, &ev.object);
+        } else if ev.res == svc_res() || ev.res == ResKey::new("", "pods") {
+            self.dirty.insert(ev.key.namespace.clone());
+        }
+    }
+
+    fn flush(&mut self, cluster: &Cluster) {
+        for ns in std::mem::take(&mut self.dirty) {
             for svc in cluster
                 .store
-                .list(&svc_res(), Some(ns), None, 0, &has_selector)
+                .list(&svc_res(), Some(&ns), None, 0, &has_selector)
                 .items
             {
                 reconcile(cluster, &svc);

@@ -13,7 +13,7 @@ mod slices;
 
 use std::sync::Arc;
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::task::JoinHandle;
 
 use crate::cluster::Cluster;
@@ -25,7 +25,13 @@ pub trait Controller: Send + 'static {
     fn on_event(&mut self, cluster: &Cluster, ev: &StoreEvent);
     /// Catch up after missed events (and at start).
     fn resync(&mut self, cluster: &Cluster);
+    /// Called after each batch of events (everything pending at once): controllers that
+    /// only mark work in `on_event` do it here, once per object per batch.
+    fn flush(&mut self, _cluster: &Cluster) {}
 }
+
+/// Most events handled before a flush.
+const BATCH: usize = 4096;
 
 pub use owned::write_status;
 
@@ -51,6 +57,14 @@ fn spawn(cluster: Arc<Cluster>, mut c: impl Controller) -> JoinHandle<()> {
                 Err(RecvError::Lagged(_)) => c.resync(&cluster),
                 Err(RecvError::Closed) => break,
             }
+            for _ in 0..BATCH {
+                match rx.try_recv() {
+                    Ok(ev) => c.on_event(&cluster, &ev),
+                    Err(TryRecvError::Lagged(_)) => c.resync(&cluster),
+                    Err(_) => break,
+                }
+            }
+            c.flush(&cluster);
         }
     })
 }
@@ -61,9 +75,9 @@ pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
         spawn(cluster.clone(), crd::CrdController),
         spawn(cluster.clone(), namespace::NamespaceController::default()),
         spawn(cluster.clone(), gc::GarbageCollector),
-        spawn(cluster.clone(), deployment::DeploymentController),
-        spawn(cluster.clone(), replicaset::ReplicaSetController),
-        spawn(cluster.clone(), endpoints::EndpointsController),
+        spawn(cluster.clone(), deployment::DeploymentController::default()),
+        spawn(cluster.clone(), replicaset::ReplicaSetController::default()),
+        spawn(cluster.clone(), endpoints::EndpointsController::default()),
         spawn(cluster.clone(), mirroring::MirroringController),
         spawn(cluster.clone(), crate::faults::FaultController::default()),
         spawn(cluster.clone(), crate::kubelet::Kubelet::new(cluster)),

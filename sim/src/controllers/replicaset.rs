@@ -13,7 +13,11 @@ use crate::store::{EventType, Meta, ResKey, StoreEvent};
 
 const MANAGER: &str = "replicaset-controller";
 
-pub struct ReplicaSetController;
+#[derive(Default)]
+pub struct ReplicaSetController {
+    /// Objects (by uid) to reconcile at the next flush.
+    dirty: std::collections::BTreeSet<String>,
+}
 
 fn rs_res() -> ResKey {
     ResKey::new("apps", "replicasets")
@@ -24,16 +28,24 @@ fn pod_res() -> ResKey {
 }
 
 impl Controller for ReplicaSetController {
-    fn on_event(&mut self, cluster: &Cluster, ev: &StoreEvent) {
+    fn on_event(&mut self, _cluster: &Cluster, ev: &StoreEvent) {
         if ev.res == rs_res() && ev.kind != EventType::Deleted {
-            reconcile(cluster, &ev.object);
+            self.dirty.insert(Meta(&ev.object).uid().to_string());
         } else if ev.res == pod_res() {
             let owner =
                 controller_uid(&ev.object).or_else(|| ev.prev.as_deref().and_then(controller_uid));
-            if let Some((res, rs)) = owner.and_then(|u| cluster.store.by_uid(u))
+            if let Some(uid) = owner {
+                self.dirty.insert(uid.to_string());
+            }
+        }
+    }
+
+    fn flush(&mut self, cluster: &Cluster) {
+        for uid in std::mem::take(&mut self.dirty) {
+            if let Some((res, obj)) = cluster.store.by_uid(&uid)
                 && res == rs_res()
             {
-                reconcile(cluster, &rs);
+                reconcile(cluster, &obj);
             }
         }
     }
