@@ -250,3 +250,30 @@ async fn http_get(addr: &str, path: &str) -> String {
     s.read_to_string(&mut buf).await.unwrap();
     buf.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
 }
+
+#[tokio::test]
+async fn service_vip_forwards_round_robin_from_the_host() {
+    let fleet = common::fleet().await;
+    let c = common::client(&fleet, "a").await;
+    let svc = Api::<Service>::namespaced(c.clone(), "default")
+        .create(&PostParams::default(), &service("rr"))
+        .await
+        .unwrap();
+    let vip = svc.spec.unwrap().cluster_ip.unwrap();
+    Api::<Deployment>::namespaced(c.clone(), "default")
+        .create(&PostParams::default(), &whereami("rr", 3, "/healthz"))
+        .await
+        .unwrap();
+    wait_ready_count(&Api::namespaced(c, "default"), "rr", 3).await;
+    let mut pods = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let body = http_get(&format!("{vip}:80"), "/").await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        pods.insert(v["pod_name"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        pods.len(),
+        3,
+        "round-robin reaches every ready pod: {pods:?}"
+    );
+}

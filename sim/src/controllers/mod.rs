@@ -80,6 +80,10 @@ pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
         spawn(cluster.clone(), endpoints::EndpointsController::default()),
         spawn(cluster.clone(), mirroring::MirroringController),
         spawn(cluster.clone(), crate::faults::FaultController::default()),
+        spawn(
+            cluster.clone(),
+            crate::net::ServiceProxy::new(cluster.clone()),
+        ),
         spawn(cluster.clone(), crate::kubelet::Kubelet::new(cluster)),
     ]
 }

@@ -12,9 +12,11 @@ use tokio::net::TcpStream;
 
 mod fleet_net;
 mod plan;
+mod proxy;
 
 pub use fleet_net::{FleetNet, Partition};
 pub use plan::{AddressPlan, PlanError};
+pub use proxy::ServiceProxy;
 
 /// A boxed future, for object-safe async traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
