@@ -256,3 +256,43 @@ async fn events_are_served_in_both_groups() {
         .unwrap();
     assert_eq!(warnings.items.len(), 1);
 }
+
+#[tokio::test]
+async fn events_k8s_io_events_as_kube_recorder_writes_them() {
+    use kube::runtime::events::{Event as KEvent, EventType, Recorder, Reporter};
+    let fleet = common::fleet().await;
+    let c = common::client(&fleet, "a").await;
+    let reporter = Reporter {
+        controller: "tester".into(),
+        instance: Some("tester-1".into()),
+    };
+    let recorder = Recorder::new(c.clone(), reporter);
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("ConfigMap".into()),
+        name: Some("x".into()),
+        namespace: Some("default".into()),
+        ..Default::default()
+    };
+    let ev = KEvent {
+        type_: EventType::Warning,
+        reason: "Broken".into(),
+        note: Some("it broke".into()),
+        action: "Check".into(),
+        secondary: None,
+    };
+    recorder.publish(&ev, &reference).await.unwrap();
+    recorder.publish(&ev, &reference).await.unwrap();
+    let core: Api<Event> = Api::namespaced(c, "default");
+    let list = core
+        .list(&ListParams::default().fields("reason=Broken"))
+        .await
+        .unwrap();
+    assert_eq!(
+        list.items.len(),
+        1,
+        "the second publish updates the same event (series)"
+    );
+    assert_eq!(list.items[0].message.as_deref(), Some("it broke"));
+    assert_eq!(list.items[0].reporting_component.as_deref(), Some("tester"));
+}

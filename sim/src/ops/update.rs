@@ -14,7 +14,14 @@ const RETRIES: usize = 16;
 
 /// Validates `obj` for its kind; 422 with causes on failure.
 pub(super) fn validate(ctx: &WriteCtx, obj: &Value) -> ApiResult<()> {
-    let causes = crate::validate::validate(&ctx.def.group, &ctx.def.kind, obj);
+    // Validation rules are written for the served form (events.k8s.io Events are stored as
+    // core Events).
+    let causes = match ctx.def.conversion {
+        crate::registry::Conversion::None => {
+            crate::validate::validate(&ctx.def.group, &ctx.def.kind, obj)
+        }
+        _ => crate::validate::validate(&ctx.def.group, &ctx.def.kind, &ctx.def.to_served(obj)),
+    };
     if causes.is_empty() {
         return Ok(());
     }
