@@ -22,6 +22,46 @@ pub enum Command {
         #[command(subcommand)]
         action: SimAction,
     },
+    /// Run the simulated MCS importer against real clusters (e.g. kind) until Ctrl-C.
+    Importer(ImporterArgs),
+}
+
+/// Importer flavour on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlavourArg {
+    /// GKE: net.gke.io/v1, gke-mcs-<hash> derived Services with Endpoints.
+    Gke,
+    /// Upstream KEP-1645: multicluster.x-k8s.io/v1alpha1 with EndpointSlices.
+    Upstream,
+}
+
+impl From<FlavourArg> for mcs_importer::Flavour {
+    fn from(f: FlavourArg) -> Self {
+        match f {
+            FlavourArg::Gke => mcs_importer::Flavour::Gke,
+            FlavourArg::Upstream => mcs_importer::Flavour::Upstream,
+        }
+    }
+}
+
+/// Options of `importer`.
+#[derive(Debug, Args)]
+pub struct ImporterArgs {
+    /// Kubeconfig (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context of a fleet cluster (repeat; the context name is the cluster name).
+    #[arg(long = "context", required = true)]
+    pub contexts: Vec<String>,
+    /// Which MCS API to play.
+    #[arg(long, value_enum, default_value = "gke")]
+    pub flavour: FlavourArg,
+    /// Wait this long after a change before acting (e.g. 30s; GKE takes minutes).
+    #[arg(long, default_value = "0", value_parser = crate::duration::parse_duration)]
+    pub propagation_delay: std::time::Duration,
+    /// Install the MCS CRDs into every cluster first.
+    #[arg(long)]
+    pub install_crds: bool,
 }
 
 /// `sim` subcommands.
@@ -43,4 +83,13 @@ pub struct SimUp {
     /// API port on every cluster's address (falls back to a free port when taken).
     #[arg(long, default_value_t = 6443)]
     pub port: u16,
+    /// Do not start the simulated MCS importer.
+    #[arg(long)]
+    pub no_importer: bool,
+    /// Which MCS API the importer plays.
+    #[arg(long, value_enum, default_value = "gke")]
+    pub flavour: FlavourArg,
+    /// Importer propagation delay (e.g. 30s), to mimic GKE's minutes.
+    #[arg(long, default_value = "0", value_parser = crate::duration::parse_duration)]
+    pub propagation_delay: std::time::Duration,
 }

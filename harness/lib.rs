@@ -4,4 +4,7 @@
 //! embedded fleet lives in the `mcs-sim` crate and the simulated importer in `mcs-importer`.
 
 pub mod cli;
+pub mod duration;
+pub mod fleet;
+pub mod importer_cmd;
 pub mod sim_cmd;

@@ -23,6 +23,9 @@ fn main() -> std::process::ExitCode {
             } => {
                 mcs_harness::sim_cmd::up(&opts, &mut std::io::stdout()).await?;
             }
+            Command::Importer(args) => {
+                mcs_harness::importer_cmd::run(&args, &mut std::io::stdout()).await?;
+            }
         }
         Ok(())
     });

@@ -1,10 +1,10 @@
-//! `mcs-harness sim up`: runs an embedded fleet in the foreground until SIGINT/SIGTERM.
+//! `mcs-harness sim up`: runs an embedded fleet (and, by default, the simulated importer)
+//! in the foreground until SIGINT/SIGTERM.
 
 use std::io::Write;
 
-use mcs_sim::{Fleet, FleetConfig, FleetError};
-
 use crate::cli::SimUp;
+use crate::fleet::{EmbeddedFleet, EmbeddedOptions, FleetError};
 
 /// Errors of the `sim` command.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +12,9 @@ pub enum SimCmdError {
     /// The fleet could not start.
     #[error("failed to start the embedded fleet")]
     Start(#[source] FleetError),
+    /// The kubeconfig could not be written.
+    #[error("failed to write the kubeconfig")]
+    Kubeconfig(#[source] mcs_sim::FleetError),
     /// Waiting for signals failed.
     #[error("failed to install signal handlers")]
     Signal(#[source] std::io::Error),
@@ -19,16 +22,21 @@ pub enum SimCmdError {
 
 /// Starts the fleet, prints one line per cluster, waits for SIGINT/SIGTERM.
 pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
-    let cfg = FleetConfig {
+    let eo = EmbeddedOptions {
         clusters: opts.clusters.clone(),
         port: opts.port,
-        ..Default::default()
+        importer: !opts.no_importer,
+        flavour: opts.flavour.into(),
+        propagation_delay: opts.propagation_delay,
     };
-    let mut fleet = Fleet::start(&cfg).await.map_err(SimCmdError::Start)?;
-    fleet
-        .write_kubeconfig(&opts.kubeconfig)
+    let mut fleet = EmbeddedFleet::start(&eo)
+        .await
         .map_err(SimCmdError::Start)?;
-    for c in fleet.clusters() {
+    fleet
+        .fleet
+        .write_kubeconfig(&opts.kubeconfig)
+        .map_err(SimCmdError::Kubeconfig)?;
+    for c in fleet.fleet.clusters() {
         let _ = writeln!(
             out,
             "cluster {:<12} {}  (context {})",
@@ -37,6 +45,14 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
             c.cluster.name
         );
     }
+    let importer = match &fleet.importer {
+        Some(_) => format!(
+            "importer: {:?} flavour, propagation delay {:?}",
+            eo.flavour, eo.propagation_delay
+        ),
+        None => "importer: not running (--no-importer)".to_string(),
+    };
+    let _ = writeln!(out, "{importer}");
     let _ = writeln!(
         out,
         "kubeconfig: {}  (export KUBECONFIG={})",
@@ -46,12 +62,14 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
     let _ = writeln!(out, "serving; press Ctrl-C to stop");
     let _ = out.flush();
     wait_for_signal().await.map_err(SimCmdError::Signal)?;
-    fleet.shutdown();
+    fleet.importer.take();
+    fleet.fleet.shutdown();
     let _ = writeln!(out, "stopped");
     Ok(())
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
+/// Waits for SIGINT or SIGTERM.
+pub async fn wait_for_signal() -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -272,6 +272,31 @@ impl Fleet {
         json!({"apiVersion": "v1", "kind": "Config", "clusters": clusters, "users": users, "contexts": contexts, "current-context": current, "preferences": {}})
     }
 
+    /// A kubeconfig for another identity: `user` gets one bearer token, valid in every
+    /// cluster of the fleet (e.g. the importer's service account, so faults can target it).
+    pub fn kubeconfig_for(&self, user: &str) -> Value {
+        let token = random_token();
+        let mut kc = self.kubeconfig();
+        for c in &self.clusters {
+            c.cluster.auth.add_token(&token, user);
+        }
+        let ctx_user = |name: &str| format!("{name}-{}", user.replace(':', "-"));
+        if let Some(users) = kc["users"].as_array_mut() {
+            *users = self
+                .clusters
+                .iter()
+                .map(|c| json!({"name": ctx_user(&c.cluster.name), "user": {"token": token}}))
+                .collect();
+        }
+        if let Some(ctxs) = kc["contexts"].as_array_mut() {
+            for ctx in ctxs {
+                let name = ctx["name"].as_str().unwrap_or("").to_string();
+                ctx["context"]["user"] = json!(ctx_user(&name));
+            }
+        }
+        kc
+    }
+
     /// Writes the kubeconfig as YAML to `path` (mode 0600: it holds tokens).
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), FleetError> {
         let err = |source| FleetError::Kubeconfig {

@@ -1,0 +1,9 @@
+//! Fleet providers: where scenario clusters come from. For now the embedded fleet (mcs-sim
+//! clusters plus the simulated importer in-process) and kube clients built from kubeconfig
+//! contexts; kind and k3s follow.
+
+mod embedded;
+mod kubeconfig;
+
+pub use embedded::{EmbeddedFleet, EmbeddedOptions};
+pub use kubeconfig::{FleetError, client_for_context, clients_from_kubeconfig};

@@ -1,0 +1,426 @@
+//! GKE flavour reconcile for one exported name (DESIGN §4): ServiceImport in every cluster
+//! where the namespace exists, derived Service `gke-mcs-<hash>` owned by it, its Endpoints =
+//! ready addresses of every exporting cluster, export conditions, and Warning Events when a
+//! cluster's endpoints cannot be read.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Service;
+use kube::ResourceExt;
+use kube::api::{ApiResource, DynamicObject};
+use kube::runtime::reflector::ObjectRef;
+use serde_json::{Value, json};
+
+use super::cache::{ClusterCache, api_resource};
+use super::write::{self, apply, apply_status, core};
+use super::{Flavour, Shared};
+use crate::naming::derived_name;
+
+/// Label on everything the importer creates, as GKE's controller sets it.
+pub const MANAGED_BY: &str = "gke-mcs-controller.gke.io";
+/// Annotation naming the derived Service.
+pub const DERIVED_ANNOTATION: &str = "net.gke.io/derived-service";
+
+/// One cluster exporting the name.
+struct Exporter {
+    cluster: Arc<ClusterCache>,
+    export: Arc<DynamicObject>,
+    service: Option<Arc<Service>>,
+}
+
+impl Exporter {
+    fn invalid_reason(&self) -> Option<(&'static str, String)> {
+        let ns = self.export.namespace().unwrap_or_default();
+        let name = self.export.name_any();
+        match &self.service {
+            None => Some((
+                "NoService",
+                format!(
+                    "Service {ns}/{name} not found in cluster {}",
+                    self.cluster.name
+                ),
+            )),
+            Some(s) if s.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("ExternalName") => {
+                Some((
+                    "InvalidServiceType",
+                    format!(
+                        "Service {ns}/{name} is of type ExternalName, which cannot be exported"
+                    ),
+                ))
+            }
+            Some(_) => None,
+        }
+    }
+
+    fn created(&self) -> String {
+        self.export
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| t.0.to_string())
+            .unwrap_or_default()
+    }
+}
+
+fn exporters(clusters: &[Arc<ClusterCache>], ns: &str, name: &str) -> Vec<Exporter> {
+    let key =
+        ObjectRef::<DynamicObject>::new_with(name, api_resource(Flavour::Gke, "ServiceExport"))
+            .within(ns);
+    let skey = ObjectRef::<Service>::new(name).within(ns);
+    clusters
+        .iter()
+        .filter_map(|c| {
+            let export = c
+                .exports
+                .get(&key)
+                .filter(|e| e.metadata.deletion_timestamp.is_none())?;
+            Some(Exporter {
+                cluster: c.clone(),
+                export,
+                service: c.services.get(&skey),
+            })
+        })
+        .collect()
+}
+
+/// The import's ports from a Service: `{name?, port, protocol}`.
+fn ports(svc: &Service) -> Vec<Value> {
+    svc.spec
+        .as_ref()
+        .and_then(|s| s.ports.clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let mut v = json!({"port": p.port, "protocol": p.protocol.clone().unwrap_or_else(|| "TCP".into())});
+            if let Some(n) = p.name.as_ref().filter(|n| !n.is_empty()) {
+                v["name"] = json!(n);
+            }
+            v
+        })
+        .collect()
+}
+
+/// Reconciles `ns/name` across the fleet.
+pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
+    let clusters = shared.clusters.read().await.clone();
+    let all = exporters(&clusters, ns, name);
+    let mut valid: Vec<&Exporter> = all
+        .iter()
+        .filter(|e| e.invalid_reason().is_none())
+        .collect();
+    valid.sort_by_key(|e| e.created());
+    let derived = derived_name("gke-mcs-", ns, name);
+    let Some(winner) = valid.first() else {
+        for c in &clusters {
+            remove_import(c, ns, name, &derived).await;
+        }
+        update_exports(&all, None, &[]).await;
+        return;
+    };
+    let Some(svc) = winner.service.as_deref() else {
+        return;
+    };
+    let spec_ports = ports(svc);
+    let affinity = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.session_affinity.clone())
+        .unwrap_or_else(|| "None".into());
+    let (subsets, failures) = read_endpoints(&valid, ns, name).await;
+    let exporting: Vec<Value> = valid
+        .iter()
+        .map(|e| json!({"cluster": e.cluster.name}))
+        .collect();
+    let intent = Intent {
+        ns,
+        name,
+        derived: &derived,
+        ports: &spec_ports,
+        affinity: &affinity,
+        subsets: &subsets,
+        clusters: &exporting,
+    };
+    for c in &clusters {
+        if c.has_namespace(ns) {
+            if let Some(import) = ensure_import(c, &intent).await {
+                for (cluster, err) in &failures {
+                    let note = format!(
+                        "failed to import endpoints of {ns}/{name} from cluster {cluster}: {err}"
+                    );
+                    write::warn(
+                        &c.recorder,
+                        &import,
+                        &api_resource(Flavour::Gke, "ServiceImport"),
+                        "EndpointsImportFailed",
+                        note,
+                    )
+                    .await;
+                }
+            }
+        } else {
+            remove_import(c, ns, name, &derived).await;
+        }
+    }
+    update_exports(
+        &all,
+        Some((&spec_ports, winner.cluster.name.as_str())),
+        &failures,
+    )
+    .await;
+}
+
+/// What every importing cluster should hold for one name.
+struct Intent<'a> {
+    ns: &'a str,
+    name: &'a str,
+    derived: &'a str,
+    ports: &'a [Value],
+    affinity: &'a str,
+    subsets: &'a [Value],
+    clusters: &'a [Value],
+}
+
+/// Ready addresses of every valid exporter (Endpoints read now, not cached), and the
+/// clusters whose endpoints could not be read.
+async fn read_endpoints(
+    valid: &[&Exporter],
+    ns: &str,
+    name: &str,
+) -> (Vec<Value>, Vec<(String, String)>) {
+    let mut subsets = Vec::new();
+    let mut failures = Vec::new();
+    let ar = core("Endpoints", "endpoints");
+    for e in valid {
+        match write::get(&e.cluster.client, &ar, ns, name).await {
+            Ok(Some(ep)) => {
+                for s in ep.data["subsets"].as_array().into_iter().flatten() {
+                    if s["addresses"].as_array().is_some_and(|a| !a.is_empty()) {
+                        subsets.push(json!({"addresses": s["addresses"], "ports": s["ports"]}));
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(err) => failures.push((e.cluster.name.clone(), err.to_string())),
+        }
+    }
+    (subsets, failures)
+}
+
+fn import_ar() -> ApiResource {
+    api_resource(Flavour::Gke, "ServiceImport")
+}
+
+fn import_body(i: &Intent, ips: Option<&str>) -> Value {
+    let mut spec = json!({"type": "ClusterSetIP", "ports": i.ports, "sessionAffinity": i.affinity});
+    if let Some(ip) = ips {
+        spec["ips"] = json!([ip]);
+    }
+    json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceImport",
+        "metadata": {"name": i.name, "namespace": i.ns, "annotations": {DERIVED_ANNOTATION: i.derived},
+                     "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}},
+        "spec": spec})
+}
+
+/// Import, derived Service, its Endpoints and the import's status in one cluster.
+async fn ensure_import(c: &ClusterCache, i: &Intent<'_>) -> Option<DynamicObject> {
+    let svc_ar = core("Service", "services");
+    let existing_ip = write::get(&c.client, &svc_ar, i.ns, i.derived)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|s| s.data["spec"]["clusterIP"].as_str().map(String::from));
+    let import = log_err(
+        c,
+        "ServiceImport",
+        apply(
+            &c.client,
+            &import_ar(),
+            i.ns,
+            i.name,
+            &import_body(i, existing_ip.as_deref()),
+        )
+        .await,
+    )?;
+    let uid = import.uid().unwrap_or_default();
+    let svc_ports: Vec<Value> = i
+        .ports
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p["targetPort"] = p["port"].clone();
+            p
+        })
+        .collect();
+    let svc = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": i.derived, "namespace": i.ns, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY},
+            "ownerReferences": [{"apiVersion": "net.gke.io/v1", "kind": "ServiceImport", "name": i.name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]},
+        "spec": {"type": "ClusterIP", "ports": svc_ports, "sessionAffinity": i.affinity}});
+    let derived = log_err(
+        c,
+        "Service",
+        apply(&c.client, &svc_ar, i.ns, i.derived, &svc).await,
+    )?;
+    let ip = derived.data["spec"]["clusterIP"].as_str().map(String::from);
+    let import = match ip.as_deref() {
+        Some(ip) if existing_ip.as_deref() != Some(ip) => log_err(
+            c,
+            "ServiceImport",
+            apply(
+                &c.client,
+                &import_ar(),
+                i.ns,
+                i.name,
+                &import_body(i, Some(ip)),
+            )
+            .await,
+        )?,
+        _ => import,
+    };
+    let eps = json!({"apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": i.derived, "namespace": i.ns, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}},
+        "subsets": i.subsets});
+    log_err(
+        c,
+        "Endpoints",
+        apply(
+            &c.client,
+            &core("Endpoints", "endpoints"),
+            i.ns,
+            i.derived,
+            &eps,
+        )
+        .await,
+    );
+    let status = json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceImport", "metadata": {"name": i.name, "namespace": i.ns},
+        "status": {"clusters": i.clusters}});
+    log_err(
+        c,
+        "ServiceImport status",
+        apply_status(&c.client, &import_ar(), i.ns, i.name, &status).await,
+    );
+    Some(import)
+}
+
+fn log_err<T>(c: &ClusterCache, what: &str, r: kube::Result<T>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(cluster = %c.name, error = %e, "failed to write {what}");
+            None
+        }
+    }
+}
+
+/// Removes the import (its derived Service goes by garbage collection) and the Endpoints.
+async fn remove_import(c: &ClusterCache, ns: &str, name: &str, derived: &str) {
+    if let Ok(Some(import)) = write::get(&c.client, &import_ar(), ns, name).await
+        && import
+            .labels()
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str)
+            == Some(MANAGED_BY)
+    {
+        log_err(
+            c,
+            "ServiceImport",
+            write::delete(&c.client, &import_ar(), ns, name).await,
+        );
+        log_err(
+            c,
+            "Service",
+            write::delete(&c.client, &core("Service", "services"), ns, derived).await,
+        );
+        log_err(
+            c,
+            "Endpoints",
+            write::delete(&c.client, &core("Endpoints", "endpoints"), ns, derived).await,
+        );
+    }
+}
+
+fn condition(t: &str, ok: bool, reason: &str, message: &str) -> Value {
+    json!({"type": t, "status": if ok { "True" } else { "False" }, "reason": reason, "message": message,
+           "lastTransitionTime": jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()})
+}
+
+/// Writes every exporter's conditions: Initialized, Exported, Conflict (and, when its
+/// endpoints could not be read, EndpointsImported=False with the error).
+async fn update_exports(
+    all: &[Exporter],
+    winner: Option<(&[Value], &str)>,
+    failures: &[(String, String)],
+) {
+    for e in all {
+        let mut conds = vec![condition(
+            "Initialized",
+            true,
+            "Done",
+            "the export was observed by the importer",
+        )];
+        match (e.invalid_reason(), winner) {
+            (Some((reason, msg)), _) => conds.push(condition("Exported", false, reason, &msg)),
+            (None, Some((ports, from))) => {
+                conds.push(condition(
+                    "Exported",
+                    true,
+                    "Done",
+                    "the service is exported to the fleet",
+                ));
+                let mine = e.service.as_deref().map(ports_of).unwrap_or_default();
+                let conflict = mine.as_slice() != ports;
+                let msg = if conflict {
+                    format!(
+                        "ports differ from the oldest export (cluster {from}); its ports are used"
+                    )
+                } else {
+                    "no conflicts".to_string()
+                };
+                conds.push(condition(
+                    "Conflict",
+                    conflict,
+                    if conflict {
+                        "PortConflict"
+                    } else {
+                        "NoConflict"
+                    },
+                    &msg,
+                ));
+            }
+            (None, None) => conds.push(condition(
+                "Exported",
+                false,
+                "Pending",
+                "waiting for the importer",
+            )),
+        }
+        if let Some((_, err)) = failures.iter().find(|(c, _)| *c == e.cluster.name) {
+            conds.push(condition("EndpointsImported", false, "ReadFailed", err));
+        }
+        let ns = e.export.namespace().unwrap_or_default();
+        let name = e.export.name_any();
+        keep_times(&e.export.data["status"]["conditions"], &mut conds);
+        let body = json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceExport", "metadata": {"name": name, "namespace": ns}, "status": {"conditions": conds}});
+        let ar = api_resource(Flavour::Gke, "ServiceExport");
+        log_err(
+            &e.cluster,
+            "ServiceExport status",
+            apply_status(&e.cluster.client, &ar, &ns, &name, &body).await,
+        );
+    }
+}
+
+fn ports_of(svc: &Service) -> Vec<Value> {
+    ports(svc)
+}
+
+/// Keeps lastTransitionTime of conditions whose status did not change (no churn).
+fn keep_times(old: &Value, new: &mut [Value]) {
+    for c in new.iter_mut() {
+        if let Some(prev) = old.as_array().and_then(|o| {
+            o.iter()
+                .find(|p| p["type"] == c["type"] && p["status"] == c["status"])
+        }) {
+            c["lastTransitionTime"] = prev["lastTransitionTime"].clone();
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The importer controller: watches every fleet cluster (one `kube::Client` each) and keeps
+//! MCS objects in line with the ServiceExports, per flavour (DESIGN §4, §6).
+//!
+//! Reflectors cache exports, Services, Endpoints and Namespaces of each cluster; any change
+//! enqueues the (namespace, name) it concerns; a worker reconciles each key idempotently
+//! from the caches and writes with server-side apply. Watch errors per cluster and resource
+//! (e.g. 403 reading endpoints) are remembered so a reconcile can report them where users
+//! look: a Warning Event and the export's conditions.
+
+mod cache;
+mod gke;
+mod lease;
+mod queue;
+mod run;
+mod write;
+
+pub use cache::{ClusterCache, ClusterConn};
+pub use queue::Key;
+pub use run::Importer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which MCS API the importer plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// GKE: `net.gke.io/v1`, derived Service `gke-mcs-<hash>` with Endpoints.
+    Gke,
+    /// Upstream KEP-1645: `multicluster.x-k8s.io/v1alpha1`, `derived-<hash>`, EndpointSlices.
+    Upstream,
+}
+
+impl Flavour {
+    /// API group of ServiceExport/ServiceImport.
+    pub fn group(self) -> &'static str {
+        match self {
+            Flavour::Gke => "net.gke.io",
+            Flavour::Upstream => "multicluster.x-k8s.io",
+        }
+    }
+
+    /// API version of ServiceExport/ServiceImport.
+    pub fn version(self) -> &'static str {
+        match self {
+            Flavour::Gke => "v1",
+            Flavour::Upstream => "v1alpha1",
+        }
+    }
+}
+
+impl std::str::FromStr for Flavour {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "gke" => Ok(Flavour::Gke),
+            "upstream" => Ok(Flavour::Upstream),
+            other => Err(format!("unknown flavour {other:?}: use gke or upstream")),
+        }
+    }
+}
+
+/// How the importer behaves.
+#[derive(Clone, Debug)]
+pub struct ImporterConfig {
+    /// Flavour.
+    pub flavour: Flavour,
+    /// Wait this long after a change before acting (GKE takes minutes).
+    pub propagation_delay: Duration,
+    /// Namespace of the Lease (and of the importer on GKE).
+    pub lease_namespace: String,
+    /// Lease name.
+    pub lease_name: String,
+    /// Holder identity written into the Lease.
+    pub identity: String,
+    /// Lease renewal period.
+    pub renew_every: Duration,
+}
+
+impl Default for ImporterConfig {
+    fn default() -> Self {
+        Self {
+            flavour: Flavour::Gke,
+            propagation_delay: Duration::ZERO,
+            lease_namespace: "gke-mcs".into(),
+            lease_name: "gke-mcs-importer".into(),
+            identity: format!("mcs-importer-{}", std::process::id()),
+            renew_every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Shared state of a running importer.
+pub struct Shared {
+    /// Configuration.
+    pub cfg: ImporterConfig,
+    /// Caches per cluster, in configuration order.
+    pub clusters: tokio::sync::RwLock<Vec<Arc<ClusterCache>>>,
+    /// Work queue.
+    pub queue: queue::Queue,
+}
