@@ -51,7 +51,7 @@ async fn clients_with_retries_converge_under_injected_api_errors() {
     let fleet = common::fleet().await;
     let c = common::client(&fleet, "a").await;
     let f = faults(&c);
-    let spec = json!({"apiErrors": {"rate": 0.4, "codes": [500, 503, 429], "watchDropSeconds": 1}});
+    let spec = json!({"apiErrors": {"rate": 0.4, "codes": [500, 503], "watchDropSeconds": 1}});
     f.create(&PostParams::default(), &fault("flaky", spec))
         .await
         .unwrap();
@@ -71,7 +71,12 @@ async fn clients_with_retries_converge_under_injected_api_errors() {
         }
     }
     assert_eq!(created, 40);
-    assert!(failures > 5, "errors were injected ({failures})");
+    // kube retries 429/503 itself; the 500s reach us. Count what the server injected.
+    let injected = fleet.cluster("a").unwrap().cluster.api_faults.injected();
+    assert!(
+        injected > 10 && failures > 0,
+        "errors were injected ({injected} injected, {failures} seen)"
+    );
 
     // A runtime watcher (lists and watches through errors and cut watches) sees everything.
     let w = watcher(cms.clone(), watcher::Config::default())

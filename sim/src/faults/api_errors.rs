@@ -31,6 +31,7 @@ struct Rule {
 #[derive(Default)]
 pub struct ApiFaults {
     rules: RwLock<Vec<Rule>>,
+    injected: std::sync::atomic::AtomicU64,
 }
 
 impl ApiFaults {
@@ -62,6 +63,11 @@ impl ApiFaults {
             .retain(|x| x.owner != owner);
     }
 
+    /// How many errors were injected so far.
+    pub fn injected(&self) -> u64 {
+        self.injected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Decides the fate of one request.
     pub fn roll(&self) -> Injected {
         let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
@@ -72,6 +78,8 @@ impl ApiFaults {
             if out.error.is_none() && !r.codes.is_empty() && rng.random_bool(r.rate.clamp(0.0, 1.0))
             {
                 out.error = Some(r.codes[rng.random_range(0..r.codes.len())]);
+                self.injected
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             out.watch_cap = match (out.watch_cap, r.watch_drop) {
                 (Some(a), Some(b)) => Some(a.min(b)),
