@@ -12,6 +12,7 @@ mod gke;
 mod lease;
 mod queue;
 mod run;
+mod upstream;
 mod write;
 
 pub use cache::{ClusterCache, ClusterConn};

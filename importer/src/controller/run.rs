@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::cache::{ClusterCache, ClusterConn, api_resource};
 use super::queue::{Key, Queue};
-use super::{Flavour, ImporterConfig, Shared, gke, lease};
+use super::{Flavour, ImporterConfig, Shared, gke, lease, upstream};
 
 /// Concurrent reconciles.
 const WORKERS: usize = 4;
@@ -99,7 +99,7 @@ async fn work(shared: Arc<Shared>) {
         for (ns, name) in expand(&shared, &key).await {
             match shared.cfg.flavour {
                 Flavour::Gke => gke::reconcile(&shared, &ns, &name).await,
-                Flavour::Upstream => gke::reconcile(&shared, &ns, &name).await,
+                Flavour::Upstream => upstream::reconcile(&shared, &ns, &name).await,
             }
         }
     }
@@ -129,13 +129,12 @@ async fn expand(shared: &Shared, key: &Key) -> BTreeSet<(String, String)> {
             Some(ns) => Api::namespaced_with(c.client.clone(), ns, &import_ar),
             None => Api::all_with(c.client.clone(), &import_ar),
         };
-        if let Ok(list) = api
-            .list(
-                &ListParams::default()
-                    .labels(&format!("app.kubernetes.io/managed-by={}", gke::MANAGED_BY)),
-            )
-            .await
-        {
+        let owned = match shared.cfg.flavour {
+            Flavour::Gke => gke::MANAGED_BY,
+            Flavour::Upstream => crate::slices::MANAGED_BY,
+        };
+        let lp = ListParams::default().labels(&format!("app.kubernetes.io/managed-by={owned}"));
+        if let Ok(list) = api.list(&lp).await {
             for i in list.items {
                 out.insert((i.namespace().unwrap_or_default(), i.name_any()));
             }

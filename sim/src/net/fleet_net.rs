@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 
 use super::{BoxFuture, Network};
 use crate::cluster::Cluster;
-use crate::store::{ObjKey, ResKey};
+use crate::store::ResKey;
 
 /// A partition: `cluster` cannot exchange traffic with `peers` (both directions).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,34 +169,43 @@ fn service_backends(cluster: &Cluster, vip: Ipv4Addr, port: u16) -> Vec<SocketAd
         return Vec::new();
     };
     let port_name = sp["name"].as_str().unwrap_or("");
-    let meta = &svc["metadata"];
-    let key = ObjKey::new(
-        meta["namespace"].as_str().unwrap_or(""),
-        meta["name"].as_str().unwrap_or(""),
+    let ns = svc["metadata"]["namespace"].as_str().unwrap_or("");
+    let name = svc["metadata"]["name"].as_str().unwrap_or("");
+    // kube-proxy reads EndpointSlices: the Service's own (selector), mirrored ones
+    // (selectorless with Endpoints), and those an MCS importer writes for derived Services.
+    let slices = cluster.store.list(
+        &ResKey::new("discovery.k8s.io", "endpointslices"),
+        Some(ns),
+        None,
+        0,
+        &|s| s["metadata"]["labels"]["kubernetes.io/service-name"] == name,
     );
-    let Some(ep) = cluster.store.get(&ResKey::new("", "endpoints"), &key) else {
-        return Vec::new();
-    };
-    endpoints_for_port(&ep, port_name)
+    let mut out: Vec<SocketAddr> = slices
+        .items
+        .iter()
+        .flat_map(|s| slice_backends(s, port_name))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
-/// Ready `ip:port` pairs of an Endpoints object for the Service port named `port_name`.
-pub fn endpoints_for_port(ep: &Value, port_name: &str) -> Vec<SocketAddr> {
-    let mut out = Vec::new();
-    for subset in ep["subsets"].as_array().into_iter().flatten() {
-        let ports = subset["ports"].as_array().cloned().unwrap_or_default();
-        let port = ports
-            .iter()
-            .find(|p| p["name"].as_str().unwrap_or("") == port_name)
-            .or_else(|| (ports.len() == 1).then(|| &ports[0]))
-            .and_then(|p| p["port"].as_u64())
-            .and_then(|p| u16::try_from(p).ok());
-        let Some(port) = port else { continue };
-        for a in subset["addresses"].as_array().into_iter().flatten() {
-            if let Some(ip) = a["ip"].as_str().and_then(|s| s.parse::<Ipv4Addr>().ok()) {
-                out.push(SocketAddr::new(IpAddr::V4(ip), port));
-            }
-        }
-    }
-    out
+/// Ready `address:port` pairs of one EndpointSlice for the Service port named `port_name`.
+fn slice_backends(slice: &Value, port_name: &str) -> Vec<SocketAddr> {
+    let ports = slice["ports"].as_array().cloned().unwrap_or_default();
+    let port = ports
+        .iter()
+        .find(|p| p["name"].as_str().unwrap_or("") == port_name)
+        .or_else(|| (ports.len() == 1).then(|| &ports[0]))
+        .and_then(|p| p["port"].as_u64())
+        .and_then(|p| u16::try_from(p).ok());
+    let Some(port) = port else { return Vec::new() };
+    slice["endpoints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["conditions"]["ready"] != false)
+        .filter_map(|e| e["addresses"][0].as_str()?.parse::<Ipv4Addr>().ok())
+        .map(|ip| SocketAddr::new(IpAddr::V4(ip), port))
+        .collect()
 }

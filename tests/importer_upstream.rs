@@ -1,0 +1,246 @@
+//! The simulated importer, upstream flavour (KEP-1645) on the embedded fleet: ClusterSetIP
+//! imports with EndpointSlices per source cluster and traffic through the derived VIP,
+//! oldest-export-wins conflicts with merged ports, headless imports answered by DNS.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{
+    Api, ApiResource, AttachParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
+};
+use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions};
+use mcs_importer::Flavour;
+use serde_json::json;
+use support::eventually;
+use tokio::io::AsyncReadExt;
+
+const NS: &str = "shop";
+
+fn api(c: &kube::Client, kind: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("multicluster.x-k8s.io", "v1alpha1", kind);
+    Api::namespaced_with(
+        c.clone(),
+        NS,
+        &ApiResource::from_gvk_with_plural(&gvk, &format!("{}s", kind.to_lowercase())),
+    )
+}
+
+async fn setup(c: &kube::Client, ports: serde_json::Value, headless: bool) {
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
+    Api::<Namespace>::all(c.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let d: Deployment = serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": {"replicas": 1,
+        "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+            {"name": "w", "image": "whereami:v1", "ports": [{"containerPort": 8080}], "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}}]}}}})).unwrap();
+    Api::<Deployment>::namespaced(c.clone(), NS)
+        .create(&PostParams::default(), &d)
+        .await
+        .unwrap();
+    let mut spec = json!({"selector": {"app": "web"}, "ports": ports});
+    if headless {
+        spec["clusterIP"] = json!("None");
+    }
+    let s: Service =
+        serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": spec})).unwrap();
+    Api::<Service>::namespaced(c.clone(), NS)
+        .create(&PostParams::default(), &s)
+        .await
+        .unwrap();
+    let e: DynamicObject = serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport", "metadata": {"name": "web"}})).unwrap();
+    api(c, "ServiceExport")
+        .create(&PostParams::default(), &e)
+        .await
+        .unwrap();
+}
+
+async fn exec_out(c: &kube::Client, argv: &[&str]) -> String {
+    let pods: Api<Pod> = Api::namespaced(c.clone(), NS);
+    if pods.get_opt("probe").await.unwrap().is_none() {
+        let p: Pod = serde_json::from_value(json!({"metadata": {"name": "probe"}, "spec": {"containers": [{"name": "p", "image": "busybox:1.36"}]}})).unwrap();
+        pods.create(&PostParams::default(), &p).await.unwrap();
+        eventually(20, "probe running", || async {
+            (pods.get("probe").await.ok()?.status?.phase.as_deref() == Some("Running"))
+                .then_some(())
+        })
+        .await;
+    }
+    let ap = AttachParams::default()
+        .stdout(true)
+        .stderr(false)
+        .stdin(false);
+    let mut p = pods.exec("probe", argv.to_vec(), &ap).await.unwrap();
+    let mut out = String::new();
+    p.stdout().unwrap().read_to_string(&mut out).await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn clustersetip_slices_traffic_and_conflicts() {
+    let opts = EmbeddedOptions {
+        flavour: Flavour::Upstream,
+        ..Default::default()
+    };
+    let f = EmbeddedFleet::start(&opts).await.unwrap();
+    let (a, b) = (f.client("a").await.unwrap(), f.client("b").await.unwrap());
+    setup(
+        &a,
+        json!([{"name": "http", "port": 80, "targetPort": 8080}]),
+        false,
+    )
+    .await;
+    // b exports later with an extra port 81 (merged into the import) and another session
+    // affinity (a conflict: a's older export wins).
+    setup(&b, json!([{"name": "http", "port": 80, "targetPort": 8080}, {"name": "alt", "port": 81, "targetPort": 8080}]), false).await;
+    let svcs = Api::<Service>::namespaced(b.clone(), NS);
+    let patch = json!({"spec": {"sessionAffinity": "ClientIP"}});
+    svcs.patch(
+        "web",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(patch),
+    )
+    .await
+    .unwrap();
+    let import = eventually(30, "import with ips and both clusters", || async {
+        let i = api(&b, "ServiceImport").get_opt("web").await.ok()??;
+        let n = i.data["status"]["clusters"].as_array().map_or(0, Vec::len);
+        (i.data["spec"]["ips"]
+            .as_array()
+            .is_some_and(|x| !x.is_empty())
+            && n == 2)
+            .then_some(i)
+    })
+    .await;
+    assert_eq!(import.data["spec"]["type"], "ClusterSetIP");
+    let ports: BTreeSet<i64> = import.data["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["port"].as_i64())
+        .collect();
+    assert_eq!(ports, BTreeSet::from([80, 81]), "ports merged");
+    let derived =
+        import.metadata.annotations.unwrap()["multicluster.kubernetes.io/derived-service"].clone();
+    assert!(derived.starts_with("derived-"), "{derived}");
+
+    let slices = eventually(30, "one slice per source cluster", || async {
+        let l = Api::<EndpointSlice>::namespaced(b.clone(), NS)
+            .list(&ListParams::default().labels("multicluster.kubernetes.io/service-name=web"))
+            .await
+            .ok()?;
+        let sources: BTreeSet<String> = l
+            .items
+            .iter()
+            .filter_map(|s| {
+                s.metadata
+                    .labels
+                    .as_ref()?
+                    .get("multicluster.kubernetes.io/source-cluster")
+                    .cloned()
+            })
+            .collect();
+        (sources.len() == 2).then_some(l.items)
+    })
+    .await;
+    for s in &slices {
+        assert_eq!(
+            s.metadata.labels.as_ref().unwrap()["endpointslice.kubernetes.io/managed-by"],
+            "mcs-importer.mcs-harness.dev"
+        );
+        assert_eq!(
+            s.metadata.owner_references.as_ref().unwrap()[0].kind,
+            "ServiceImport"
+        );
+    }
+    let conflict = eventually(30, "conflict condition on b's export", || async {
+        let e = api(&b, "ServiceExport").get("web").await.ok()?;
+        e.data["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Conflict" && c["status"] == "True")
+            .cloned()
+    })
+    .await;
+    assert!(
+        conflict["reason"]
+            .as_str()
+            .unwrap()
+            .contains("SessionAffinityConflict"),
+        "{conflict}"
+    );
+
+    // Traffic to the clusterset name reaches both clusters through the derived VIP.
+    let mut seen = BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen.len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "both clusters answer: {seen:?}"
+        );
+        let out = exec_out(
+            &b,
+            &[
+                "wget",
+                "-qO-",
+                "-T",
+                "2",
+                &format!("http://web.{NS}.svc.clusterset.local/"),
+            ],
+        )
+        .await;
+        if let Some(c) = serde_json::from_str::<serde_json::Value>(&out)
+            .ok()
+            .and_then(|v| v["cluster_name"].as_str().map(String::from))
+        {
+            seen.insert(c);
+        }
+    }
+}
+
+#[tokio::test]
+async fn headless_import_resolves_to_pod_ips() {
+    let opts = EmbeddedOptions {
+        flavour: Flavour::Upstream,
+        ..Default::default()
+    };
+    let f = EmbeddedFleet::start(&opts).await.unwrap();
+    let (a, b) = (f.client("a").await.unwrap(), f.client("b").await.unwrap());
+    setup(
+        &a,
+        json!([{"name": "http", "port": 80, "targetPort": 8080}]),
+        true,
+    )
+    .await;
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
+    Api::<Namespace>::all(b.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let import = eventually(30, "headless import in b", || async {
+        api(&b, "ServiceImport").get_opt("web").await.ok()?
+    })
+    .await;
+    assert_eq!(import.data["spec"]["type"], "Headless");
+    assert!(
+        import.data["spec"].get("ips").is_none(),
+        "headless imports have no IPs"
+    );
+    let pod_ip = eventually(30, "a's pod ip", || async {
+        let pods = Api::<Pod>::namespaced(a.clone(), NS)
+            .list(&ListParams::default().labels("app=web"))
+            .await
+            .ok()?;
+        pods.items.first()?.status.as_ref()?.pod_ip.clone()
+    })
+    .await;
+    eventually(30, "clusterset DNS answers the pod IP", || async {
+        let out = exec_out(&b, &["nslookup", &format!("web.{NS}.svc.clusterset.local")]).await;
+        out.contains(&format!("Address: {pod_ip}")).then_some(())
+    })
+    .await;
+}
