@@ -398,3 +398,49 @@ async fn importer_denied_endpoints_leaves_import_without_endpoints_until_healed(
     let want = ready_pod_ips(&a).await;
     endpoints_become(&b, &want, "endpoints after the fault is gone").await;
 }
+
+#[tokio::test]
+async fn clusters_can_join_the_importer_at_runtime() {
+    let opts = EmbeddedOptions {
+        importer: false,
+        ..Default::default()
+    };
+    let f = EmbeddedFleet::start(&opts).await.unwrap();
+    let (a, b) = (f.client("a").await.unwrap(), f.client("b").await.unwrap());
+    let conn = |name: &str, client: &kube::Client| mcs_importer::ClusterConn {
+        name: name.into(),
+        client: client.clone(),
+    };
+    let importer =
+        mcs_importer::Importer::start(mcs_importer::ImporterConfig::default(), vec![conn("a", &a)])
+            .await;
+    namespace(&a).await;
+    namespace(&b).await;
+    app(&a, 1).await;
+    export(&a, "whereami").await;
+    eventually(20, "import in a", || async {
+        dyn_api(&a, "ServiceImport")
+            .get_opt("whereami")
+            .await
+            .ok()?
+    })
+    .await;
+    assert!(
+        dyn_api(&b, "ServiceImport")
+            .get_opt("whereami")
+            .await
+            .unwrap()
+            .is_none(),
+        "b is not in the fleet yet"
+    );
+    importer.add_cluster(conn("b", &b)).await;
+    eventually(20, "import in b after b joined", || async {
+        dyn_api(&b, "ServiceImport")
+            .get_opt("whereami")
+            .await
+            .ok()?
+    })
+    .await;
+    importer.remove_cluster("b").await;
+    assert_eq!(importer.clusters().await, vec!["a".to_string()]);
+}

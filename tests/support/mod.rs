@@ -32,6 +32,11 @@ pub fn root() -> &'static Path {
 impl SimProcess {
     /// Starts `sim up --clusters a,b` on free ports and waits until it serves.
     pub fn start() -> SimProcess {
+        Self::start_with(&[])
+    }
+
+    /// Starts `sim up --clusters a,b` with extra arguments.
+    pub fn start_with(extra: &[&str]) -> SimProcess {
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(harness_bin())
@@ -45,6 +50,7 @@ impl SimProcess {
                 "--kubeconfig",
             ])
             .arg(&kubeconfig)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
