@@ -22,3 +22,4 @@ test: fmt-check clippy unit
 bench:
 	$(CARGO) run --release -p mcs-sim --example api_bench
 	$(CARGO) run --release -p mcs-sim --example fleet_bench
+	$(CARGO) run --release --example importer_bench

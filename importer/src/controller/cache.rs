@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -96,6 +97,18 @@ impl ClusterCache {
                 ),
             ),
         ));
+        // Endpoint changes of exported Services only trigger reconciles (not cached: the
+        // reconcile reads endpoints itself).
+        let slices = watcher(
+            Api::<EndpointSlice>::all(client.clone()),
+            watcher::Config::default(),
+        );
+        cache.tasks.push(spawn_reflector(
+            shared.clone(),
+            name.clone(),
+            "endpointslices",
+            slices,
+        ));
         cache.tasks.push(spawn_reflector(
             shared.clone(),
             name,
@@ -149,6 +162,16 @@ where
         while let Some(ev) = stream.next().await {
             let key = |o: &K| match resource {
                 "namespaces" => Key::Namespace(o.meta().name.clone().unwrap_or_default()),
+                "endpointslices" => Key::Object {
+                    namespace: o.meta().namespace.clone().unwrap_or_default(),
+                    name: o
+                        .meta()
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get("kubernetes.io/service-name"))
+                        .cloned()
+                        .unwrap_or_default(),
+                },
                 _ => key_of(o),
             };
             match ev {
@@ -156,7 +179,20 @@ where
                     watcher::Event::Apply(o)
                     | watcher::Event::Delete(o)
                     | watcher::Event::InitApply(o),
-                ) => shared.queue.add(key(&o)),
+                ) => {
+                    // Derived Services are ours: their changes need no reconcile.
+                    let ours = o
+                        .meta()
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
+                        .is_some_and(|v| {
+                            v == super::gke::MANAGED_BY || v == crate::slices::MANAGED_BY
+                        });
+                    if !ours {
+                        shared.queue.add(key(&o));
+                    }
+                }
                 Ok(watcher::Event::InitDone) => {
                     mark(&shared, &cluster, resource, None).await;
                     shared.queue.add(Key::All);

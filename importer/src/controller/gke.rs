@@ -112,9 +112,10 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
     let derived = derived_name("gke-mcs-", ns, name);
     let Some(winner) = valid.first() else {
         for c in &clusters {
-            remove_import(c, ns, name, &derived).await;
+            remove_import(shared, c, ns, name, &derived).await;
         }
-        update_exports(&all, None, &[]).await;
+        shared.set_failed(ns, name, false);
+        update_exports(shared, &all, None, &[]).await;
         return;
     };
     let Some(svc) = winner.service.as_deref() else {
@@ -140,9 +141,17 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
         subsets: &subsets,
         clusters: &exporting,
     };
+    shared.set_failed(ns, name, !failures.is_empty());
+    let fingerprint = json!({"ports": spec_ports, "affinity": affinity, "subsets": subsets, "clusters": exporting, "failures": failures});
     for c in &clusters {
         if c.has_namespace(ns) {
-            if let Some(import) = ensure_import(c, &intent).await {
+            if !shared.changed(&c.name, ns, name, &fingerprint) {
+                continue;
+            }
+            let ensured = ensure_import(c, &intent).await;
+            let ok = ensured.as_ref().is_some_and(|(_, complete)| *complete);
+            shared.mark_applied(&c.name, ns, name, ok.then_some(&fingerprint));
+            if let Some((import, _)) = ensured {
                 for (cluster, err) in &failures {
                     let note = format!(
                         "failed to import endpoints of {ns}/{name} from cluster {cluster}: {err}"
@@ -158,10 +167,11 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
                 }
             }
         } else {
-            remove_import(c, ns, name, &derived).await;
+            remove_import(shared, c, ns, name, &derived).await;
         }
     }
     update_exports(
+        shared,
         &all,
         Some((&spec_ports, winner.cluster.name.as_str())),
         &failures,
@@ -222,7 +232,8 @@ fn import_body(i: &Intent, ips: Option<&str>) -> Value {
 }
 
 /// Import, derived Service, its Endpoints and the import's status in one cluster.
-async fn ensure_import(c: &ClusterCache, i: &Intent<'_>) -> Option<DynamicObject> {
+/// Returns the import and whether every write succeeded.
+async fn ensure_import(c: &ClusterCache, i: &Intent<'_>) -> Option<(DynamicObject, bool)> {
     let svc_ar = core("Service", "services");
     let existing_ip = write::get(&c.client, &svc_ar, i.ns, i.derived)
         .await
@@ -279,7 +290,7 @@ async fn ensure_import(c: &ClusterCache, i: &Intent<'_>) -> Option<DynamicObject
     let eps = json!({"apiVersion": "v1", "kind": "Endpoints",
         "metadata": {"name": i.derived, "namespace": i.ns, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}},
         "subsets": i.subsets});
-    log_err(
+    let eps_ok = log_err(
         c,
         "Endpoints",
         apply(
@@ -290,15 +301,17 @@ async fn ensure_import(c: &ClusterCache, i: &Intent<'_>) -> Option<DynamicObject
             &eps,
         )
         .await,
-    );
+    )
+    .is_some();
     let status = json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceImport", "metadata": {"name": i.name, "namespace": i.ns},
         "status": {"clusters": i.clusters}});
-    log_err(
+    let status_ok = log_err(
         c,
         "ServiceImport status",
         apply_status(&c.client, &import_ar(), i.ns, i.name, &status).await,
-    );
-    Some(import)
+    )
+    .is_some();
+    Some((import, eps_ok && status_ok))
 }
 
 fn log_err<T>(c: &ClusterCache, what: &str, r: kube::Result<T>) -> Option<T> {
@@ -312,7 +325,12 @@ fn log_err<T>(c: &ClusterCache, what: &str, r: kube::Result<T>) -> Option<T> {
 }
 
 /// Removes the import (its derived Service goes by garbage collection) and the Endpoints.
-async fn remove_import(c: &ClusterCache, ns: &str, name: &str, derived: &str) {
+async fn remove_import(shared: &Shared, c: &ClusterCache, ns: &str, name: &str, derived: &str) {
+    let absent = json!("absent");
+    if !shared.changed(&c.name, ns, name, &absent) {
+        return;
+    }
+    shared.mark_applied(&c.name, ns, name, Some(&absent));
     if let Ok(Some(import)) = write::get(&c.client, &import_ar(), ns, name).await
         && import
             .labels()
@@ -346,6 +364,7 @@ fn condition(t: &str, ok: bool, reason: &str, message: &str) -> Value {
 /// Writes every exporter's conditions: Initialized, Exported, Conflict (and, when its
 /// endpoints could not be read, EndpointsImported=False with the error).
 async fn update_exports(
+    shared: &Shared,
     all: &[Exporter],
     winner: Option<(&[Value], &str)>,
     failures: &[(String, String)],
@@ -401,10 +420,20 @@ async fn update_exports(
         keep_times(&e.export.data["status"]["conditions"], &mut conds);
         let body = json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceExport", "metadata": {"name": name, "namespace": ns}, "status": {"conditions": conds}});
         let ar = api_resource(Flavour::Gke, "ServiceExport");
-        log_err(
+        let slot = format!("export:{name}");
+        if !shared.changed(&e.cluster.name, &ns, &slot, &body) {
+            continue;
+        }
+        let written = log_err(
             &e.cluster,
             "ServiceExport status",
             apply_status(&e.cluster.client, &ar, &ns, &name, &body).await,
+        );
+        shared.mark_applied(
+            &e.cluster.name,
+            &ns,
+            &slot,
+            written.is_some().then_some(&body),
         );
     }
 }

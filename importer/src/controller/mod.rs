@@ -98,4 +98,51 @@ pub struct Shared {
     pub clusters: tokio::sync::RwLock<Vec<Arc<ClusterCache>>>,
     /// Work queue.
     pub queue: queue::Queue,
+    /// Names whose last reconcile met an API error (retried every 2 s).
+    pub failed: std::sync::Mutex<std::collections::BTreeSet<(String, String)>>,
+    /// Hash of the last intent written per (cluster, namespace, name): an unchanged intent
+    /// is not written again (cleared at every full resync).
+    pub applied: std::sync::Mutex<std::collections::HashMap<(String, String, String), u64>>,
+}
+
+impl Shared {
+    /// Records whether `ns/name` met an error, for the retry loop.
+    pub fn set_failed(&self, ns: &str, name: &str, failed: bool) {
+        let mut f = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (ns.to_string(), name.to_string());
+        if failed {
+            f.insert(key);
+        } else {
+            f.remove(&key);
+        }
+    }
+
+    /// True when `intent` for (cluster, ns, name) differs from what was last written.
+    pub fn changed(&self, cluster: &str, ns: &str, name: &str, intent: &serde_json::Value) -> bool {
+        let a = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        a.get(&(cluster.to_string(), ns.to_string(), name.to_string())) != Some(&hash(intent))
+    }
+
+    /// Remembers that `intent` was written; `None` forgets it.
+    pub fn mark_applied(
+        &self,
+        cluster: &str,
+        ns: &str,
+        name: &str,
+        intent: Option<&serde_json::Value>,
+    ) {
+        let mut a = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (cluster.to_string(), ns.to_string(), name.to_string());
+        match intent {
+            Some(i) => a.insert(key, hash(i)),
+            None => a.remove(&key),
+        };
+    }
+}
+
+fn hash(v: &serde_json::Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.to_string().hash(&mut h);
+    h.finish()
 }

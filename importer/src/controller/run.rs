@@ -16,9 +16,11 @@ use super::{Flavour, ImporterConfig, Shared, gke, lease, upstream};
 
 /// Concurrent reconciles.
 const WORKERS: usize = 4;
-/// Everything is reconciled again this often (catches changes that raise no event, e.g. a
-/// permission granted back).
-const RESYNC: Duration = Duration::from_secs(5);
+/// Names whose last reconcile hit an error are retried this often (catches changes that
+/// raise no event, e.g. a permission granted back).
+const RETRY_FAILED: Duration = Duration::from_secs(2);
+/// Everything is reconciled again this often, writes included.
+const RESYNC: Duration = Duration::from_secs(60);
 
 /// A running importer; dropping it stops everything.
 pub struct Importer {
@@ -41,6 +43,8 @@ impl Importer {
             queue: Queue::new(cfg.propagation_delay),
             cfg,
             clusters: RwLock::new(Vec::new()),
+            failed: Default::default(),
+            applied: Default::default(),
         });
         let me = Importer {
             shared: shared.clone(),
@@ -57,9 +61,24 @@ impl Importer {
             .push(tokio::spawn(lease::renew_forever(shared.clone())));
         let s = shared.clone();
         me.tasks.push(tokio::spawn(async move {
+            let mut last_full = tokio::time::Instant::now();
             loop {
-                tokio::time::sleep(RESYNC).await;
-                s.queue.add(Key::All);
+                tokio::time::sleep(RETRY_FAILED).await;
+                if last_full.elapsed() >= RESYNC {
+                    last_full = tokio::time::Instant::now();
+                    s.applied.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                    s.queue.add(Key::All);
+                }
+                let failed: Vec<(String, String)> = s
+                    .failed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .cloned()
+                    .collect();
+                for (namespace, name) in failed {
+                    s.queue.add(Key::Object { namespace, name });
+                }
             }
         }));
         me

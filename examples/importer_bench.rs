@@ -1,0 +1,249 @@
+//! `make bench` (part 3): the simulated importer on the embedded fleet — 1,000 Services
+//! exported from 2 clusters converging, a 5,000-endpoint Service sliced ≤ 100 per slice
+//! (upstream flavour), and the latency of a scale-by-one change reaching the other cluster
+//! (GKE flavour). Prints Markdown rows for the README.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Service};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions};
+use mcs_importer::Flavour;
+use mcs_sim::store::{EventType, ObjKey, ResKey};
+use serde_json::{Value, json};
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1e3)
+}
+
+fn exports(c: &kube::Client, ns: &str, flavour: Flavour) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk(flavour.group(), flavour.version(), "ServiceExport");
+    Api::namespaced_with(
+        c.clone(),
+        ns,
+        &ApiResource::from_gvk_with_plural(&gvk, "serviceexports"),
+    )
+}
+
+async fn ns(c: &kube::Client, name: &str) {
+    let n: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).expect("ns");
+    Api::<Namespace>::all(c.clone())
+        .create(&PostParams::default(), &n)
+        .await
+        .expect("create ns");
+}
+
+async fn thousand_services() -> Duration {
+    let f = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .expect("fleet");
+    let clients = [
+        f.client("a").await.expect("a"),
+        f.client("b").await.expect("b"),
+    ];
+    for c in &clients {
+        ns(c, "bench").await;
+    }
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for (ci, c) in clients.iter().enumerate() {
+        for w in 0..8 {
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in (w..1000).step_by(8) {
+                    if (i % 2 == 0) != (ci == 0) {
+                        continue; // half the services are exported from a, half from b
+                    }
+                    let s: Service = serde_json::from_value(json!({"metadata": {"name": format!("svc-{i}")}, "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}]}})).expect("svc");
+                    Api::<Service>::namespaced(c.clone(), "bench").create(&PostParams::default(), &s).await.expect("svc");
+                    let e: DynamicObject = serde_json::from_value(json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceExport", "metadata": {"name": format!("svc-{i}")}})).expect("export");
+                    exports(&c, "bench", Flavour::Gke).create(&PostParams::default(), &e).await.expect("export");
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let imports = ResKey::new("net.gke.io", "serviceimports");
+    loop {
+        let done = f.fleet.clusters().iter().all(|c| {
+            c.cluster
+                .store
+                .list(&imports, Some("bench"), None, 0, &|o: &Value| {
+                    o["spec"]["ips"].as_array().is_some_and(|a| !a.is_empty())
+                })
+                .items
+                .len()
+                == 1000
+        });
+        if done {
+            return t.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn five_thousand_endpoints() -> (Duration, usize) {
+    let opts = EmbeddedOptions {
+        flavour: Flavour::Upstream,
+        ..Default::default()
+    };
+    let f = EmbeddedFleet::start(&opts).await.expect("fleet");
+    let (a, b) = (
+        f.client("a").await.expect("a"),
+        f.client("b").await.expect("b"),
+    );
+    ns(&a, "big").await;
+    ns(&b, "big").await;
+    let s: Service = serde_json::from_value(
+        json!({"metadata": {"name": "big"}, "spec": {"ports": [{"port": 80, "targetPort": 8080}]}}),
+    )
+    .expect("svc");
+    Api::<Service>::namespaced(a.clone(), "big")
+        .create(&PostParams::default(), &s)
+        .await
+        .expect("svc");
+    let addrs: Vec<Value> = (0..5000)
+        .map(|i| json!({"ip": format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256 + 1)}))
+        .collect();
+    let ep: Endpoints = serde_json::from_value(json!({"metadata": {"name": "big"}, "subsets": [{"addresses": addrs, "ports": [{"port": 8080}]}]})).expect("ep");
+    Api::<Endpoints>::namespaced(a.clone(), "big")
+        .create(&PostParams::default(), &ep)
+        .await
+        .expect("ep");
+    let t = Instant::now();
+    let e: DynamicObject = serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport", "metadata": {"name": "big"}})).expect("export");
+    exports(&a, "big", Flavour::Upstream)
+        .create(&PostParams::default(), &e)
+        .await
+        .expect("export");
+    let slices = ResKey::new("discovery.k8s.io", "endpointslices");
+    let store = &f.fleet.cluster("b").expect("b").cluster.store;
+    loop {
+        let l = store.list(&slices, Some("big"), None, 0, &|o: &Value| {
+            o["metadata"]["labels"]["multicluster.kubernetes.io/service-name"] == "big"
+        });
+        let total: usize = l
+            .items
+            .iter()
+            .map(|s| s["endpoints"].as_array().map_or(0, Vec::len))
+            .sum();
+        if total == 5000 {
+            return (t.elapsed(), l.items.len());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn ready_ip(pod: &Value) -> Option<String> {
+    let ready = pod["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True");
+    ready
+        .then(|| pod["status"]["podIP"].as_str().map(String::from))
+        .flatten()
+}
+
+async fn scale_by_one(samples: usize) -> Vec<Duration> {
+    let f = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .expect("fleet");
+    let (a, b) = (
+        f.client("a").await.expect("a"),
+        f.client("b").await.expect("b"),
+    );
+    ns(&a, "lat").await;
+    ns(&b, "lat").await;
+    let d: Deployment = serde_json::from_value(json!({"metadata": {"name": "w"}, "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "w"}},
+        "template": {"metadata": {"labels": {"app": "w"}}, "spec": {"containers": [{"name": "w", "image": "whereami:v1", "ports": [{"containerPort": 8080}],
+            "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}}]}}}})).expect("deploy");
+    let deploys: Api<Deployment> = Api::namespaced(a.clone(), "lat");
+    deploys
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("deploy");
+    let s: Service = serde_json::from_value(json!({"metadata": {"name": "w"}, "spec": {"selector": {"app": "w"}, "ports": [{"port": 80, "targetPort": 8080}]}})).expect("svc");
+    Api::<Service>::namespaced(a.clone(), "lat")
+        .create(&PostParams::default(), &s)
+        .await
+        .expect("svc");
+    let e: DynamicObject = serde_json::from_value(
+        json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceExport", "metadata": {"name": "w"}}),
+    )
+    .expect("export");
+    exports(&a, "lat", Flavour::Gke)
+        .create(&PostParams::default(), &e)
+        .await
+        .expect("export");
+    let derived = mcs_importer::naming::derived_name("gke-mcs-", "lat", "w");
+    let store_a = &f.fleet.cluster("a").expect("a").cluster.store;
+    let store_b = &f.fleet.cluster("b").expect("b").cluster.store;
+    let mut out = Vec::new();
+    for n in 1..=samples {
+        let mut rx = store_a.subscribe();
+        deploys
+            .patch_scale(
+                "w",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"replicas": n}})),
+            )
+            .await
+            .expect("scale");
+        let (ip, ready_at) = loop {
+            let ev = rx.recv().await.expect("events");
+            if ev.kind != EventType::Deleted
+                && ev.res == ResKey::new("", "pods")
+                && ev.prev.as_deref().and_then(ready_ip).is_none()
+                && let Some(ip) = ready_ip(&ev.object)
+            {
+                break (ip, Instant::now());
+            }
+        };
+        loop {
+            let ep = store_b.get(&ResKey::new("", "endpoints"), &ObjKey::new("lat", &derived));
+            let has = ep.is_some_and(|e| {
+                e["subsets"].as_array().into_iter().flatten().any(|s| {
+                    s["addresses"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|a| a["ip"] == ip.as_str())
+                })
+            });
+            if has {
+                out.push(ready_at.elapsed());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let thousand = thousand_services().await;
+    let (big, slices) = five_thousand_endpoints().await;
+    let lat = scale_by_one(20).await;
+    println!("| benchmark | result |");
+    println!("|---|---|");
+    println!(
+        "| importer: 1,000 Services exported (500 from each of 2 clusters) → 1,000 imports with IPs in both clusters | {} |",
+        ms(thousand)
+    );
+    println!(
+        "| importer (upstream): a 5,000-endpoint Service → {slices} slices (≤ 100 each) in the other cluster | {} |",
+        ms(big)
+    );
+    println!(
+        "| importer (GKE): scale by one → new pod's IP in the other cluster's gke-mcs Endpoints, p50 / p99 (20 samples) | {} / {} |",
+        ms(lat[lat.len() / 2]),
+        ms(lat[lat.len() - 1])
+    );
+}
