@@ -21,8 +21,8 @@ pub const SLICE_MANAGER: &str = "endpointslice-controller.k8s.io";
 
 #[derive(Default)]
 pub struct EndpointsController {
-    /// Namespaces whose selector Services need a reconcile at the next flush.
-    dirty: std::collections::BTreeSet<String>,
+    /// Selector Services that need a reconcile at the next flush.
+    dirty: std::collections::BTreeSet<ObjKey>,
 }
 
 fn svc_res() -> ResKey {
@@ -40,17 +40,42 @@ impl Controller for EndpointsController {
     fn on_event(&mut self, cluster: &Cluster, ev: &StoreEvent) {
         if ev.res == svc_res() && ev.kind == EventType::Deleted {
             service_gone(cluster, &ev.object);
-        } else if ev.res == svc_res() || ev.res == ResKey::new("", "pods") {
-            self.dirty.insert(ev.key.namespace.clone());
+        } else if ev.res == svc_res() {
+            if has_selector(&ev.object) {
+                self.dirty.insert(ev.key.clone());
+            }
+        } else if ev.res == ResKey::new("", "pods") {
+            // Only the Services whose selector matches the pod, before or after the change.
+            let labels = [Some(&ev.object), ev.prev.as_ref()];
+            let matches = |svc: &Value| {
+                let Some(sel) = svc["spec"]["selector"]
+                    .as_object()
+                    .filter(|s| !s.is_empty())
+                else {
+                    return false;
+                };
+                let sel = LabelSelector::from_map(sel);
+                labels
+                    .iter()
+                    .flatten()
+                    .any(|p| sel.matches(Meta(p).labels()))
+            };
+            for svc in cluster
+                .store
+                .list(&svc_res(), Some(&ev.key.namespace), None, 0, &matches)
+                .items
+            {
+                self.dirty.insert(crate::store::key_of(&svc));
+            }
         }
     }
 
     fn flush(&mut self, cluster: &Cluster) {
-        for ns in std::mem::take(&mut self.dirty) {
-            for svc in cluster
+        for key in std::mem::take(&mut self.dirty) {
+            if let Some(svc) = cluster
                 .store
-                .list(&svc_res(), Some(&ns), None, 0, &has_selector)
-                .items
+                .get(&svc_res(), &key)
+                .filter(|s| has_selector(s))
             {
                 reconcile(cluster, &svc);
             }
