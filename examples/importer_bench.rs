@@ -53,7 +53,7 @@ async fn thousand_services() -> Duration {
         for w in 0..8 {
             let c = c.clone();
             tasks.push(tokio::spawn(async move {
-                for i in (w..1000).step_by(8) {
+                for i in (w..n_services()).step_by(8) {
                     if (i % 2 == 0) != (ci == 0) {
                         continue; // half the services are exported from a, half from b
                     }
@@ -69,7 +69,30 @@ async fn thousand_services() -> Duration {
         t.await.expect("writer");
     }
     let imports = ResKey::new("net.gke.io", "serviceimports");
+    let mut last_report = Instant::now();
     loop {
+        if last_report.elapsed() > Duration::from_secs(2) {
+            last_report = Instant::now();
+            let counts: Vec<(usize, usize)> = f
+                .fleet
+                .clusters()
+                .iter()
+                .map(|c| {
+                    let all = c
+                        .cluster
+                        .store
+                        .list(&imports, Some("bench"), None, 0, &|_| true)
+                        .items;
+                    (
+                        all.len(),
+                        all.iter()
+                            .filter(|o| o["spec"]["ips"].as_array().is_some_and(|a| !a.is_empty()))
+                            .count(),
+                    )
+                })
+                .collect();
+            eprintln!("imports (total, with ips) per cluster: {counts:?}");
+        }
         let done = f.fleet.clusters().iter().all(|c| {
             c.cluster
                 .store
@@ -78,7 +101,7 @@ async fn thousand_services() -> Duration {
                 })
                 .items
                 .len()
-                == 1000
+                == n_services()
         });
         if done {
             return t.elapsed();
@@ -108,7 +131,7 @@ async fn five_thousand_endpoints() -> (Duration, usize) {
         .await
         .expect("svc");
     let addrs: Vec<Value> = (0..5000)
-        .map(|i| json!({"ip": format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256 + 1)}))
+        .map(|i| json!({"ip": format!("10.{}.{}.{}", i / 62500, (i / 250) % 250, i % 250 + 1)}))
         .collect();
     let ep: Endpoints = serde_json::from_value(json!({"metadata": {"name": "big"}, "subsets": [{"addresses": addrs, "ports": [{"port": 8080}]}]})).expect("ep");
     Api::<Endpoints>::namespaced(a.clone(), "big")
@@ -229,7 +252,9 @@ async fn scale_by_one(samples: usize) -> Vec<Duration> {
 #[tokio::main]
 async fn main() {
     let thousand = thousand_services().await;
+    eprintln!("services converged in {}", ms(thousand));
     let (big, slices) = five_thousand_endpoints().await;
+    eprintln!("5,000 endpoints sliced in {}", ms(big));
     let lat = scale_by_one(20).await;
     println!("| benchmark | result |");
     println!("|---|---|");
@@ -246,4 +271,12 @@ async fn main() {
         ms(lat[lat.len() / 2]),
         ms(lat[lat.len() - 1])
     );
+}
+
+/// Services in the convergence benchmark (`IMPORTER_BENCH_SERVICES`, default 1,000).
+fn n_services() -> usize {
+    std::env::var("IMPORTER_BENCH_SERVICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
 }

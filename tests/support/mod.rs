@@ -67,8 +67,8 @@ impl SimProcess {
         let mut banner = Vec::new();
         loop {
             let line = rx
-                .recv_timeout(Duration::from_secs(30))
-                .expect("sim up prints its banner within 30s");
+                .recv_timeout(Duration::from_secs(60))
+                .expect("sim up prints its banner within 60s");
             let done = line.starts_with("serving");
             banner.push(line);
             if done {
