@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 
 use super::Controller;
 use super::owned::{
-    controlled, controller_uid, keep_transition_times, key, owner_ref, replicas, template_hash,
+    DirtyOwners, controlled, keep_transition_times, key, owner_ref, replicas, template_hash,
     write_status,
 };
 use crate::cluster::Cluster;
 use crate::ops::{self, WriteCtx};
-use crate::store::{EventType, Meta, ResKey, StoreEvent, now_rfc3339};
+use crate::store::{Meta, ResKey, StoreEvent, now_rfc3339};
 
 const MANAGER: &str = "deployment-controller";
 const HASH_LABEL: &str = "pod-template-hash";
@@ -21,8 +21,7 @@ const REVISION: &str = "deployment.kubernetes.io/revision";
 
 #[derive(Default)]
 pub struct DeploymentController {
-    /// Objects (by uid) to reconcile at the next flush.
-    dirty: std::collections::BTreeSet<String>,
+    dirty: DirtyOwners,
 }
 
 fn deploy_res() -> ResKey {
@@ -35,24 +34,12 @@ fn rs_res() -> ResKey {
 
 impl Controller for DeploymentController {
     fn on_event(&mut self, _cluster: &Cluster, ev: &StoreEvent) {
-        if ev.res == deploy_res() && ev.kind != EventType::Deleted {
-            self.dirty.insert(Meta(&ev.object).uid().to_string());
-        } else if ev.res == rs_res() {
-            let owner =
-                controller_uid(&ev.object).or_else(|| ev.prev.as_deref().and_then(controller_uid));
-            if let Some(uid) = owner {
-                self.dirty.insert(uid.to_string());
-            }
-        }
+        self.dirty.mark(ev, &deploy_res(), &rs_res());
     }
 
     fn flush(&mut self, cluster: &Cluster) {
-        for uid in std::mem::take(&mut self.dirty) {
-            if let Some((res, obj)) = cluster.store.by_uid(&uid)
-                && res == deploy_res()
-            {
-                reconcile(cluster, &obj);
-            }
+        for obj in self.dirty.take(cluster, &deploy_res()) {
+            reconcile(cluster, &obj);
         }
     }
 

@@ -9,6 +9,43 @@ use crate::cluster::Cluster;
 use crate::ops::{self, WriteCtx};
 use crate::store::{Meta, ObjKey, ResKey};
 
+/// Owners (by uid) to reconcile at the next flush: marked when the owner itself changes or
+/// when one of the objects it controls does.
+#[derive(Default)]
+pub struct DirtyOwners {
+    dirty: std::collections::BTreeSet<String>,
+}
+
+impl DirtyOwners {
+    /// Marks the owner an event concerns: `owner_res` objects themselves, or the controller
+    /// owner of `child_res` objects (before or after the change).
+    pub fn mark(&mut self, ev: &crate::store::StoreEvent, owner_res: &ResKey, child_res: &ResKey) {
+        if &ev.res == owner_res && ev.kind != crate::store::EventType::Deleted {
+            self.dirty.insert(Meta(&ev.object).uid().to_string());
+        } else if &ev.res == child_res {
+            let owner =
+                controller_uid(&ev.object).or_else(|| ev.prev.as_deref().and_then(controller_uid));
+            if let Some(uid) = owner {
+                self.dirty.insert(uid.to_string());
+            }
+        }
+    }
+
+    /// The marked owners that still exist (of `owner_res`); clears the marks.
+    pub fn take(&mut self, cluster: &Cluster, owner_res: &ResKey) -> Vec<Arc<Value>> {
+        std::mem::take(&mut self.dirty)
+            .into_iter()
+            .filter_map(|uid| {
+                cluster
+                    .store
+                    .by_uid(&uid)
+                    .filter(|(res, _)| res == owner_res)
+                    .map(|(_, o)| o)
+            })
+            .collect()
+    }
+}
+
 /// The uid of the controller owner of `obj`, if any.
 pub fn controller_uid(obj: &Value) -> Option<&str> {
     obj["metadata"]["ownerReferences"]

@@ -6,17 +6,16 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::Controller;
-use super::owned::{controlled, controller_uid, key, owner_ref, pod_ready, replicas, write_status};
+use super::owned::{DirtyOwners, controlled, key, owner_ref, pod_ready, replicas, write_status};
 use crate::cluster::Cluster;
 use crate::ops::{self, DeleteOpts, WriteCtx};
-use crate::store::{EventType, Meta, ResKey, StoreEvent};
+use crate::store::{Meta, ResKey, StoreEvent};
 
 const MANAGER: &str = "replicaset-controller";
 
 #[derive(Default)]
 pub struct ReplicaSetController {
-    /// Objects (by uid) to reconcile at the next flush.
-    dirty: std::collections::BTreeSet<String>,
+    dirty: DirtyOwners,
 }
 
 fn rs_res() -> ResKey {
@@ -29,24 +28,12 @@ fn pod_res() -> ResKey {
 
 impl Controller for ReplicaSetController {
     fn on_event(&mut self, _cluster: &Cluster, ev: &StoreEvent) {
-        if ev.res == rs_res() && ev.kind != EventType::Deleted {
-            self.dirty.insert(Meta(&ev.object).uid().to_string());
-        } else if ev.res == pod_res() {
-            let owner =
-                controller_uid(&ev.object).or_else(|| ev.prev.as_deref().and_then(controller_uid));
-            if let Some(uid) = owner {
-                self.dirty.insert(uid.to_string());
-            }
-        }
+        self.dirty.mark(ev, &rs_res(), &pod_res());
     }
 
     fn flush(&mut self, cluster: &Cluster) {
-        for uid in std::mem::take(&mut self.dirty) {
-            if let Some((res, obj)) = cluster.store.by_uid(&uid)
-                && res == rs_res()
-            {
-                reconcile(cluster, &obj);
-            }
+        for obj in self.dirty.take(cluster, &rs_res()) {
+            reconcile(cluster, &obj);
         }
     }
 
