@@ -330,30 +330,37 @@ async fn remove_import(shared: &Shared, c: &ClusterCache, ns: &str, name: &str, 
     if !shared.changed(&c.name, ns, name, &absent) {
         return;
     }
-    shared.mark_applied(&c.name, ns, name, Some(&absent));
-    if let Ok(Some(import)) = write::get(&c.client, &import_ar(), ns, name).await
-        && import
-            .labels()
-            .get("app.kubernetes.io/managed-by")
-            .map(String::as_str)
-            == Some(MANAGED_BY)
-    {
-        log_err(
-            c,
-            "ServiceImport",
-            write::delete(&c.client, &import_ar(), ns, name).await,
-        );
-        log_err(
-            c,
-            "Service",
-            write::delete(&c.client, &core("Service", "services"), ns, derived).await,
-        );
-        log_err(
-            c,
-            "Endpoints",
-            write::delete(&c.client, &core("Endpoints", "endpoints"), ns, derived).await,
-        );
-    }
+    let done = match write::get(&c.client, &import_ar(), ns, name).await {
+        Ok(Some(import))
+            if import
+                .labels()
+                .get("app.kubernetes.io/managed-by")
+                .map(String::as_str)
+                == Some(MANAGED_BY) =>
+        {
+            let i = log_err(
+                c,
+                "ServiceImport",
+                write::delete(&c.client, &import_ar(), ns, name).await,
+            );
+            let s = log_err(
+                c,
+                "Service",
+                write::delete(&c.client, &core("Service", "services"), ns, derived).await,
+            );
+            let e = log_err(
+                c,
+                "Endpoints",
+                write::delete(&c.client, &core("Endpoints", "endpoints"), ns, derived).await,
+            );
+            i.is_some() && s.is_some() && e.is_some()
+        }
+        // Absent, or not ours: nothing to remove.
+        Ok(_) => true,
+        Err(_) => false,
+    };
+    // Remember the absence only once it holds, so a failed delete is tried again.
+    shared.mark_applied(&c.name, ns, name, done.then_some(&absent));
 }
 
 fn condition(t: &str, ok: bool, reason: &str, message: &str) -> Value {
