@@ -24,6 +24,8 @@ pub enum Command {
     },
     /// Run the simulated MCS importer against real clusters (e.g. kind) until Ctrl-C.
     Importer(ImporterArgs),
+    /// Print the JSON Schema of scenario files (for editors: yaml-language-server).
+    Schema,
 }
 
 /// Importer flavour on the command line.

@@ -7,4 +7,5 @@ pub mod cli;
 pub mod duration;
 pub mod fleet;
 pub mod importer_cmd;
+pub mod scenario;
 pub mod sim_cmd;

@@ -26,6 +26,12 @@ fn main() -> std::process::ExitCode {
             Command::Importer(args) => {
                 mcs_harness::importer_cmd::run(&args, &mut std::io::stdout()).await?;
             }
+            Command::Schema => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&mcs_harness::scenario::json_schema())?
+                );
+            }
         }
         Ok(())
     });

@@ -61,3 +61,19 @@ fn invalid_cluster_name_is_named_and_exits_2() {
         "no kubeconfig written on failure"
     );
 }
+
+#[test]
+fn schema_prints_the_scenario_json_schema() {
+    let out = Command::new(harness_bin()).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let defs = v["$defs"].as_object().expect("definitions");
+    for kind in ["ClearFaultAction", "ExpectImportAction", "ExpectHttpAction"] {
+        assert!(
+            defs.contains_key(kind),
+            "{kind} missing from {:?}",
+            defs.keys().collect::<Vec<_>>()
+        );
+    }
+    assert!(v["properties"]["steps"].is_object(), "{v}");
+}

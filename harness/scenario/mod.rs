@@ -1,0 +1,305 @@
+//! Scenarios: the YAML model, loading with `file:line:col` errors, validation and
+//! templating. This module never sees a cluster client and does no I/O besides reading the
+//! scenario and its fixture files.
+//!
+//! A scenario names its logical clusters, flavour, namespace policy, timeouts and steps.
+//! Each step is a map with exactly one action key (`apply`, `delete`, `patch`, `scale`,
+//! `export`, `unexport`, `wait`, `expectImport`, `expectDns`, `expectHttp`, `fault`,
+//! `clearFault`, `sleep`, `expectFailure`) plus optional `name` and `timeout`.
+//! `sleep` is allowed, but `wait` is preferred: it returns as soon as the condition holds.
+//! `expectFailure: {step: {...}, diagnosis: ID}` runs a step that must fail and asserts the
+//! doctor's diagnosis id (one of [`DIAGNOSIS_IDS`]). See [`expr`] for the `wait.for`
+//! language and [`template`] for the variables of manifests, names and URLs.
+
+pub mod expr;
+pub mod model;
+pub mod template;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use expr::Expr;
+pub use model::{
+    ClearFaultAction, DnsAnswer, ExpectDnsAction, ExpectHttpAction, ExpectImportAction,
+    FaultAction, Flavour, ManifestAction, NamespacePolicy, PatchAction, PatchType, ScaleAction,
+    ScenarioDoc, ServiceAction, WaitAction,
+};
+pub use template::{TemplateError, Vars, render};
+pub use validate::{DEFAULT_STEP_TIMEOUT, DEFAULT_TIMEOUT};
+
+/// The step kinds (action keys), as written in YAML.
+pub const STEP_KINDS: [&str; 14] = [
+    "apply",
+    "delete",
+    "patch",
+    "scale",
+    "export",
+    "unexport",
+    "wait",
+    "expectImport",
+    "expectDns",
+    "expectHttp",
+    "fault",
+    "clearFault",
+    "sleep",
+    "expectFailure",
+];
+
+/// Stable diagnosis ids of the doctor (issue 6), accepted by `expectFailure.diagnosis`.
+pub const DIAGNOSIS_IDS: [&str; 17] = [
+    "service-missing",
+    "external-name",
+    "selector-matches-nothing",
+    "pods-not-ready",
+    "export-not-exported",
+    "export-conflict",
+    "namespace-missing",
+    "import-missing",
+    "derived-service-missing",
+    "endpoints-empty",
+    "endpoints-stale",
+    "importer-down",
+    "importer-permission-denied",
+    "dns-nxdomain",
+    "dns-wrong-answer",
+    "unreachable",
+    "propagating",
+];
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Where it came from (file path as given), used in messages.
+    pub origin: String,
+    /// Directory fixture paths were resolved against.
+    pub base_dir: Option<PathBuf>,
+    /// Scenario name (DNS-1123 label).
+    pub name: String,
+    /// Free-text description.
+    pub description: Option<String>,
+    /// Logical cluster names, in declaration order.
+    pub clusters: Vec<String>,
+    /// Target MCS flavour.
+    pub flavour: Flavour,
+    /// Namespace policy.
+    pub namespace: NamespacePolicy,
+    /// Resolved timeouts.
+    pub timeouts: Timeouts,
+    /// Steps in order.
+    pub steps: Vec<Step>,
+}
+
+/// Resolved default timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For waits and assertions without their own timeout.
+    pub default: Duration,
+    /// Upper bound for any single step.
+    pub step: Duration,
+}
+
+/// A validated step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Optional name from the file.
+    pub name: Option<String>,
+    /// The step's own timeout, if any.
+    pub timeout: Option<Duration>,
+    /// Line of the step in the scenario file (1-based).
+    pub line: u64,
+    /// Column of the step in the scenario file (1-based).
+    pub column: u64,
+    /// What the step does.
+    pub action: Action,
+}
+
+impl Step {
+    /// The YAML key of the step's action (`apply`, `expectDns`, ...).
+    pub fn kind(&self) -> &'static str {
+        self.action.kind()
+    }
+
+    /// The step's own timeout, falling back to `timeouts.default`.
+    pub fn effective_timeout(&self, t: &Timeouts) -> Duration {
+        self.timeout.unwrap_or(t.default)
+    }
+}
+
+/// The action of a step. `wait.expr` and `apply/delete.resolved_file` are filled in.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Apply manifests.
+    Apply(ManifestAction),
+    /// Delete manifests' objects.
+    Delete(ManifestAction),
+    /// Patch one object.
+    Patch(PatchAction),
+    /// Scale a Deployment.
+    Scale(ScaleAction),
+    /// Export a Service.
+    Export(ServiceAction),
+    /// Unexport a Service.
+    Unexport(ServiceAction),
+    /// Wait for an expression on an object.
+    Wait(WaitAction),
+    /// Assert a ServiceImport.
+    ExpectImport(ExpectImportAction),
+    /// Assert a DNS answer.
+    ExpectDns(ExpectDnsAction),
+    /// Assert HTTP responses.
+    ExpectHttp(ExpectHttpAction),
+    /// Install a sim fault.
+    Fault(FaultAction),
+    /// Remove a sim fault.
+    ClearFault(ClearFaultAction),
+    /// Sleep (prefer `wait`).
+    Sleep(Duration),
+    /// A step that must fail with the given diagnosis.
+    ExpectFailure {
+        /// The step expected to fail.
+        step: Box<Step>,
+        /// Expected diagnosis id.
+        diagnosis: String,
+    },
+}
+
+impl Action {
+    /// The YAML key of this action.
+    pub fn kind(&self) -> &'static str {
+        let i = match self {
+            Action::Apply(_) => 0,
+            Action::Delete(_) => 1,
+            Action::Patch(_) => 2,
+            Action::Scale(_) => 3,
+            Action::Export(_) => 4,
+            Action::Unexport(_) => 5,
+            Action::Wait(_) => 6,
+            Action::ExpectImport(_) => 7,
+            Action::ExpectDns(_) => 8,
+            Action::ExpectHttp(_) => 9,
+            Action::Fault(_) => 10,
+            Action::ClearFault(_) => 11,
+            Action::Sleep(_) => 12,
+            Action::ExpectFailure { .. } => 13,
+        };
+        STEP_KINDS[i]
+    }
+}
+
+/// A scenario that cannot be loaded; `Display` is the complete user-facing line.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file cannot be read.
+    #[error("{origin}: cannot read scenario: {source}")]
+    Read {
+        /// The path as given.
+        origin: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// YAML syntax or shape error (from the parser).
+    #[error("{origin}:{line}:{column}: {message}")]
+    Syntax {
+        /// The path as given.
+        origin: String,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A validation error.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Invalid {
+        /// The path as given.
+        origin: String,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+/// Loads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        origin: origin.clone(),
+        source,
+    })?;
+    parse(&text, &origin)
+}
+
+/// Parses and validates scenario text; `origin` names it in errors, and its parent
+/// directory is where fixture files are looked up first.
+pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    let options = serde_saphyr::options! { legacy_octal_numbers: true };
+    let doc: ScenarioDoc =
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| syntax_error(&e, origin))?;
+    let base = Path::new(origin).parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p.to_path_buf()
+        }
+    });
+    validate::scenario(doc, origin, base)
+}
+
+/// Converts a parser error into `origin:line:col: message` with a hint.
+fn syntax_error(e: &serde_saphyr::Error, origin: &str) -> ScenarioError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    let plain = e.without_snippet().to_string();
+    let suffix = format!(" at line {line}, column {column}");
+    let raw = plain.strip_suffix(&suffix).unwrap_or(&plain);
+    ScenarioError::Syntax {
+        origin: origin.to_string(),
+        line,
+        column,
+        message: explain(raw),
+    }
+}
+
+/// Rewrites serde's messages into the harness's wording, with what to do.
+fn explain(raw: &str) -> String {
+    if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected
+            .trim_start_matches(", expected ")
+            .trim_start_matches("one of ");
+        let what = if expected.contains("expectDns") {
+            "step"
+        } else {
+            "key"
+        };
+        return format!("unknown {what} {key:?}: expected one of {expected}");
+    }
+    if let Some(rest) = raw.strip_prefix("missing field `") {
+        let key = rest.trim_end_matches('`');
+        return format!("missing required key {key:?}: add it");
+    }
+    if let Some(rest) = raw.strip_prefix("unknown variant `") {
+        let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected
+            .trim_start_matches(", expected ")
+            .trim_start_matches("one of ");
+        return format!("unknown value {value:?}: expected one of {expected}");
+    }
+    format!("{raw}: fix the YAML here (see the scenario format in the README)")
+}
+
+/// The JSON Schema of scenario files (for `mcs-harness schema` and editor modelines).
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(ScenarioDoc);
+    serde_json::to_value(&schema).unwrap_or(serde_json::Value::Null)
+}

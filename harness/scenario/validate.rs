@@ -1,0 +1,384 @@
+//! Validation: turns a [`ScenarioDoc`] into a [`Scenario`], checking cluster references,
+//! durations, expressions, templates, fixture files and the one-action-per-step rule.
+//! Every error carries the position of the offending node.
+
+use serde_saphyr::{Location, Spanned};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::expr::Expr;
+use super::model::*;
+use super::template::{Vars, render};
+use super::{Action, DIAGNOSIS_IDS, Scenario, ScenarioError, Step, Timeouts};
+use crate::duration::parse_duration;
+
+/// Default for `timeouts.default`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default for `timeouts.step`.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Validation context: where the file is and which clusters it declares.
+pub(super) struct Ctx {
+    pub origin: String,
+    pub base: Option<PathBuf>,
+    pub clusters: Vec<String>,
+}
+
+impl Ctx {
+    pub fn err(&self, loc: &Location, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            origin: self.origin.clone(),
+            line: loc.line(),
+            column: loc.column(),
+            message: message.into(),
+        }
+    }
+
+    fn cluster(&self, c: &SpannedStr) -> Result<(), ScenarioError> {
+        if self.clusters.contains(&c.value) {
+            return Ok(());
+        }
+        let msg = format!(
+            "cluster {:?} is not declared in clusters: [{}]; add it there or fix the name",
+            c.value,
+            self.clusters.join(", ")
+        );
+        Err(self.err(&c.referenced, msg))
+    }
+
+    fn clusters_all(&self, cs: Option<&Vec<SpannedStr>>) -> Result<(), ScenarioError> {
+        cs.into_iter().flatten().try_for_each(|c| self.cluster(c))
+    }
+
+    fn duration(&self, d: &SpannedStr) -> Result<Duration, ScenarioError> {
+        parse_duration(&d.value).map_err(|e| self.err(&d.referenced, e))
+    }
+
+    fn template(&self, t: &SpannedStr) -> Result<(), ScenarioError> {
+        render(&t.value, &Vars::placeholder())
+            .map(drop)
+            .map_err(|e| self.err(&t.referenced, e.to_string()))
+    }
+}
+
+/// Validates the whole document.
+pub(super) fn scenario(
+    doc: ScenarioDoc,
+    origin: &str,
+    base: Option<PathBuf>,
+) -> Result<Scenario, ScenarioError> {
+    let mut ctx = Ctx {
+        origin: origin.to_string(),
+        base,
+        clusters: Vec::new(),
+    };
+    label(&ctx, &doc.name, "scenario name")?;
+    ctx.clusters = clusters(&ctx, &doc.clusters)?;
+    let duration = |d: &Option<SpannedStr>, dflt| {
+        d.as_ref()
+            .map(|d| ctx.duration(d))
+            .transpose()
+            .map(|d| d.unwrap_or(dflt))
+    };
+    let timeouts = Timeouts {
+        default: duration(&doc.timeouts.default, DEFAULT_TIMEOUT)?,
+        step: duration(&doc.timeouts.step, DEFAULT_STEP_TIMEOUT)?,
+    };
+    if let Some(ns) = &doc.namespace
+        && let NamespacePolicy::Fixed { name } = &ns.value
+        && !is_label(name)
+    {
+        let msg = format!(
+            "namespace {name:?} is not a DNS-1123 label: use lowercase letters, digits and '-'"
+        );
+        return Err(ctx.err(&ns.referenced, msg));
+    }
+    if doc.steps.value.is_empty() {
+        return Err(ctx.err(
+            &doc.steps.referenced,
+            "steps is empty: add at least one step, e.g. `- apply: {cluster: a, file: ...}`",
+        ));
+    }
+    let steps = doc
+        .steps
+        .value
+        .into_iter()
+        .map(|s| step(&ctx, s, false))
+        .collect::<Result<_, _>>()?;
+    Ok(Scenario {
+        origin: ctx.origin,
+        base_dir: ctx.base,
+        name: doc.name.value,
+        description: doc.description,
+        clusters: ctx.clusters,
+        flavour: doc.flavour,
+        namespace: doc.namespace.map(|n| n.value).unwrap_or_default(),
+        timeouts,
+        steps,
+    })
+}
+
+/// Checks `clusters`: at least one, DNS-1123 labels, no duplicates.
+fn clusters(ctx: &Ctx, list: &Spanned<Vec<SpannedStr>>) -> Result<Vec<String>, ScenarioError> {
+    if list.value.is_empty() {
+        return Err(ctx.err(
+            &list.referenced,
+            "clusters is empty: declare at least one logical cluster, e.g. [a, b]",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for c in &list.value {
+        label(ctx, c, "cluster name")?;
+        if !seen.insert(c.value.as_str()) {
+            let msg = format!(
+                "cluster {:?} is declared twice; remove the duplicate",
+                c.value
+            );
+            return Err(ctx.err(&c.referenced, msg));
+        }
+    }
+    Ok(list.value.iter().map(|c| c.value.clone()).collect())
+}
+
+fn is_label(s: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(ok_char)
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn label(ctx: &Ctx, s: &SpannedStr, what: &str) -> Result<(), ScenarioError> {
+    if is_label(&s.value) {
+        return Ok(());
+    }
+    let msg = format!(
+        "{what} {:?} is not a DNS-1123 label: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+        s.value
+    );
+    Err(ctx.err(&s.referenced, msg))
+}
+
+/// An action before validation.
+enum Raw {
+    Act(Box<Action>),
+    Sleep(SpannedStr),
+    Failure(ExpectFailureAction),
+}
+
+/// Splits a step into its action keys.
+fn actions(d: StepDoc) -> Vec<(&'static str, Raw)> {
+    let mut v = Vec::new();
+    let mut add =
+        |k: &'static str, a: Option<Action>| v.extend(a.map(|a| (k, Raw::Act(Box::new(a)))));
+    add("apply", d.apply.map(Action::Apply));
+    add("delete", d.delete.map(Action::Delete));
+    add("patch", d.patch.map(Action::Patch));
+    add("scale", d.scale.map(Action::Scale));
+    add("export", d.export.map(Action::Export));
+    add("unexport", d.unexport.map(Action::Unexport));
+    add("wait", d.wait.map(Action::Wait));
+    add("expectImport", d.expect_import.map(Action::ExpectImport));
+    add("expectDns", d.expect_dns.map(Action::ExpectDns));
+    add("expectHttp", d.expect_http.map(Action::ExpectHttp));
+    add("fault", d.fault.map(Action::Fault));
+    add("clearFault", d.clear_fault.map(Action::ClearFault));
+    v.extend(d.sleep.map(|s| ("sleep", Raw::Sleep(s))));
+    v.extend(d.expect_failure.map(|f| ("expectFailure", Raw::Failure(f))));
+    v
+}
+
+/// Validates one step (`nested`: inside `expectFailure`).
+fn step(ctx: &Ctx, s: Spanned<StepDoc>, nested: bool) -> Result<Step, ScenarioError> {
+    let loc = s.referenced;
+    let name = s.value.name.clone();
+    let timeout = s
+        .value
+        .timeout
+        .as_ref()
+        .map(|t| ctx.duration(t))
+        .transpose()?;
+    let mut acts = actions(s.value);
+    let (key, action) = match (acts.pop(), acts.is_empty()) {
+        (Some(a), true) => a,
+        (None, _) => {
+            return Err(ctx.err(
+                &loc,
+                format!(
+                    "step has no action: add exactly one of {}",
+                    super::STEP_KINDS.join(", ")
+                ),
+            ));
+        }
+        (Some((k, _)), false) => {
+            let keys: Vec<_> = acts.iter().map(|(k, _)| *k).chain([k]).collect();
+            return Err(ctx.err(&loc, format!("step has {} actions ({}): a step has exactly one action, split it into several steps", keys.len(), keys.join(", "))));
+        }
+    };
+    if nested && key == "expectFailure" {
+        return Err(ctx.err(
+            &loc,
+            "expectFailure cannot be nested: put the failing step directly under `step:`",
+        ));
+    }
+    let action = self::action(ctx, action)?;
+    Ok(Step {
+        name,
+        timeout,
+        line: loc.line(),
+        column: loc.column(),
+        action,
+    })
+}
+
+fn action(ctx: &Ctx, raw: Raw) -> Result<Action, ScenarioError> {
+    let a = match raw {
+        Raw::Act(a) => *a,
+        Raw::Sleep(d) => return Ok(Action::Sleep(ctx.duration(&d)?)),
+        Raw::Failure(f) => return failure(ctx, f),
+    };
+    Ok(match a {
+        Action::Apply(m) => Action::Apply(manifest(ctx, m)?),
+        Action::Delete(m) => Action::Delete(manifest(ctx, m)?),
+        Action::Patch(p) => {
+            ctx.cluster(&p.cluster)?;
+            ctx.template(&p.name)?;
+            if p.patch_type == PatchType::Json && !p.patch.value.is_array() {
+                return Err(ctx.err(&p.patch.referenced, "a `type: json` patch must be a list of operations, e.g. [{op: replace, path: /spec/replicas, value: 2}]"));
+            }
+            Action::Patch(p)
+        }
+        Action::Wait(mut w) => {
+            ctx.cluster(&w.cluster)?;
+            ctx.template(&w.name)?;
+            w.expr = Some(
+                Expr::parse(&w.condition.value).map_err(|e| ctx.err(&w.condition.referenced, e))?,
+            );
+            Action::Wait(w)
+        }
+        other => check_refs(ctx, other)?,
+    })
+}
+
+fn failure(ctx: &Ctx, f: ExpectFailureAction) -> Result<Action, ScenarioError> {
+    if !DIAGNOSIS_IDS.contains(&f.diagnosis.value.as_str()) {
+        let msg = format!(
+            "unknown diagnosis {:?}: expected one of {}",
+            f.diagnosis.value,
+            DIAGNOSIS_IDS.join(", ")
+        );
+        return Err(ctx.err(&f.diagnosis.referenced, msg));
+    }
+    let step = Box::new(step(ctx, *f.step, true)?);
+    Ok(Action::ExpectFailure {
+        step,
+        diagnosis: f.diagnosis.value,
+    })
+}
+
+/// Cluster references and templates of the remaining actions.
+fn check_refs(ctx: &Ctx, a: Action) -> Result<Action, ScenarioError> {
+    match &a {
+        Action::Scale(s) => ctx.cluster(&s.cluster)?,
+        Action::Export(s) | Action::Unexport(s) => ctx.cluster(&s.cluster)?,
+        Action::ExpectImport(i) => {
+            ctx.cluster(&i.cluster)?;
+            ctx.clusters_all(i.endpoints_from.as_ref())?;
+        }
+        Action::ExpectDns(d) => {
+            ctx.cluster(&d.from)?;
+            ctx.template(&d.name)?;
+            dns_answer(ctx, &d.answer)?;
+        }
+        Action::ExpectHttp(h) => {
+            ctx.cluster(&h.from)?;
+            ctx.template(&h.url)?;
+            ctx.clusters_all(h.served_by.as_ref())?;
+        }
+        Action::Fault(f) => ctx.cluster(&f.cluster)?,
+        Action::ClearFault(f) => ctx.cluster(&f.cluster)?,
+        _ => {}
+    }
+    Ok(a)
+}
+
+fn dns_answer(ctx: &Ctx, a: &Spanned<DnsAnswer>) -> Result<(), ScenarioError> {
+    match &a.value {
+        DnsAnswer::Keyword(k) if k == "import-ip" || k == "nxdomain" => Ok(()),
+        DnsAnswer::Keyword(k) => Err(ctx.err(&a.referenced, format!("unknown DNS answer {k:?}: use import-ip, nxdomain, a list of IPs or {{podsOf: [cluster...]}}"))),
+        DnsAnswer::Ips(ips) => match ips.iter().find(|ip| ip.parse::<std::net::IpAddr>().is_err()) {
+            Some(ip) => Err(ctx.err(&a.referenced, format!("{ip:?} is not an IP address"))),
+            None => Ok(()),
+        },
+        DnsAnswer::PodsOf { pods_of } => match pods_of.iter().find(|c| !ctx.clusters.contains(c)) {
+            Some(c) => Err(ctx.err(&a.referenced, format!("cluster {c:?} is not declared in clusters: [{}]", ctx.clusters.join(", ")))),
+            None => Ok(()),
+        },
+    }
+}
+
+fn manifest(ctx: &Ctx, mut m: ManifestAction) -> Result<ManifestAction, ScenarioError> {
+    ctx.cluster(&m.cluster)?;
+    match (&m.file, &m.manifest) {
+        (Some(_), Some(inline)) => Err(ctx.err(
+            &inline.referenced,
+            "give either `file` or `manifest`, not both",
+        )),
+        (None, None) => Err(ctx.err(
+            &m.cluster.referenced,
+            "missing manifest: add `file: fixtures/...` or an inline `manifest: |`",
+        )),
+        (None, Some(inline)) => ctx.template(inline).map(|()| m),
+        (Some(file), None) => {
+            let path = resolve(ctx.base.as_deref(), &file.value).ok_or_else(|| {
+                let msg = format!("fixture file {:?} not found (looked relative to the scenario's directory and the project root); check the path", file.value);
+                ctx.err(&file.referenced, msg)
+            })?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ctx.err(
+                    &file.referenced,
+                    format!("cannot read fixture {}: {e}", path.display()),
+                )
+            })?;
+            let body = Spanned::new(text, file.referenced, file.defined);
+            ctx.template(&body).map_err(|e| prefix(e, &path))?;
+            m.resolved_file = Some(path);
+            Ok(m)
+        }
+    }
+}
+
+fn prefix(e: ScenarioError, path: &Path) -> ScenarioError {
+    match e {
+        ScenarioError::Invalid {
+            origin,
+            line,
+            column,
+            message,
+        } => ScenarioError::Invalid {
+            origin,
+            line,
+            column,
+            message: format!("in fixture {}: {message}", path.display()),
+        },
+        other => other,
+    }
+}
+
+/// Finds a fixture: relative to the scenario's directory, then to each ancestor (the
+/// project root), then to the current directory.
+pub(super) fn resolve(base: Option<&Path>, file: &str) -> Option<PathBuf> {
+    let rel = Path::new(file);
+    if rel.is_absolute() {
+        return rel.is_file().then(|| rel.to_path_buf());
+    }
+    let dirs = base
+        .into_iter()
+        .flat_map(Path::ancestors)
+        .map(Path::to_path_buf);
+    dirs.chain(std::env::current_dir().ok())
+        .map(|d| d.join(rel))
+        .find(|p| p.is_file())
+}
