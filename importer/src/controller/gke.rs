@@ -16,10 +16,9 @@ use super::write::{self, apply, apply_status, core};
 use super::{Flavour, Shared};
 use crate::naming::derived_name;
 
-/// Label on everything the importer creates, as GKE's controller sets it.
-pub const MANAGED_BY: &str = "gke-mcs-controller.gke.io";
-/// Annotation naming the derived Service.
-pub const DERIVED_ANNOTATION: &str = "net.gke.io/derived-service";
+/// Label on everything the importer creates (as GKE's controller sets it), and the
+/// annotation naming the derived Service.
+pub use crate::types::gke::{DERIVED_SERVICE_ANNOTATION as DERIVED_ANNOTATION, MANAGED_BY};
 
 /// One cluster exporting the name.
 struct Exporter {
@@ -109,7 +108,7 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
         .filter(|e| e.invalid_reason().is_none())
         .collect();
     valid.sort_by_key(|e| e.created());
-    let derived = derived_name("gke-mcs-", ns, name);
+    let derived = derived_name(crate::naming::GKE_DERIVED_PREFIX, ns, name);
     let Some(winner) = valid.first() else {
         for c in &clusters {
             remove_import(shared, c, ns, name, &derived).await;
@@ -385,15 +384,15 @@ async fn update_exports(
         )];
         match (e.invalid_reason(), winner) {
             (Some((reason, msg)), _) => conds.push(condition("Exported", false, reason, &msg)),
-            (None, Some((ports, from))) => {
+            (None, Some((winner_ports, from))) => {
                 conds.push(condition(
                     "Exported",
                     true,
                     "Done",
                     "the service is exported to the fleet",
                 ));
-                let mine = e.service.as_deref().map(ports_of).unwrap_or_default();
-                let conflict = mine.as_slice() != ports;
+                let mine = e.service.as_deref().map(ports).unwrap_or_default();
+                let conflict = mine.as_slice() != winner_ports;
                 let msg = if conflict {
                     format!(
                         "ports differ from the oldest export (cluster {from}); its ports are used"
@@ -443,10 +442,6 @@ async fn update_exports(
             written.is_some().then_some(&body),
         );
     }
-}
-
-fn ports_of(svc: &Service) -> Vec<Value> {
-    ports(svc)
 }
 
 /// Keeps lastTransitionTime of conditions whose status did not change (no churn).

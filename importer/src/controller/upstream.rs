@@ -73,7 +73,7 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
         }
     }
     let res = resolve(&exports);
-    let derived = derived_name("derived-", ns, name);
+    let derived = derived_name(crate::naming::UPSTREAM_DERIVED_PREFIX, ns, name);
     let Some(shape) = &res.import else {
         for c in &clusters {
             remove(c, ns, name, &derived).await;

@@ -27,11 +27,7 @@ pub async fn apply(
     body: &Value,
 ) -> kube::Result<DynamicObject> {
     api(client, ar, ns)
-        .patch(
-            name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(body),
-        )
+        .patch(name, &apply_params(), &Patch::Apply(body))
         .await
 }
 
@@ -44,12 +40,13 @@ pub async fn apply_status(
     body: &Value,
 ) -> kube::Result<DynamicObject> {
     api(client, ar, ns)
-        .patch_status(
-            name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(body),
-        )
+        .patch_status(name, &apply_params(), &Patch::Apply(body))
         .await
+}
+
+/// Server-side apply as the importer's field manager, taking over conflicting fields.
+fn apply_params() -> PatchParams {
+    PatchParams::apply(MANAGER).force()
 }
 
 /// Reads `ns/name`, None when absent.
