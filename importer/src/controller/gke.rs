@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::cache::{ClusterCache, api_resource};
 use super::write::{self, apply, apply_status, core};
-use super::{Flavour, Shared};
+use super::{Flavour, Outcome, Shared};
 use crate::naming::derived_name;
 
 /// Label on everything the importer creates (as GKE's controller sets it), and the
@@ -99,8 +99,9 @@ fn ports(svc: &Service) -> Vec<Value> {
         .collect()
 }
 
-/// Reconciles `ns/name` across the fleet.
-pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
+/// Reconciles `ns/name` across the fleet; `Retry` when any read or write failed (the
+/// fingerprints of what did not land are forgotten, so the retry writes it).
+pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
     let clusters = shared.clusters.read().await.clone();
     let all = exporters(&clusters, ns, name);
     let mut valid: Vec<&Exporter> = all
@@ -110,15 +111,16 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
     valid.sort_by_key(|e| e.created());
     let derived = derived_name(crate::naming::GKE_DERIVED_PREFIX, ns, name);
     let Some(winner) = valid.first() else {
+        let mut ok = true;
         for c in &clusters {
-            remove_import(shared, c, ns, name, &derived).await;
+            ok &= remove_import(shared, c, ns, name, &derived).await;
         }
-        shared.set_failed(ns, name, false);
-        update_exports(shared, &all, None, &[]).await;
-        return;
+        ok &= update_exports(shared, &all, None, &[]).await;
+        return Outcome::from_ok(ok);
     };
+    // Valid exporters have a Service (`invalid_reason`); nothing to do otherwise.
     let Some(svc) = winner.service.as_deref() else {
-        return;
+        return Outcome::Done;
     };
     let spec_ports = ports(svc);
     let affinity = svc
@@ -126,7 +128,11 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
         .as_ref()
         .and_then(|s| s.session_affinity.clone())
         .unwrap_or_else(|| "None".into());
-    let (subsets, failures) = read_endpoints(&valid, ns, name).await;
+    let Ok((subsets, failures)) = read_endpoints(&valid, ns, name).await else {
+        // A transient read error leaves one exporter's addresses unknown: writing the union
+        // without them would withdraw live endpoints everywhere. Keep what is written.
+        return Outcome::Retry;
+    };
     let exporting: Vec<Value> = valid
         .iter()
         .map(|e| json!({"cluster": e.cluster.name}))
@@ -140,7 +146,9 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
         subsets: &subsets,
         clusters: &exporting,
     };
-    shared.set_failed(ns, name, !failures.is_empty());
+    // Endpoints the importer may not read are looked at again (a permission granted back
+    // raises no event); what they make us write is recorded, so retries write nothing new.
+    let mut ok = failures.is_empty();
     let fingerprint = json!({"ports": spec_ports, "affinity": affinity, "subsets": subsets, "clusters": exporting, "failures": failures});
     for c in &clusters {
         if c.has_namespace(ns) {
@@ -148,8 +156,10 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
                 continue;
             }
             let ensured = ensure_import(c, &intent).await;
-            let ok = ensured.as_ref().is_some_and(|(_, complete)| *complete);
-            shared.mark_applied(&c.name, ns, name, ok.then_some(&fingerprint));
+            let complete = ensured.as_ref().is_some_and(|(_, complete)| *complete);
+            // Recorded only once every write landed, so the retry writes again.
+            shared.mark_applied(&c.name, ns, name, complete.then_some(&fingerprint));
+            ok &= complete;
             if let Some((import, _)) = ensured {
                 for (cluster, err) in &failures {
                     let note = format!(
@@ -166,16 +176,17 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
                 }
             }
         } else {
-            remove_import(shared, c, ns, name, &derived).await;
+            ok &= remove_import(shared, c, ns, name, &derived).await;
         }
     }
-    update_exports(
+    ok &= update_exports(
         shared,
         &all,
         Some((&spec_ports, winner.cluster.name.as_str())),
         &failures,
     )
     .await;
+    Outcome::from_ok(ok)
 }
 
 /// What every importing cluster should hold for one name.
@@ -190,12 +201,13 @@ struct Intent<'a> {
 }
 
 /// Ready addresses of every valid exporter (Endpoints read now, not cached), and the
-/// clusters whose endpoints could not be read.
+/// clusters whose endpoints the importer may not read (e.g. 403: the §1 symptom). A
+/// transient error (see [`write::transient`]) fails the whole read.
 async fn read_endpoints(
     valid: &[&Exporter],
     ns: &str,
     name: &str,
-) -> (Vec<Value>, Vec<(String, String)>) {
+) -> Result<(Vec<Value>, Vec<(String, String)>), kube::Error> {
     let mut subsets = Vec::new();
     let mut failures = Vec::new();
     let ar = core("Endpoints", "endpoints");
@@ -209,10 +221,14 @@ async fn read_endpoints(
                 }
             }
             Ok(None) => {}
+            Err(err) if write::transient(&err) => {
+                tracing::debug!(cluster = %e.cluster.name, error = %err, "endpoints read failed; retrying");
+                return Err(err);
+            }
             Err(err) => failures.push((e.cluster.name.clone(), err.to_string())),
         }
     }
-    (subsets, failures)
+    Ok((subsets, failures))
 }
 
 fn import_ar() -> ApiResource {
@@ -234,11 +250,16 @@ fn import_body(i: &Intent, ips: Option<&str>) -> Value {
 /// Returns the import and whether every write succeeded.
 async fn ensure_import(c: &ClusterCache, i: &Intent<'_>) -> Option<(DynamicObject, bool)> {
     let svc_ar = core("Service", "services");
-    let existing_ip = write::get(&c.client, &svc_ar, i.ns, i.derived)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|s| s.data["spec"]["clusterIP"].as_str().map(String::from));
+    // Not knowing the derived Service is not its absence: applying the import without
+    // `spec.ips` would remove the IP this field manager set (server-side apply) and break
+    // DNS until the next write. Give up and retry instead.
+    let existing_ip = match write::get(&c.client, &svc_ar, i.ns, i.derived).await {
+        Ok(s) => s.and_then(|s| s.data["spec"]["clusterIP"].as_str().map(String::from)),
+        Err(e) => {
+            tracing::warn!(cluster = %c.name, error = %e, "failed to read the derived Service");
+            return None;
+        }
+    };
     let import = log_err(
         c,
         "ServiceImport",
@@ -323,11 +344,18 @@ fn log_err<T>(c: &ClusterCache, what: &str, r: kube::Result<T>) -> Option<T> {
     }
 }
 
-/// Removes the import (its derived Service goes by garbage collection) and the Endpoints.
-async fn remove_import(shared: &Shared, c: &ClusterCache, ns: &str, name: &str, derived: &str) {
+/// Removes the import (its derived Service goes by garbage collection) and the Endpoints;
+/// false when that could not be done (or checked).
+async fn remove_import(
+    shared: &Shared,
+    c: &ClusterCache,
+    ns: &str,
+    name: &str,
+    derived: &str,
+) -> bool {
     let absent = json!("absent");
     if !shared.changed(&c.name, ns, name, &absent) {
-        return;
+        return true;
     }
     let done = match write::get(&c.client, &import_ar(), ns, name).await {
         Ok(Some(import))
@@ -356,10 +384,14 @@ async fn remove_import(shared: &Shared, c: &ClusterCache, ns: &str, name: &str, 
         }
         // Absent, or not ours: nothing to remove.
         Ok(_) => true,
-        Err(_) => false,
+        Err(e) => {
+            tracing::warn!(cluster = %c.name, error = %e, "failed to read ServiceImport");
+            false
+        }
     };
     // Remember the absence only once it holds, so a failed delete is tried again.
     shared.mark_applied(&c.name, ns, name, done.then_some(&absent));
+    done
 }
 
 fn condition(t: &str, ok: bool, reason: &str, message: &str) -> Value {
@@ -368,13 +400,15 @@ fn condition(t: &str, ok: bool, reason: &str, message: &str) -> Value {
 }
 
 /// Writes every exporter's conditions: Initialized, Exported, Conflict (and, when its
-/// endpoints could not be read, EndpointsImported=False with the error).
+/// endpoints could not be read, EndpointsImported=False with the error); false when a
+/// write failed.
 async fn update_exports(
     shared: &Shared,
     all: &[Exporter],
     winner: Option<(&[Value], &str)>,
     failures: &[(String, String)],
-) {
+) -> bool {
+    let mut ok = true;
     for e in all {
         let mut conds = vec![condition(
             "Initialized",
@@ -441,7 +475,9 @@ async fn update_exports(
             &slot,
             written.is_some().then_some(&body),
         );
+        ok &= written.is_some();
     }
+    ok
 }
 
 /// Keeps lastTransitionTime of conditions whose status did not change (no churn).

@@ -6,6 +6,10 @@
 //! from the caches and writes with server-side apply. Watch errors per cluster and resource
 //! (e.g. 403 reading endpoints) are remembered so a reconcile can report them where users
 //! look: a Warning Event and the export's conditions.
+//!
+//! A reconcile that meets an API error (a failed read or write) reports
+//! [`Outcome::Retry`] and its key is queued again with a backoff: the API server raises no
+//! event for a request of ours that failed, so nothing else would bring the key back.
 
 mod cache;
 mod gke;
@@ -96,27 +100,31 @@ pub struct Shared {
     pub cfg: ImporterConfig,
     /// Caches per cluster, in configuration order.
     pub clusters: tokio::sync::RwLock<Vec<Arc<ClusterCache>>>,
-    /// Work queue.
+    /// Work queue (retries failed reconciles with a backoff).
     pub queue: queue::Queue,
-    /// Names whose last reconcile met an API error (retried every 2 s).
-    pub failed: std::sync::Mutex<std::collections::BTreeSet<(String, String)>>,
     /// Hash of the last intent written per (cluster, namespace, name): an unchanged intent
     /// is not written again (cleared at every full resync).
     pub applied: std::sync::Mutex<std::collections::HashMap<(String, String, String), u64>>,
 }
 
-impl Shared {
-    /// Records whether `ns/name` met an error, for the retry loop.
-    pub fn set_failed(&self, ns: &str, name: &str, failed: bool) {
-        let mut f = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (ns.to_string(), name.to_string());
-        if failed {
-            f.insert(key);
-        } else {
-            f.remove(&key);
-        }
-    }
+/// How a reconcile ended.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every read and write succeeded: the clusters hold the intent.
+    Done,
+    /// Something failed (or could not be read): reconcile the key again after a backoff.
+    Retry,
+}
 
+impl Outcome {
+    /// `Done` when `ok`, else `Retry`.
+    pub fn from_ok(ok: bool) -> Self {
+        if ok { Outcome::Done } else { Outcome::Retry }
+    }
+}
+
+impl Shared {
     /// True when `intent` for (cluster, ns, name) differs from what was last written.
     pub fn changed(&self, cluster: &str, ns: &str, name: &str, intent: &serde_json::Value) -> bool {
         let a = self.applied.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,5 +1,9 @@
 //! Running the importer: caches per cluster, workers draining the queue, the lease, a
 //! periodic resync; clusters can be added and removed while it runs.
+//!
+//! Workers reconcile one (namespace, name) per key; namespace-wide and fleet-wide keys are
+//! expanded into per-name keys first, so that the queue's one-worker-per-key guarantee
+//! covers every reconcile. A reconcile that did not finish is retried with a backoff.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,14 +16,12 @@ use tokio::task::JoinHandle;
 
 use super::cache::{ClusterCache, ClusterConn, api_resource};
 use super::queue::{Key, Queue};
-use super::{Flavour, ImporterConfig, Shared, gke, lease, upstream};
+use super::{Flavour, ImporterConfig, Outcome, Shared, gke, lease, upstream, write};
 
 /// Concurrent reconciles.
 const WORKERS: usize = 4;
-/// Names whose last reconcile hit an error are retried this often (catches changes that
-/// raise no event, e.g. a permission granted back).
-const RETRY_FAILED: Duration = Duration::from_secs(2);
-/// Everything is reconciled again this often, writes included.
+/// Everything is reconciled again this often, writes included (a safety net for changes
+/// made behind the importer's back, e.g. an edited derived Service; not the retry path).
 const RESYNC: Duration = Duration::from_secs(60);
 
 /// A running importer; dropping it stops everything.
@@ -43,7 +45,6 @@ impl Importer {
             queue: Queue::new(cfg.propagation_delay),
             cfg,
             clusters: RwLock::new(Vec::new()),
-            failed: Default::default(),
             applied: Default::default(),
         });
         let me = Importer {
@@ -61,24 +62,10 @@ impl Importer {
             .push(tokio::spawn(lease::renew_forever(shared.clone())));
         let s = shared.clone();
         me.tasks.push(tokio::spawn(async move {
-            let mut last_full = tokio::time::Instant::now();
             loop {
-                tokio::time::sleep(RETRY_FAILED).await;
-                if last_full.elapsed() >= RESYNC {
-                    last_full = tokio::time::Instant::now();
-                    s.applied.lock().unwrap_or_else(|e| e.into_inner()).clear();
-                    s.queue.add(Key::All);
-                }
-                let failed: Vec<(String, String)> = s
-                    .failed
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .iter()
-                    .cloned()
-                    .collect();
-                for (namespace, name) in failed {
-                    s.queue.add(Key::Object { namespace, name });
-                }
+                tokio::time::sleep(RESYNC).await;
+                s.applied.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                s.queue.add(Key::All);
             }
         }));
         me
@@ -115,25 +102,28 @@ impl Importer {
 
 async fn work(shared: Arc<Shared>) {
     while let Some(key) = shared.queue.next().await {
-        for (ns, name) in expand(&shared, &key).await {
-            match shared.cfg.flavour {
-                Flavour::Gke => gke::reconcile(&shared, &ns, &name).await,
-                Flavour::Upstream => upstream::reconcile(&shared, &ns, &name).await,
-            }
+        let outcome = match &key {
+            Key::Object { namespace, name } => match shared.cfg.flavour {
+                Flavour::Gke => gke::reconcile(&shared, namespace, name).await,
+                Flavour::Upstream => upstream::reconcile(&shared, namespace, name).await,
+            },
+            Key::Namespace(ns) => expand(&shared, Some(ns)).await,
+            Key::All => expand(&shared, None).await,
+        };
+        match outcome {
+            Outcome::Done => shared.queue.forget(&key),
+            Outcome::Retry => shared.queue.retry(key.clone()),
         }
+        shared.queue.done(&key);
     }
 }
 
-/// The (namespace, name) pairs a key stands for: exports in the caches plus imports that
-/// exist (so that removed exports get their imports cleaned up).
-async fn expand(shared: &Shared, key: &Key) -> BTreeSet<(String, String)> {
-    let ns_filter = match key {
-        Key::Object { namespace, name } => {
-            return BTreeSet::from([(namespace.clone(), name.clone())]);
-        }
-        Key::Namespace(ns) => Some(ns.as_str()),
-        Key::All => None,
-    };
+/// Queues the names of a namespace (`None`: of the fleet): exports in the caches plus
+/// imports that exist (so that removed exports get their imports cleaned up). `Retry` when
+/// a cluster's imports could not be listed for a transient reason: a name only they know
+/// would be missed.
+async fn expand(shared: &Shared, ns_filter: Option<&str>) -> Outcome {
+    let mut complete = true;
     let clusters = shared.clusters.read().await.clone();
     let mut out = BTreeSet::new();
     let import_ar = api_resource(shared.cfg.flavour, "ServiceImport");
@@ -153,11 +143,23 @@ async fn expand(shared: &Shared, key: &Key) -> BTreeSet<(String, String)> {
             Flavour::Upstream => crate::slices::MANAGED_BY,
         };
         let lp = ListParams::default().labels(&format!("app.kubernetes.io/managed-by={owned}"));
-        if let Ok(list) = api.list(&lp).await {
-            for i in list.items {
-                out.insert((i.namespace().unwrap_or_default(), i.name_any()));
+        match api.list(&lp).await {
+            Ok(list) => {
+                for i in list.items {
+                    out.insert((i.namespace().unwrap_or_default(), i.name_any()));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(cluster = %c.name, error = %e, "failed to list ServiceImports");
+                // A refusal (403, 404: no CRD) stays one until the resync; a transient error
+                // is worth a retry soon.
+                complete &= !write::transient(&e);
             }
         }
     }
-    out
+    // The key already waited the propagation delay: its names are due now.
+    for (namespace, name) in out {
+        shared.queue.add_now(Key::Object { namespace, name });
+    }
+    Outcome::from_ok(complete)
 }

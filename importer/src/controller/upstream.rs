@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::cache::{ClusterCache, api_resource};
 use super::write::{self, apply, apply_status, core};
-use super::{Flavour, Shared};
+use super::{Flavour, Outcome, Shared};
 use crate::conflict::{Export, ServiceShape, resolve};
 use crate::naming::derived_name;
 use crate::slices::{
@@ -43,8 +43,9 @@ fn slice_ar() -> ApiResource {
     }
 }
 
-/// Reconciles `ns/name` across the fleet.
-pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
+/// Reconciles `ns/name` across the fleet; `Retry` when any read or write failed (every
+/// write is an idempotent apply or delete, so the retry simply does it all again).
+pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
     let clusters = shared.clusters.read().await.clone();
     let key = ObjectRef::<DynamicObject>::new_with(
         name,
@@ -75,13 +76,21 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
     let res = resolve(&exports);
     let derived = derived_name(crate::naming::UPSTREAM_DERIVED_PREFIX, ns, name);
     let Some(shape) = &res.import else {
+        let mut ok = true;
         for c in &clusters {
-            remove(c, ns, name, &derived).await;
+            ok &= remove(c, ns, name, &derived).await;
         }
-        update_exports(&export_objs, &res).await;
-        return;
+        ok &= update_exports(&export_objs, &res).await;
+        return Outcome::from_ok(ok);
     };
-    let sources = read_sources(&clusters, &res.clusters, ns, name).await;
+    let Ok((sources, complete)) = read_sources(&clusters, &res.clusters, ns, name).await else {
+        // A transient read error leaves one source's endpoints unknown: syncing without them
+        // would delete its slices everywhere. Keep what is written.
+        return Outcome::Retry;
+    };
+    // Slices the importer may not read are looked at again (a permission granted back
+    // raises no event).
+    let mut ok = complete;
     let ctx = Ctx {
         ns,
         name,
@@ -92,12 +101,13 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) {
     };
     for c in &clusters {
         if c.has_namespace(ns) {
-            ensure(c, &ctx).await;
+            ok &= ensure(c, &ctx).await;
         } else {
-            remove(c, ns, name, &derived).await;
+            ok &= remove(c, ns, name, &derived).await;
         }
     }
-    update_exports(&export_objs, &res).await;
+    ok &= update_exports(&export_objs, &res).await;
+    Outcome::from_ok(ok)
 }
 
 struct Ctx<'a> {
@@ -109,14 +119,17 @@ struct Ctx<'a> {
     sources: &'a [SourceEndpoints],
 }
 
-/// The exporting clusters' own EndpointSlices of the Service (read now, not cached).
+/// The exporting clusters' own EndpointSlices of the Service (read now, not cached), and
+/// whether every cluster could be read. A transient error (see [`write::transient`]) fails
+/// the whole read; other errors (e.g. 403) leave that cluster out.
 async fn read_sources(
     clusters: &[Arc<ClusterCache>],
     exporting: &[String],
     ns: &str,
     name: &str,
-) -> Vec<SourceEndpoints> {
+) -> Result<(Vec<SourceEndpoints>, bool), kube::Error> {
     let mut out = Vec::new();
+    let mut complete = true;
     let lp = ListParams::default().labels(&format!("kubernetes.io/service-name={name}"));
     for c in clusters.iter().filter(|c| exporting.contains(&c.name)) {
         match Api::<EndpointSlice>::namespaced(c.client.clone(), ns)
@@ -130,33 +143,59 @@ async fn read_sources(
                     out.push(SourceEndpoints::from_slice(&c.name, s));
                 }
             }
+            Err(e) if write::transient(&e) => {
+                tracing::debug!(cluster = %c.name, error = %e, "endpoint slices read failed; retrying");
+                return Err(e);
+            }
             Err(e) => {
-                tracing::warn!(cluster = %c.name, error = %e, "failed to read endpoint slices")
+                tracing::warn!(cluster = %c.name, error = %e, "failed to read endpoint slices");
+                complete = false;
             }
         }
     }
-    out
+    Ok((out, complete))
 }
 
-async fn ensure(c: &ClusterCache, x: &Ctx<'_>) {
+/// The written object, or None after logging why the write failed.
+fn written<T>(c: &ClusterCache, what: &str, r: kube::Result<T>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(cluster = %c.name, error = %e, "failed to write {what}");
+            None
+        }
+    }
+}
+
+/// Import, derived Service, slices and the import's status in one cluster; false when a
+/// read or write failed.
+async fn ensure(c: &ClusterCache, x: &Ctx<'_>) -> bool {
     let headless = x.shape.import_type == ServiceImportType::Headless;
     let svc_ar = core("Service", "services");
-    let existing_ip = write::get(&c.client, &svc_ar, x.ns, x.derived)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|s| s.data["spec"]["clusterIP"].as_str().map(String::from))
-        .filter(|ip| ip != "None");
-    let Ok(import) = apply(
-        &c.client,
-        &import_ar(),
-        x.ns,
-        x.name,
-        &import_body(x, existing_ip.as_deref()),
-    )
-    .await
-    else {
-        return;
+    // Not knowing the derived Service is not its absence: applying the import without
+    // `spec.ips` would remove the IP this field manager set (server-side apply).
+    let existing_ip = match write::get(&c.client, &svc_ar, x.ns, x.derived).await {
+        Ok(s) => s
+            .and_then(|s| s.data["spec"]["clusterIP"].as_str().map(String::from))
+            .filter(|ip| ip != "None"),
+        Err(e) => {
+            tracing::warn!(cluster = %c.name, error = %e, "failed to read the derived Service");
+            return false;
+        }
+    };
+    let Some(import) = written(
+        c,
+        "ServiceImport",
+        apply(
+            &c.client,
+            &import_ar(),
+            x.ns,
+            x.name,
+            &import_body(x, existing_ip.as_deref()),
+        )
+        .await,
+    ) else {
+        return false;
     };
     let owner = OwnerReference {
         api_version: "multicluster.x-k8s.io/v1alpha1".into(),
@@ -173,24 +212,42 @@ async fn ensure(c: &ClusterCache, x: &Ctx<'_>) {
         spec["clusterIP"] = json!("None");
     }
     let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": x.derived, "namespace": x.ns, "labels": {OWNED: MANAGED_BY}, "ownerReferences": [owner]}, "spec": spec});
-    if let Ok(d) = apply(&c.client, &svc_ar, x.ns, x.derived, &svc).await
-        && !headless
+    let Some(d) = written(
+        c,
+        "Service",
+        apply(&c.client, &svc_ar, x.ns, x.derived, &svc).await,
+    ) else {
+        return false;
+    };
+    let mut ok = true;
+    if !headless
         && let Some(ip) = d.data["spec"]["clusterIP"].as_str()
         && existing_ip.as_deref() != Some(ip)
     {
-        let _ = apply(
-            &c.client,
-            &import_ar(),
-            x.ns,
-            x.name,
-            &import_body(x, Some(ip)),
+        ok &= written(
+            c,
+            "ServiceImport",
+            apply(
+                &c.client,
+                &import_ar(),
+                x.ns,
+                x.name,
+                &import_body(x, Some(ip)),
+            )
+            .await,
         )
-        .await;
+        .is_some();
     }
-    sync_slices(c, x, &owner).await;
+    ok &= sync_slices(c, x, &owner).await;
     let status = json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport", "metadata": {"name": x.name, "namespace": x.ns},
         "status": {"clusters": x.exporting.iter().map(|n| json!({"cluster": n})).collect::<Vec<_>>()}});
-    let _ = apply_status(&c.client, &import_ar(), x.ns, x.name, &status).await;
+    ok &= written(
+        c,
+        "ServiceImport status",
+        apply_status(&c.client, &import_ar(), x.ns, x.name, &status).await,
+    )
+    .is_some();
+    ok
 }
 
 fn import_body(x: &Ctx<'_>, ip: Option<&str>) -> Value {
@@ -204,7 +261,9 @@ fn import_body(x: &Ctx<'_>, ip: Option<&str>) -> Value {
         "spec": spec})
 }
 
-async fn sync_slices(c: &ClusterCache, x: &Ctx<'_>, owner: &OwnerReference) {
+/// Applies the desired slices and deletes stale ones; false when a request failed.
+async fn sync_slices(c: &ClusterCache, x: &Ctx<'_>, owner: &OwnerReference) -> bool {
+    let mut ok = true;
     let target = SliceTarget {
         namespace: x.ns,
         import_name: x.name,
@@ -220,49 +279,87 @@ async fn sync_slices(c: &ClusterCache, x: &Ctx<'_>, owner: &OwnerReference) {
         };
         body["apiVersion"] = json!("discovery.k8s.io/v1");
         body["kind"] = json!("EndpointSlice");
-        let _ = apply(&c.client, &slice_ar(), x.ns, &name, &body).await;
+        ok &= written(
+            c,
+            "EndpointSlice",
+            apply(&c.client, &slice_ar(), x.ns, &name, &body).await,
+        )
+        .is_some();
         keep.insert(name);
     }
     let lp = ListParams::default().labels(&format!(
         "{LABEL_SERVICE_NAME}={},{LABEL_MANAGED_BY}={MANAGED_BY}",
         x.name
     ));
-    if let Ok(list) = Api::<EndpointSlice>::namespaced(c.client.clone(), x.ns)
-        .list(&lp)
-        .await
-    {
-        for s in list.items.iter().filter(|s| !keep.contains(&s.name_any())) {
-            let _ = write::delete(&c.client, &slice_ar(), x.ns, &s.name_any()).await;
-        }
-    }
+    ok && delete_slices(c, x.ns, &lp, &keep).await
 }
 
-async fn remove(c: &ClusterCache, ns: &str, name: &str, derived: &str) {
-    let Ok(Some(import)) = write::get(&c.client, &import_ar(), ns, name).await else {
-        return;
+/// Deletes the slices `lp` selects except those in `keep`; false when a request failed.
+async fn delete_slices(
+    c: &ClusterCache,
+    ns: &str,
+    lp: &ListParams,
+    keep: &BTreeSet<String>,
+) -> bool {
+    let list = match Api::<EndpointSlice>::namespaced(c.client.clone(), ns)
+        .list(lp)
+        .await
+    {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::warn!(cluster = %c.name, error = %e, "failed to list EndpointSlices");
+            return false;
+        }
+    };
+    let mut ok = true;
+    for s in list.items.iter().filter(|s| !keep.contains(&s.name_any())) {
+        ok &= written(
+            c,
+            "EndpointSlice (delete)",
+            write::delete(&c.client, &slice_ar(), ns, &s.name_any()).await,
+        )
+        .is_some();
+    }
+    ok
+}
+
+/// Removes the import, its derived Service and slices; false when a request failed.
+async fn remove(c: &ClusterCache, ns: &str, name: &str, derived: &str) -> bool {
+    let import = match write::get(&c.client, &import_ar(), ns, name).await {
+        Ok(Some(import)) => import,
+        Ok(None) => return true,
+        Err(e) => {
+            tracing::warn!(cluster = %c.name, error = %e, "failed to read ServiceImport");
+            return false;
+        }
     };
     if import.labels().get(OWNED).map(String::as_str) != Some(MANAGED_BY) {
-        return;
+        return true;
     }
-    let _ = write::delete(&c.client, &import_ar(), ns, name).await;
-    let _ = write::delete(&c.client, &core("Service", "services"), ns, derived).await;
+    let mut ok = written(
+        c,
+        "ServiceImport (delete)",
+        write::delete(&c.client, &import_ar(), ns, name).await,
+    )
+    .is_some();
+    ok &= written(
+        c,
+        "Service (delete)",
+        write::delete(&c.client, &core("Service", "services"), ns, derived).await,
+    )
+    .is_some();
     let lp = ListParams::default().labels(&format!(
         "{LABEL_SERVICE_NAME}={name},{LABEL_MANAGED_BY}={MANAGED_BY}"
     ));
-    if let Ok(list) = Api::<EndpointSlice>::namespaced(c.client.clone(), ns)
-        .list(&lp)
-        .await
-    {
-        for s in list.items {
-            let _ = write::delete(&c.client, &slice_ar(), ns, &s.name_any()).await;
-        }
-    }
+    ok && delete_slices(c, ns, &lp, &BTreeSet::new()).await
 }
 
+/// Writes every export's conditions; false when a write failed.
 async fn update_exports(
     exports: &[(Arc<ClusterCache>, Arc<DynamicObject>)],
     res: &crate::conflict::Resolution,
-) {
+) -> bool {
+    let mut ok = true;
     let now = jiff::Timestamp::now()
         .round(jiff::Unit::Second)
         .map(|t| t.to_string())
@@ -296,6 +393,8 @@ async fn update_exports(
         .await
         {
             tracing::warn!(cluster = %c.name, error = %err, "failed to write ServiceExport status");
+            ok = false;
         }
     }
+    ok
 }
