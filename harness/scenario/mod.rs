@@ -26,13 +26,13 @@ pub use expr::Expr;
 pub use model::{
     ClearFaultAction, DnsAnswer, ExpectDnsAction, ExpectHttpAction, ExpectImportAction,
     FaultAction, Flavour, ManifestAction, NamespacePolicy, PatchAction, PatchType, ScaleAction,
-    ScenarioDoc, ServiceAction, WaitAction,
+    ScenarioDoc, ServiceAction, StartProbeAction, StopProbeAction, WaitAction,
 };
 pub use template::{TemplateError, Vars, render};
 pub use validate::{DEFAULT_STEP_TIMEOUT, DEFAULT_TIMEOUT};
 
 /// The step kinds (action keys), as written in YAML.
-pub const STEP_KINDS: [&str; 14] = [
+pub const STEP_KINDS: [&str; 16] = [
     "apply",
     "delete",
     "patch",
@@ -47,10 +47,12 @@ pub const STEP_KINDS: [&str; 14] = [
     "clearFault",
     "sleep",
     "expectFailure",
+    "startProbe",
+    "stopProbe",
 ];
 
 /// Stable diagnosis ids of the doctor (issue 6), accepted by `expectFailure.diagnosis`.
-pub const DIAGNOSIS_IDS: [&str; 17] = [
+pub const DIAGNOSIS_IDS: [&str; 19] = [
     "service-missing",
     "external-name",
     "selector-matches-nothing",
@@ -59,6 +61,7 @@ pub const DIAGNOSIS_IDS: [&str; 17] = [
     "export-conflict",
     "namespace-missing",
     "import-missing",
+    "import-inconsistent",
     "derived-service-missing",
     "endpoints-empty",
     "endpoints-stale",
@@ -66,6 +69,7 @@ pub const DIAGNOSIS_IDS: [&str; 17] = [
     "importer-permission-denied",
     "dns-nxdomain",
     "dns-wrong-answer",
+    "dns-failed",
     "unreachable",
     "propagating",
 ];
@@ -165,6 +169,10 @@ pub enum Action {
         /// Expected diagnosis id.
         diagnosis: String,
     },
+    /// Start a background probe.
+    StartProbe(StartProbeAction),
+    /// Stop a background probe and check its budget.
+    StopProbe(StopProbeAction),
 }
 
 impl Action {
@@ -185,6 +193,8 @@ impl Action {
             Action::ClearFault(_) => 11,
             Action::Sleep(_) => 12,
             Action::ExpectFailure { .. } => 13,
+            Action::StartProbe(_) => 14,
+            Action::StopProbe(_) => 15,
         };
         STEP_KINDS[i]
     }

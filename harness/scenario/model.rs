@@ -54,18 +54,43 @@ pub enum Flavour {
     Upstream,
 }
 
+impl From<Flavour> for mcs_importer::Flavour {
+    fn from(f: Flavour) -> Self {
+        match f {
+            Flavour::Gke => mcs_importer::Flavour::Gke,
+            Flavour::Upstream => mcs_importer::Flavour::Upstream,
+        }
+    }
+}
+
 /// Where the scenario's objects live.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", tag = "policy")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "policy"
+)]
 pub enum NamespacePolicy {
-    /// A new namespace per run, created in every cluster and deleted afterwards.
-    #[default]
-    Fresh,
+    /// A new namespace per run (`mcs-<scenario>-<run id>`), created in every cluster (or
+    /// only in `createIn`, to test namespace opt-in) and deleted afterwards.
+    Fresh {
+        /// Clusters to create the namespace in at start (default: all). Create it in the
+        /// others with an `apply` of a Namespace named `{{ namespace }}`.
+        #[serde(default)]
+        create_in: Option<Vec<String>>,
+    },
     /// A fixed, pre-existing (or created) namespace.
     Fixed {
         /// The namespace name.
         name: String,
     },
+}
+
+impl Default for NamespacePolicy {
+    fn default() -> Self {
+        NamespacePolicy::Fresh { create_in: None }
+    }
 }
 
 /// Default timeouts as written (durations like `500ms`, `30s`, `2m`, `1m30s`).
@@ -136,6 +161,12 @@ pub struct StepDoc {
     /// Run a step that is expected to fail, and assert the doctor's diagnosis.
     #[serde(default)]
     pub expect_failure: Option<ExpectFailureAction>,
+    /// Start probing DNS and/or HTTP in the background while later steps run.
+    #[serde(default)]
+    pub start_probe: Option<StartProbeAction>,
+    /// Stop a background probe and assert its error budget.
+    #[serde(default)]
+    pub stop_probe: Option<StopProbeAction>,
 }
 
 /// `apply` / `delete`: exactly one of `file` or `manifest`.
@@ -353,6 +384,59 @@ pub struct ClearFaultAction {
     pub cluster: SpannedStr,
     /// Fault object name.
     pub name: String,
+}
+
+/// `startProbe`: DNS and/or HTTP probes from probe pods at a fixed rate, in the background.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StartProbeAction {
+    /// Probe name, referenced by `stopProbe`.
+    #[schemars(with = "String")]
+    pub name: SpannedStr,
+    /// Clusters whose probe pods probe.
+    #[schemars(with = "Vec<String>")]
+    pub from: Vec<SpannedStr>,
+    /// Name to resolve each round (templated); a sample is ok when it has an answer.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub dns: Option<SpannedStr>,
+    /// URL to fetch each round (templated); a sample is ok with the expected status.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub url: Option<SpannedStr>,
+    /// Expected HTTP status (default 200).
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    /// Time between rounds (default 200ms).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub interval: Option<SpannedStr>,
+    /// The parsed interval (filled in by validation).
+    #[serde(skip)]
+    pub period: Option<std::time::Duration>,
+}
+
+/// `stopProbe`: stops a background probe and checks its error budget.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StopProbeAction {
+    /// Name of a started probe.
+    #[schemars(with = "String")]
+    pub name: SpannedStr,
+    /// Most failed samples allowed (default 0).
+    #[serde(default)]
+    pub max_failed: Option<u32>,
+    /// Longest allowed run of consecutive failures, e.g. `2s` (default: no limit).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub max_outage: Option<SpannedStr>,
+    /// Every HTTP answer must come from one of these clusters (default: any).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub allowed_clusters: Option<Vec<SpannedStr>>,
+    /// The parsed `maxOutage` (filled in by validation).
+    #[serde(skip)]
+    pub outage: Option<std::time::Duration>,
 }
 
 /// `expectFailure`: a nested step that must fail, with the doctor's diagnosis id.

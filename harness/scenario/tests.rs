@@ -44,9 +44,11 @@ steps:
   - fault: {cluster: b, name: cut, spec: {partition: {peers: [a]}}}
   - clearFault: {cluster: b, name: cut}
   - sleep: 2s
+  - startProbe: {name: avail, from: [a, b], dns: "w.{{ namespace }}.svc.clusterset.local", interval: 50ms}
   - expectFailure:
       step: {expectImport: {cluster: b, service: whereami, endpointsFrom: [a]}}
       diagnosis: endpoints-empty
+  - stopProbe: {name: avail, maxFailed: 3, maxOutage: 1s, allowedClusters: [a]}
 "#;
 
 fn example() -> Scenario {
@@ -57,6 +59,24 @@ fn example() -> Scenario {
 }
 
 #[test]
+fn background_probe_steps() {
+    let s = example();
+    let n = s.steps.len();
+    let Action::StartProbe(p) = &s.steps[n - 3].action else {
+        panic!("startProbe expected")
+    };
+    assert_eq!(p.period, Some(Duration::from_millis(50)));
+    assert_eq!(p.status, 200);
+    let Action::StopProbe(p) = &s.steps[n - 1].action else {
+        panic!("stopProbe expected")
+    };
+    assert_eq!(
+        (p.max_failed, p.outage),
+        (Some(3), Some(Duration::from_secs(1)))
+    );
+}
+
+#[test]
 fn example_covers_every_step_kind() {
     let s = example();
     let kinds: std::collections::BTreeSet<_> = s.steps.iter().map(Step::kind).collect();
@@ -64,7 +84,7 @@ fn example_covers_every_step_kind() {
     assert_eq!(s.name, "every-step");
     assert_eq!(s.clusters, ["a", "b"]);
     assert_eq!(s.flavour, Flavour::Upstream);
-    assert_eq!(s.namespace, NamespacePolicy::Fresh);
+    assert_eq!(s.namespace, NamespacePolicy::Fresh { create_in: None });
     assert_eq!(s.timeouts.default, Duration::from_secs(30));
     assert_eq!(s.timeouts.step, Duration::from_secs(90));
     assert_eq!((s.steps[0].line, s.steps[0].column), (9, 5));
@@ -175,7 +195,7 @@ fn fault_sleep_and_expect_failure_steps() {
     );
     assert!(matches!(&s.steps[14].action, Action::ClearFault(f) if f.name == "cut"));
     assert!(matches!(s.steps[15].action, Action::Sleep(d) if d == Duration::from_secs(2)));
-    let Action::ExpectFailure { step, diagnosis } = &s.steps[16].action else {
+    let Action::ExpectFailure { step, diagnosis } = &s.steps[17].action else {
         panic!()
     };
     assert_eq!(diagnosis, "endpoints-empty");
@@ -211,7 +231,7 @@ fn fixture_files_resolve_and_render() {
     std::fs::create_dir_all(dir.join("fixtures")).unwrap();
     std::fs::write(
         dir.join("fixtures/app.yaml"),
-        "metadata: {namespace: '{{ namespace }}'}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: '{{ namespace }}'}\n",
     )
     .unwrap();
     let text = "name: x\nclusters: [a]\nsteps:\n  - apply: {cluster: a, file: fixtures/app.yaml}\n";

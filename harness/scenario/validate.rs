@@ -60,6 +60,45 @@ impl Ctx {
             .map(drop)
             .map_err(|e| self.err(&t.referenced, e.to_string()))
     }
+
+    /// Checks that a manifest renders to YAML documents with apiVersion, kind and
+    /// metadata.name. `at` is where the manifest's first line starts in the scenario
+    /// (None for fixture files: positions are then the fixture's own).
+    fn manifest_docs(&self, t: &SpannedStr, at: Option<&Location>) -> Result<(), ScenarioError> {
+        let text = render(&t.value, &Vars::placeholder())
+            .map_err(|e| self.err(&t.referenced, e.to_string()))?;
+        let options = serde_saphyr::options! { legacy_octal_numbers: true };
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple_with_options(&text, options)
+            .map_err(|e| {
+                let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                let raw = e.without_snippet().to_string();
+                let suffix = format!(" at line {line}, column {col}");
+                let msg = raw.strip_suffix(&suffix).unwrap_or(&raw);
+                let (line, column) = match at {
+                    Some(a) => (a.line() + line - 1, a.column() - 1 + col),
+                    None => (line, col),
+                };
+                let message = match at {
+                    Some(_) => format!("manifest is not valid YAML: {msg}"),
+                    None => format!("not valid YAML at its line {line}, column {column}: {msg}"),
+                };
+                self.err(&t.referenced, message)
+                    .at(at.map(|_| (line, column)))
+            })?;
+        for (i, d) in docs.iter().filter(|d| !d.is_null()).enumerate() {
+            let ok = d["apiVersion"].is_string()
+                && d["kind"].is_string()
+                && d["metadata"]["name"].is_string();
+            if !ok {
+                let msg = format!(
+                    "manifest document {} needs apiVersion, kind and metadata.name",
+                    i + 1
+                );
+                return Err(self.err(&t.referenced, msg));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Validates the whole document.
@@ -94,6 +133,18 @@ pub(super) fn scenario(
         );
         return Err(ctx.err(&ns.referenced, msg));
     }
+    if let Some(ns) = &doc.namespace
+        && let NamespacePolicy::Fresh {
+            create_in: Some(cs),
+        } = &ns.value
+        && let Some(bad) = cs.iter().find(|c| !ctx.clusters.contains(c))
+    {
+        let msg = format!(
+            "namespace.createIn names cluster {bad:?}, which is not declared in clusters: [{}]",
+            ctx.clusters.join(", ")
+        );
+        return Err(ctx.err(&ns.referenced, msg));
+    }
     if doc.steps.value.is_empty() {
         return Err(ctx.err(
             &doc.steps.referenced,
@@ -105,7 +156,8 @@ pub(super) fn scenario(
         .value
         .into_iter()
         .map(|s| step(&ctx, s, false))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
+    probe_order(&ctx, &steps)?;
     Ok(Scenario {
         origin: ctx.origin,
         base_dir: ctx.base,
@@ -185,6 +237,8 @@ fn actions(d: StepDoc) -> Vec<(&'static str, Raw)> {
     add("expectHttp", d.expect_http.map(Action::ExpectHttp));
     add("fault", d.fault.map(Action::Fault));
     add("clearFault", d.clear_fault.map(Action::ClearFault));
+    add("startProbe", d.start_probe.map(Action::StartProbe));
+    add("stopProbe", d.stop_probe.map(Action::StopProbe));
     v.extend(d.sleep.map(|s| ("sleep", Raw::Sleep(s))));
     v.extend(d.expect_failure.map(|f| ("expectFailure", Raw::Failure(f))));
     v
@@ -217,6 +271,9 @@ fn step(ctx: &Ctx, s: Spanned<StepDoc>, nested: bool) -> Result<Step, ScenarioEr
             return Err(ctx.err(&loc, format!("step has {} actions ({}): a step has exactly one action, split it into several steps", keys.len(), keys.join(", "))));
         }
     };
+    if nested && key == "startProbe" {
+        return Err(ctx.err(&loc, "startProbe cannot be inside expectFailure: start the probe in its own step (a `stopProbe` may be expected to fail)"));
+    }
     if nested && key == "expectFailure" {
         return Err(ctx.err(
             &loc,
@@ -258,8 +315,78 @@ fn action(ctx: &Ctx, raw: Raw) -> Result<Action, ScenarioError> {
             );
             Action::Wait(w)
         }
+        Action::StartProbe(mut p) => {
+            label(ctx, &p.name, "probe name")?;
+            ctx.clusters_all(Some(&p.from))?;
+            if p.from.is_empty() {
+                return Err(ctx.err(
+                    &p.name.referenced,
+                    "startProbe.from is empty: name the clusters that probe",
+                ));
+            }
+            if p.dns.is_none() && p.url.is_none() {
+                return Err(ctx.err(
+                    &p.name.referenced,
+                    "startProbe needs `dns: NAME` and/or `url: URL` to probe",
+                ));
+            }
+            for t in p.dns.iter().chain(p.url.iter()) {
+                ctx.template(t)?;
+            }
+            p.period = p.interval.as_ref().map(|d| ctx.duration(d)).transpose()?;
+            Action::StartProbe(p)
+        }
+        Action::StopProbe(mut p) => {
+            ctx.clusters_all(p.allowed_clusters.as_ref())?;
+            p.outage = p.max_outage.as_ref().map(|d| ctx.duration(d)).transpose()?;
+            Action::StopProbe(p)
+        }
         other => check_refs(ctx, other)?,
     })
+}
+
+/// Background probes: names unique, stopped after they start, every one stopped.
+fn probe_order(ctx: &Ctx, steps: &[Step]) -> Result<(), ScenarioError> {
+    let mut running: Vec<(&SpannedStr, &Step)> = Vec::new();
+    for s in steps {
+        let action = match &s.action {
+            Action::ExpectFailure { step, .. } => &step.action,
+            other => other,
+        };
+        match action {
+            Action::StartProbe(p) => {
+                if running.iter().any(|(n, _)| n.value == p.name.value) {
+                    let msg = format!(
+                        "probe {:?} is already running: give it another name",
+                        p.name.value
+                    );
+                    return Err(ctx.err(&p.name.referenced, msg));
+                }
+                running.push((&p.name, s));
+            }
+            Action::StopProbe(p) => {
+                let Some(i) = running.iter().position(|(n, _)| n.value == p.name.value) else {
+                    let msg = format!(
+                        "no running probe {:?} to stop: start it with an earlier `startProbe`",
+                        p.name.value
+                    );
+                    return Err(ctx.err(&p.name.referenced, msg));
+                };
+                running.remove(i);
+            }
+            _ => {}
+        }
+    }
+    match running.first() {
+        Some((n, _)) => Err(ctx.err(
+            &n.referenced,
+            format!(
+                "probe {:?} is never stopped: add a `stopProbe: {{name: {}}}` step",
+                n.value, n.value
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn failure(ctx: &Ctx, f: ExpectFailureAction) -> Result<Action, ScenarioError> {
@@ -330,7 +457,9 @@ fn manifest(ctx: &Ctx, mut m: ManifestAction) -> Result<ManifestAction, Scenario
             &m.cluster.referenced,
             "missing manifest: add `file: fixtures/...` or an inline `manifest: |`",
         )),
-        (None, Some(inline)) => ctx.template(inline).map(|()| m),
+        (None, Some(inline)) => ctx
+            .manifest_docs(inline, Some(&inline.referenced))
+            .map(|()| m),
         (Some(file), None) => {
             let path = resolve(ctx.base.as_deref(), &file.value).ok_or_else(|| {
                 let msg = format!("fixture file {:?} not found (looked relative to the scenario's directory and the project root); check the path", file.value);
@@ -344,8 +473,30 @@ fn manifest(ctx: &Ctx, mut m: ManifestAction) -> Result<ManifestAction, Scenario
             })?;
             let body = Spanned::new(text, file.referenced, file.defined);
             ctx.template(&body).map_err(|e| prefix(e, &path))?;
+            ctx.manifest_docs(&body, None)
+                .map_err(|e| prefix(e, &path))?;
             m.resolved_file = Some(path);
             Ok(m)
+        }
+    }
+}
+
+impl ScenarioError {
+    /// The same error at another position (when given).
+    fn at(self, pos: Option<(u64, u64)>) -> ScenarioError {
+        match (self, pos) {
+            (
+                ScenarioError::Invalid {
+                    origin, message, ..
+                },
+                Some((line, column)),
+            ) => ScenarioError::Invalid {
+                origin,
+                line,
+                column,
+                message,
+            },
+            (e, _) => e,
         }
     }
 }
