@@ -23,3 +23,4 @@ bench:
 	$(CARGO) run --release -p mcs-sim --example api_bench
 	$(CARGO) run --release -p mcs-sim --example fleet_bench
 	$(CARGO) run --release --example importer_bench
+	$(CARGO) run --release --example engine_bench

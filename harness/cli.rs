@@ -16,6 +16,15 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run scenarios (default: every file in scenarios/) on the embedded fleet or on
+    /// clusters bound with --cluster NAME=CONTEXT. Exit 0 passed, 1 failed, 2 bad input.
+    Run(crate::run_cmd::RunArgs),
+    /// Diagnose one exported Service: walk the MCS chain in every cluster and name the
+    /// first broken link with evidence and remedy. Exit 0 healthy, 1 broken, 2 usage error.
+    Doctor(crate::doctor_cmd::DoctorArgs),
+    /// Two kind clusters wired for MCS: `kind up [--name-prefix mcs] [--flavour gke|upstream]
+    /// [--dry-run]`, `kind down`.
+    Kind(crate::kind::KindArgs),
     /// The embedded fleet: simulated clusters speaking the Kubernetes API on loopback.
     Sim {
         /// Sim action.

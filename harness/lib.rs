@@ -4,8 +4,18 @@
 //! embedded fleet lives in the `mcs-sim` crate and the simulated importer in `mcs-importer`.
 
 pub mod cli;
+pub mod compare;
+pub mod doctor;
+pub mod doctor_cmd;
 pub mod duration;
+pub mod engine;
+pub mod event;
 pub mod fleet;
 pub mod importer_cmd;
+pub mod kind;
+pub mod probe;
+pub mod report;
+pub mod retry;
+pub mod run_cmd;
 pub mod scenario;
 pub mod sim_cmd;

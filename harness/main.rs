@@ -16,8 +16,19 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let result: anyhow::Result<()> = runtime.block_on(async {
+    let result: anyhow::Result<u8> = runtime.block_on(async {
         match cli.command {
+            Command::Doctor(args) => {
+                let code = mcs_harness::doctor_cmd::run(&args, &mut std::io::stdout()).await?;
+                return Ok(if code == 0 { 0 } else { 1 });
+            }
+            Command::Kind(args) => {
+                mcs_harness::kind::cmd::run(&args, &mut std::io::stdout()).await?;
+            }
+            Command::Run(args) => {
+                let code = mcs_harness::run_cmd::run(&args).await?;
+                return Ok(if code == 0 { 0 } else { 1 });
+            }
             Command::Sim {
                 action: SimAction::Up(opts),
             } => {
@@ -33,10 +44,10 @@ fn main() -> std::process::ExitCode {
                 );
             }
         }
-        Ok(())
+        Ok(0)
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)

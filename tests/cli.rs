@@ -77,3 +77,24 @@ fn schema_prints_the_scenario_json_schema() {
     }
     assert!(v["properties"]["steps"].is_object(), "{v}");
 }
+
+#[test]
+fn shipped_schema_file_matches_the_schema_command() {
+    let out = Command::new(harness_bin()).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let shipped = std::fs::read_to_string(support::root().join("scenario.schema.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        shipped,
+        "scenario.schema.json is stale: run `cargo run -- schema > scenario.schema.json`"
+    );
+    for entry in std::fs::read_dir(support::root().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../scenario.schema.json"),
+            "{} lacks the modeline",
+            path.display()
+        );
+    }
+}

@@ -38,6 +38,9 @@ pub enum FleetError {
         #[source]
         source: kube::Error,
     },
+    /// `@in-cluster` was used outside a pod.
+    #[error("cannot use {IN_CLUSTER}: {0} (it works only inside a pod with a service account)")]
+    InCluster(String),
     /// The embedded fleet failed.
     #[error("failed to start the embedded fleet")]
     Sim(#[source] mcs_sim::FleetError),
@@ -64,13 +67,19 @@ pub async fn client_for_context(kc: &Kubeconfig, context: &str) -> Result<Client
     })
 }
 
+/// The pseudo-context naming the cluster the harness runs in (service account token and
+/// CA mounted into its pod), e.g. `--cluster a=@in-cluster` in a CronJob.
+pub const IN_CLUSTER: &str = "@in-cluster";
+
 /// One client per named context of the kubeconfig at `path` (or `$KUBECONFIG`/default when
-/// None), in the order given.
+/// None), in the order given; [`IN_CLUSTER`] uses the pod's in-cluster configuration.
 pub async fn clients_from_kubeconfig(
     path: Option<&Path>,
     contexts: &[String],
 ) -> Result<Vec<(String, Client)>, FleetError> {
+    let needs_file = contexts.iter().any(|c| c != IN_CLUSTER);
     let kc = match path {
+        _ if !needs_file => Kubeconfig::default(),
         Some(p) => Kubeconfig::read_from(p).map_err(|source| FleetError::Kubeconfig {
             path: p.display().to_string(),
             source,
@@ -82,7 +91,19 @@ pub async fn clients_from_kubeconfig(
     };
     let mut out = Vec::new();
     for ctx in contexts {
-        out.push((ctx.clone(), client_for_context(&kc, ctx).await?));
+        let client = match ctx.as_str() {
+            IN_CLUSTER => in_cluster()?,
+            _ => client_for_context(&kc, ctx).await?,
+        };
+        out.push((ctx.clone(), client));
     }
     Ok(out)
+}
+
+fn in_cluster() -> Result<Client, FleetError> {
+    let cfg = Config::incluster().map_err(|e| FleetError::InCluster(e.to_string()))?;
+    Client::try_from(cfg).map_err(|source| FleetError::Client {
+        context: IN_CLUSTER.to_string(),
+        source,
+    })
 }

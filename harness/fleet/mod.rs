@@ -5,5 +5,5 @@
 mod embedded;
 mod kubeconfig;
 
-pub use embedded::{EmbeddedFleet, EmbeddedOptions};
-pub use kubeconfig::{FleetError, client_for_context, clients_from_kubeconfig};
+pub use embedded::{EmbeddedFleet, EmbeddedOptions, IMPORTER_USER};
+pub use kubeconfig::{FleetError, IN_CLUSTER, client_for_context, clients_from_kubeconfig};

@@ -1,0 +1,330 @@
+//! The exporting side of the chain: the Service, its selector and pods, its own endpoints,
+//! and the ServiceExport's conditions.
+
+use mcs_importer::Flavour;
+use mcs_importer::types::{gke, upstream};
+
+use super::facts::{ClusterFacts, CondFacts, ExportFacts, list};
+use super::judge::{Ctx, Finding, Outcome, Owner, ev};
+use super::remedy::ids;
+
+fn service_obj(ctx: &Ctx<'_>) -> String {
+    format!("Service {}/{}", ctx.f.namespace, ctx.f.service)
+}
+
+fn export_obj(ctx: &Ctx<'_>) -> String {
+    format!("ServiceExport {}/{}", ctx.f.namespace, ctx.f.service)
+}
+
+/// The Service exists and is not ExternalName.
+pub(crate) fn service(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
+    let (ns, svc) = (&ctx.f.namespace, &ctx.f.service);
+    if c.export.is_none() {
+        return match (&c.service, ctx.any_export, ctx.any_service) {
+            (_, true, _) => Outcome::Skipped("not exported from this cluster".into()),
+            (Some(_), false, _) => Outcome::Ok("present (not exported)".into()),
+            (None, false, true) => Outcome::Skipped("no Service here".into()),
+            (None, false, false) => Outcome::Broken(Finding::user(
+                ids::SERVICE_MISSING,
+                format!("Service {ns}/{svc} exists in no cluster (and nothing exports it)"),
+                vec![ev(
+                    &c.name,
+                    service_obj(ctx),
+                    "metadata.name",
+                    "absent".into(),
+                )],
+            )),
+        };
+    }
+    let Some(s) = &c.service else {
+        let mut evidence = vec![ev(
+            &c.name,
+            service_obj(ctx),
+            "metadata.name",
+            "absent".into(),
+        )];
+        evidence.extend(export_conditions(c, ctx));
+        return Outcome::Broken(Finding::user(
+            ids::SERVICE_MISSING,
+            format!(
+                "cluster {} exports {ns}/{svc} but has no Service of that name",
+                c.name
+            ),
+            evidence,
+        ));
+    };
+    if s.type_ == "ExternalName" {
+        return Outcome::Broken(Finding::user(
+            ids::EXTERNAL_NAME,
+            format!(
+                "Service {ns}/{svc} in cluster {} is of type ExternalName, which MCS cannot export",
+                c.name
+            ),
+            vec![
+                ev(&c.name, service_obj(ctx), "spec.type", s.type_.clone()),
+                ev(
+                    &c.name,
+                    service_obj(ctx),
+                    "spec.externalName",
+                    s.external_name.clone().unwrap_or_default(),
+                ),
+            ],
+        ));
+    }
+    let ip = s.cluster_ip.as_deref().unwrap_or("-");
+    Outcome::Ok(format!("{} {ip}, ports {}", s.type_, list(&s.ports)))
+}
+
+fn export_conditions(c: &ClusterFacts, ctx: &Ctx<'_>) -> Vec<super::model::Evidence> {
+    c.export
+        .iter()
+        .flat_map(|e| &e.conditions)
+        .filter(|cond| cond.status == "False" || cond.type_.contains("Conflict"))
+        .map(|cond| {
+            ev(
+                &c.name,
+                export_obj(ctx),
+                &format!("status.conditions[{}]", cond.type_),
+                cond.describe(),
+            )
+        })
+        .collect()
+}
+
+/// The Service, when the service-side links apply to `c` and it can have pods.
+fn usable<'c>(c: &'c ClusterFacts, ctx: &Ctx<'_>) -> Option<&'c super::facts::ServiceFacts> {
+    c.service
+        .as_ref()
+        .filter(|s| ctx.candidate(c) && s.type_ != "ExternalName")
+}
+
+fn has_selector(s: &super::facts::ServiceFacts) -> bool {
+    s.selector.as_ref().is_some_and(|m| !m.is_empty())
+}
+
+/// The selector matches pods.
+pub(crate) fn selector(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
+    let Some(s) = usable(c, ctx) else {
+        return Outcome::Skipped("no exported Service here".into());
+    };
+    if !has_selector(s) {
+        return Outcome::Ok("no selector: endpoints are managed by hand".into());
+    }
+    if !c.pods.is_empty() {
+        return Outcome::Ok(format!(
+            "{} matches {} pods",
+            s.selector_string(),
+            c.pods.len()
+        ));
+    }
+    let others = if c.other_pods.is_empty() {
+        "no pods in the namespace".to_string()
+    } else {
+        c.other_pods.join("; ")
+    };
+    Outcome::Broken(Finding::user(
+        ids::SELECTOR_MATCHES_NOTHING,
+        format!(
+            "the selector {} of Service {}/{} matches no pod in cluster {}",
+            s.selector_string(),
+            ctx.f.namespace,
+            ctx.f.service,
+            c.name
+        ),
+        vec![
+            ev(
+                &c.name,
+                service_obj(ctx),
+                "spec.selector",
+                s.selector_string(),
+            ),
+            ev(
+                &c.name,
+                format!("Pods in {}", ctx.f.namespace),
+                "metadata.labels",
+                others,
+            ),
+        ],
+    ))
+}
+
+/// Some matching pod is ready.
+pub(crate) fn pods_ready(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
+    let Some(s) = usable(c, ctx).filter(|s| has_selector(s) && !c.pods.is_empty()) else {
+        return Outcome::Skipped("no selected pods".into());
+    };
+    let ready = c.pods.iter().filter(|p| p.ready).count();
+    if ready > 0 {
+        return Outcome::Ok(format!("{ready}/{} ready", c.pods.len()));
+    }
+    let evidence = c
+        .pods
+        .iter()
+        .take(3)
+        .map(|p| {
+            ev(
+                &c.name,
+                format!("Pod {}/{}", ctx.f.namespace, p.name),
+                "status.conditions[Ready]",
+                format!("False ({})", p.state),
+            )
+        })
+        .collect();
+    Outcome::Broken(Finding::user(
+        ids::PODS_NOT_READY,
+        format!(
+            "{} pods match {} in cluster {} but none is ready",
+            c.pods.len(),
+            s.selector_string(),
+            c.name
+        ),
+        evidence,
+    ))
+}
+
+/// The Service's own Endpoints list its ready pods.
+pub(crate) fn local_endpoints(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
+    let Some(s) = usable(c, ctx) else {
+        return Outcome::Skipped("no exported Service here".into());
+    };
+    let object = format!("Endpoints {}/{}", ctx.f.namespace, ctx.f.service);
+    let actual = &c.local_endpoints;
+    let expected: std::collections::BTreeSet<String> = if has_selector(s) {
+        c.pods
+            .iter()
+            .filter(|p| p.ready)
+            .filter_map(|p| p.ip.clone())
+            .collect()
+    } else {
+        actual.clone()
+    };
+    let remedy = format!(
+        "the cluster's endpoints controller has not caught up with the pods, or the Service's \
+         ports do not match the pods: `kubectl --context {} -n {} get endpoints,endpointslices \
+         -l kubernetes.io/service-name={}`",
+        c.name, ctx.f.namespace, ctx.f.service
+    );
+    let broken = |id, summary, value| {
+        let mut f = Finding::user(
+            id,
+            summary,
+            vec![ev(&c.name, object.clone(), "subsets", value)],
+        );
+        f.remedy = Some(remedy.clone());
+        Outcome::Broken(f)
+    };
+    if has_selector(s) && expected.is_empty() {
+        return Outcome::Skipped("no ready pods".into());
+    }
+    if actual.is_empty() {
+        return broken(
+            ids::ENDPOINTS_EMPTY,
+            format!(
+                "the Endpoints of Service {} in cluster {} list no ready address",
+                ctx.f.service, c.name
+            ),
+            format!("no ready address (ready pods: {})", list(&expected)),
+        );
+    }
+    if *actual != expected {
+        return broken(
+            ids::ENDPOINTS_STALE,
+            format!(
+                "the Endpoints of Service {} in cluster {} differ from its ready pods",
+                ctx.f.service, c.name
+            ),
+            format!("{} (ready pods: {})", list(actual), list(&expected)),
+        );
+    }
+    Outcome::Ok(format!("{} ready addresses", actual.len()))
+}
+
+/// How an export's conditions read, per flavour.
+enum Verdict<'a> {
+    Invalid(&'a CondFacts),
+    Conflict(&'a CondFacts),
+    Exported,
+    Pending(Option<&'a CondFacts>),
+}
+
+fn verdict(flavour: Flavour, e: &ExportFacts) -> Verdict<'_> {
+    let (main, ok) = match flavour {
+        Flavour::Gke => (gke::CONDITION_EXPORTED, gke::CONDITION_EXPORTED),
+        Flavour::Upstream => (upstream::CONDITION_VALID, upstream::CONDITION_READY),
+    };
+    let invalid_reason = |c: &CondFacts| {
+        c.status == "False" && matches!(c.reason.as_str(), "NoService" | "InvalidServiceType")
+    };
+    if let Some(c) = e
+        .condition(main)
+        .filter(|c| invalid_reason(c) || (flavour == Flavour::Upstream && c.status == "False"))
+    {
+        return Verdict::Invalid(c);
+    }
+    // Both flavours name the conflict condition `Conflict`.
+    if let Some(c) = e
+        .condition(gke::CONDITION_CONFLICT)
+        .filter(|c| c.status == "True")
+    {
+        return Verdict::Conflict(c);
+    }
+    match e.condition(ok) {
+        Some(c) if c.status == "True" => Verdict::Exported,
+        other => Verdict::Pending(other),
+    }
+}
+
+/// The ServiceExport exists and its conditions say it is exported without conflict.
+pub(crate) fn export(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
+    let (ns, svc) = (&ctx.f.namespace, &ctx.f.service);
+    let Some(e) = &c.export else {
+        if !ctx.any_export && c.service.is_some() {
+            return Outcome::Broken(Finding::user(
+                ids::EXPORT_NOT_EXPORTED,
+                format!(
+                    "no cluster exports {ns}/{svc}: cluster {} runs the Service but has no ServiceExport",
+                    c.name
+                ),
+                vec![ev(
+                    &c.name,
+                    export_obj(ctx),
+                    "metadata.name",
+                    "absent in every cluster".into(),
+                )],
+            ));
+        }
+        return Outcome::Skipped("not exported from this cluster".into());
+    };
+    let field = |cond: &CondFacts| format!("status.conditions[{}]", cond.type_);
+    match verdict(ctx.f.flavour, e) {
+        Verdict::Exported => Outcome::Ok("exported".into()),
+        Verdict::Invalid(cond) => Outcome::Broken(Finding::user(
+            ids::EXPORT_NOT_EXPORTED,
+            format!(
+                "the ServiceExport {ns}/{svc} in cluster {} is invalid",
+                c.name
+            ),
+            vec![ev(&c.name, export_obj(ctx), &field(cond), cond.describe())],
+        )),
+        Verdict::Conflict(cond) => Outcome::Broken(Finding::user(
+            ids::EXPORT_CONFLICT,
+            format!(
+                "the exports of {ns}/{svc} disagree (seen on cluster {}'s export)",
+                c.name
+            ),
+            vec![ev(&c.name, export_obj(ctx), &field(cond), cond.describe())],
+        )),
+        Verdict::Pending(cond) => {
+            let value = cond.map_or_else(|| "no condition yet".to_string(), CondFacts::describe);
+            let f = Finding::user(
+                ids::EXPORT_NOT_EXPORTED,
+                format!(
+                    "the ServiceExport {ns}/{svc} in cluster {} is not exported yet",
+                    c.name
+                ),
+                vec![ev(&c.name, export_obj(ctx), "status.conditions", value)],
+            );
+            Outcome::Broken(f.owned(Owner::Importer, e.created))
+        }
+    }
+}

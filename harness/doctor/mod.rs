@@ -1,0 +1,49 @@
+//! The doctor: walks the MCS chain per cluster and names the first broken link with
+//! evidence and remedy (DESIGN §7).
+//!
+//! Layout: [`diagnose`] (in `api`) reads the facts (`gather`, `gather_importer`), judges
+//! them (`judge`, with the links in `links_export`, `links_import`, `links_runtime`, the
+//! remedies in `remedy`), and runs the DNS and HTTP links from probe pods (`probes`) when
+//! every earlier link holds; [`render_table`] prints the result; [`gcloud`] adds optional
+//! GKE checks for the command line.
+
+mod model;
+
+mod api;
+mod facts;
+mod gather;
+mod gather_importer;
+pub mod gcloud;
+mod judge;
+mod links_export;
+mod links_import;
+mod links_runtime;
+mod probes;
+mod remedy;
+mod render;
+
+#[cfg(test)]
+mod cli_tests;
+#[cfg(test)]
+mod matrix;
+#[cfg(test)]
+mod matrix_import;
+#[cfg(test)]
+mod matrix_service;
+#[cfg(test)]
+mod output_tests;
+#[cfg(test)]
+mod recipe;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_refine;
+
+pub use api::{
+    DEFAULT_PROBE_TIMEOUT, DEFAULT_PROPAGATION_WINDOW, DoctorError, Options, PROTECTED_NAMESPACES,
+    Result, Target, diagnose,
+};
+pub use judge::LINKS;
+pub use model::{CheckState, Diagnosis, Evidence, LinkCheck};
+pub use remedy::{IDS, NETWORK_VIEWER, gke_importer_member, iam_grant_command, ids};
+pub use render::render_table;

@@ -1,0 +1,287 @@
+//! The stable diagnosis ids and what to do about each: the remedy text printed under the
+//! first broken link. Commands name the cluster as `--context <cluster>` (the logical name,
+//! which is the kubeconfig context unless `--cluster NAME=CONTEXT` renamed it) and use the
+//! placeholder `PROJECT_ID` where a GCP project is needed (the CLI fills it in when known).
+
+use mcs_importer::Flavour;
+
+/// Stable diagnosis ids, in chain order (README: "doctor").
+pub mod ids {
+    /// The exported Service does not exist.
+    pub const SERVICE_MISSING: &str = "service-missing";
+    /// The exported Service is of type ExternalName.
+    pub const EXTERNAL_NAME: &str = "external-name";
+    /// The Service's selector matches no pod.
+    pub const SELECTOR_MATCHES_NOTHING: &str = "selector-matches-nothing";
+    /// Pods match but none is ready.
+    pub const PODS_NOT_READY: &str = "pods-not-ready";
+    /// No export, or the export is not (yet) exported.
+    pub const EXPORT_NOT_EXPORTED: &str = "export-not-exported";
+    /// Exports of the service disagree.
+    pub const EXPORT_CONFLICT: &str = "export-conflict";
+    /// The namespace is missing in an importing cluster.
+    pub const NAMESPACE_MISSING: &str = "namespace-missing";
+    /// No ServiceImport in a cluster that has the namespace.
+    pub const IMPORT_MISSING: &str = "import-missing";
+    /// The ServiceImport or derived Service disagrees with the exports.
+    pub const IMPORT_INCONSISTENT: &str = "import-inconsistent";
+    /// The derived Service is missing.
+    pub const DERIVED_SERVICE_MISSING: &str = "derived-service-missing";
+    /// The imported endpoints are empty.
+    pub const ENDPOINTS_EMPTY: &str = "endpoints-empty";
+    /// The imported endpoints differ from the ready pods of the exporting clusters.
+    pub const ENDPOINTS_STALE: &str = "endpoints-stale";
+    /// The importer is not running (stale heartbeat, no ready pod).
+    pub const IMPORTER_DOWN: &str = "importer-down";
+    /// The importer lacks permissions (the §1 symptom).
+    pub const IMPORTER_PERMISSION_DENIED: &str = "importer-permission-denied";
+    /// clusterset.local DNS answers NXDOMAIN.
+    pub const DNS_NXDOMAIN: &str = "dns-nxdomain";
+    /// clusterset.local DNS answers other addresses than the import's.
+    pub const DNS_WRONG_ANSWER: &str = "dns-wrong-answer";
+    /// The cluster DNS fails (SERVFAIL, timeout).
+    pub const DNS_FAILED: &str = "dns-failed";
+    /// DNS resolves but HTTP gets no answer.
+    pub const UNREACHABLE: &str = "unreachable";
+    /// Consistent so far but younger than the propagation window: wait.
+    pub const PROPAGATING: &str = "propagating";
+}
+
+/// Every diagnosis id the doctor can report (besides `healthy`), in chain order.
+pub const IDS: [&str; 19] = [
+    ids::SERVICE_MISSING,
+    ids::EXTERNAL_NAME,
+    ids::SELECTOR_MATCHES_NOTHING,
+    ids::PODS_NOT_READY,
+    ids::EXPORT_NOT_EXPORTED,
+    ids::EXPORT_CONFLICT,
+    ids::NAMESPACE_MISSING,
+    ids::IMPORT_MISSING,
+    ids::IMPORT_INCONSISTENT,
+    ids::DERIVED_SERVICE_MISSING,
+    ids::ENDPOINTS_EMPTY,
+    ids::ENDPOINTS_STALE,
+    ids::IMPORTER_DOWN,
+    ids::IMPORTER_PERMISSION_DENIED,
+    ids::DNS_NXDOMAIN,
+    ids::DNS_WRONG_ANSWER,
+    ids::DNS_FAILED,
+    ids::UNREACHABLE,
+    ids::PROPAGATING,
+];
+
+/// The GKE importer's Kubernetes service account, as IAM names it.
+pub fn gke_importer_member(project: &str) -> String {
+    format!("serviceAccount:{project}.svc.id.goog[gke-mcs/gke-mcs-importer]")
+}
+
+/// The IAM role GKE's importer needs.
+pub const NETWORK_VIEWER: &str = "roles/compute.networkViewer";
+
+/// The `gcloud` command granting the importer its role.
+pub fn iam_grant_command(project: &str) -> String {
+    format!(
+        "gcloud projects add-iam-policy-binding {project} --member \"{}\" --role \"{NETWORK_VIEWER}\"",
+        gke_importer_member(project)
+    )
+}
+
+/// Where a remedy applies.
+pub struct Scope<'a> {
+    /// Flavour of the fleet.
+    pub flavour: Flavour,
+    /// Namespace of the service.
+    pub namespace: &'a str,
+    /// The service.
+    pub service: &'a str,
+    /// Cluster of the broken link.
+    pub cluster: &'a str,
+}
+
+impl Scope<'_> {
+    fn kubectl(&self) -> String {
+        format!("kubectl --context {} -n {}", self.cluster, self.namespace)
+    }
+
+    fn api_version(&self) -> String {
+        format!("{}/{}", self.flavour.group(), self.flavour.version())
+    }
+
+    fn importer_logs(&self) -> String {
+        match self.flavour {
+            Flavour::Gke => format!(
+                "kubectl --context {} -n gke-mcs logs deploy/gke-mcs-importer --tail 50 (GKE) \
+                 or the output of `mcs-harness importer` (kind)",
+                self.cluster
+            ),
+            Flavour::Upstream => "the logs of your MCS controller (e.g. the mcs-api \
+                                  controller, Submariner lighthouse, Cilium clustermesh)"
+                .to_string(),
+        }
+    }
+}
+
+/// The remedy of diagnosis `id` in `scope`.
+pub fn remedy(id: &str, s: &Scope<'_>) -> String {
+    match id {
+        ids::IMPORT_MISSING
+        | ids::IMPORT_INCONSISTENT
+        | ids::DERIVED_SERVICE_MISSING
+        | ids::ENDPOINTS_EMPTY
+        | ids::ENDPOINTS_STALE => importer_work(s),
+        ids::IMPORTER_DOWN => importer_down(s),
+        ids::IMPORTER_PERMISSION_DENIED => permission(s),
+        ids::PROPAGATING => "wait and run the doctor again: MCS propagation takes up to 5 \
+                             minutes on GKE (up to 20 for the first service of a fleet)"
+            .to_string(),
+        _ => exporting_side(id, s).unwrap_or_else(|| runtime(id, s)),
+    }
+}
+
+/// Remedies of the links the user's own objects make true.
+fn exporting_side(id: &str, s: &Scope<'_>) -> Option<String> {
+    let (k, svc, ns) = (s.kubectl(), s.service, s.namespace);
+    Some(match id {
+        ids::SERVICE_MISSING => format!(
+            "create Service {ns}/{svc} in cluster {} ({k} apply -f app.yaml), or delete the \
+             ServiceExport there ({k} delete serviceexport {svc})",
+            s.cluster
+        ),
+        ids::EXTERNAL_NAME => "ExternalName Services cannot be exported: export a ClusterIP \
+                               (or headless) Service with a selector instead"
+            .to_string(),
+        ids::SELECTOR_MATCHES_NOTHING => format!(
+            "make spec.selector of Service {svc} match the pod template labels (compare \
+             `{k} get svc {svc} -o yaml` with `{k} get pods --show-labels`), or scale the \
+             workload up"
+        ),
+        ids::PODS_NOT_READY => format!(
+            "find out why the pods are not ready: `{k} describe pods -l <selector>` (readiness \
+             probe, image pull, crash loop) and `{k} logs <pod>`"
+        ),
+        ids::EXPORT_NOT_EXPORTED => format!(
+            "export the Service: apply a ServiceExport named {svc} (apiVersion {}) in the \
+             cluster that runs it, then check its conditions: `{k} get serviceexport {svc} -o yaml`",
+            s.api_version()
+        ),
+        ids::EXPORT_CONFLICT => format!(
+            "make the exported Services agree (ports, type, session affinity) in every \
+             exporting cluster; the oldest export wins until they do. See the Conflict \
+             condition: `{k} get serviceexport {svc} -o yaml`"
+        ),
+        ids::NAMESPACE_MISSING => format!(
+            "create the namespace to opt in: `kubectl --context {} create namespace {ns}` (MCS \
+             imports only into clusters where the namespace exists)",
+            s.cluster
+        ),
+        _ => return None,
+    })
+}
+
+/// Remedies of DNS and reachability.
+fn runtime(id: &str, s: &Scope<'_>) -> String {
+    let (svc, ns, c) = (s.service, s.namespace, s.cluster);
+    match id {
+        ids::DNS_NXDOMAIN | ids::DNS_WRONG_ANSWER => format!(
+            "the cluster DNS does not serve the import's address for \
+             {svc}.{ns}.svc.clusterset.local: on GKE check that MCS manages the Cloud DNS zone \
+             clusterset.local for the cluster (`gcloud container fleet multi-cluster-services \
+             describe`); on kind check the clusterset.local entries of the CoreDNS ConfigMap \
+             (`kubectl --context {c} -n kube-system get configmap coredns -o yaml`)"
+        ),
+        ids::DNS_FAILED => format!(
+            "the cluster DNS fails: check the DNS pods (`kubectl --context {c} -n kube-system \
+             get pods -l k8s-app=kube-dns`) and their logs, and the pod's /etc/resolv.conf"
+        ),
+        ids::UNREACHABLE => format!(
+            "DNS resolves but no HTTP answer comes back from cluster {c}: check firewall rules \
+             between the clusters' pod ranges (GKE MCS creates them: see the membership states \
+             of `gcloud container fleet multi-cluster-services describe`), NetworkPolicies in \
+             {ns}, and that the pods listen on the Service's targetPort"
+        ),
+        _ => String::new(),
+    }
+}
+
+fn importer_work(s: &Scope<'_>) -> String {
+    format!(
+        "the importer has not (re)written the imported objects: check its logs ({}) and Warning \
+         Events (`{} get events --field-selector type=Warning`); on GKE also check the fleet \
+         membership states (`gcloud container fleet multi-cluster-services describe`) and the \
+         importer's IAM role ({})",
+        s.importer_logs(),
+        s.kubectl(),
+        NETWORK_VIEWER
+    )
+}
+
+fn importer_down(s: &Scope<'_>) -> String {
+    match s.flavour {
+        Flavour::Gke => format!(
+            "the importer is not running in cluster {c}: check `kubectl --context {c} -n gke-mcs \
+             get pods,events` and that MCS is enabled for the fleet (`gcloud container fleet \
+             multi-cluster-services enable --project PROJECT_ID`); on kind start it with \
+             `mcs-harness importer --context …`",
+            c = s.cluster
+        ),
+        Flavour::Upstream => format!(
+            "the MCS controller is not running: start it (for the simulated importer: \
+             `mcs-harness importer --flavour upstream --context …`) and check its logs; its \
+             heartbeat is Lease gke-mcs/gke-mcs-importer in cluster {}",
+            s.cluster
+        ),
+    }
+}
+
+fn permission(s: &Scope<'_>) -> String {
+    let rbac = "on kind or the embedded fleet, let system:serviceaccount:gke-mcs:gke-mcs-importer \
+                get, list and watch endpoints and endpointslices in every exporting cluster \
+                (on the embedded fleet: delete the Fault that denies it, `kubectl get faults`)";
+    match s.flavour {
+        Flavour::Gke => format!(
+            "grant the importer's identity {NETWORK_VIEWER}:\n  {}\n{rbac}",
+            iam_grant_command("PROJECT_ID")
+        ),
+        Flavour::Upstream => format!(
+            "give the MCS controller read access (get, list, watch) to endpointslices in every \
+             exporting cluster; {rbac}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_id_has_a_remedy_and_a_readme_line() {
+        let readme = include_str!("../../README.md");
+        for flavour in [Flavour::Gke, Flavour::Upstream] {
+            let s = Scope {
+                flavour,
+                namespace: "ns",
+                service: "svc",
+                cluster: "b",
+            };
+            for id in IDS {
+                assert!(!remedy(id, &s).is_empty(), "{id}");
+                assert!(readme.contains(&format!("`{id}`")), "README misses {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn gke_permission_remedy_is_the_gcloud_command() {
+        let s = Scope {
+            flavour: Flavour::Gke,
+            namespace: "ns",
+            service: "svc",
+            cluster: "b",
+        };
+        assert!(remedy(ids::IMPORTER_PERMISSION_DENIED, &s).contains(
+            "gcloud projects add-iam-policy-binding PROJECT_ID --member \
+             \"serviceAccount:PROJECT_ID.svc.id.goog[gke-mcs/gke-mcs-importer]\" --role \
+             \"roles/compute.networkViewer\""
+        ));
+    }
+}

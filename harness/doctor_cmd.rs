@@ -1,0 +1,280 @@
+//! `mcs-harness doctor`: diagnoses one exported Service across the fleet's clusters and
+//! prints the ✓/✗ table and the first broken link (or the diagnosis as JSON).
+//! Exit codes: 0 healthy, 1 a broken (or still propagating) link; usage and input errors
+//! are returned as [`DoctorCmdError`] (the binary exits 2).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use kube::Client;
+use kube::config::Kubeconfig;
+use mcs_importer::Flavour;
+
+use crate::doctor::{self, Diagnosis, Options, Target, gcloud};
+use crate::fleet::{FleetError, client_for_context};
+
+/// How long a context's API server may take to answer discovery when `--cluster` is not
+/// given.
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Options of `doctor`.
+///
+/// Clusters: `--cluster NAME=CONTEXT` (repeatable; `--cluster CONTEXT` uses the context
+/// name as the cluster name). Without `--cluster`, the fleet is every context of the
+/// kubeconfig whose API server answers discovery within 3 s and serves the flavour's
+/// ServiceImport API (`serviceimports` in `net.gke.io/v1` for gke,
+/// `multicluster.x-k8s.io/v1alpha1` for upstream), named after the context, in kubeconfig
+/// order; the contexts left out are listed above the table.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Namespace of the Service.
+    #[arg(short = 'n', long)]
+    pub namespace: String,
+    /// The exported Service.
+    pub service: String,
+    /// A fleet cluster as NAME=CONTEXT (repeat); default: every context serving ServiceImport.
+    #[arg(long = "cluster", value_name = "NAME=CONTEXT", value_parser = parse_cluster)]
+    pub clusters: Vec<ClusterArg>,
+    /// Kubeconfig (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Which MCS API the fleet speaks.
+    #[arg(long, default_value = "gke", value_parser = flavour_parser())]
+    pub flavour: Flavour,
+    /// Print the diagnosis as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Image of the probe pods (DNS and HTTP links).
+    #[arg(long, default_value = crate::probe::DEFAULT_PROBE_IMAGE)]
+    pub probe_image: String,
+    /// Skip the DNS and HTTP links (no probe pods are created).
+    #[arg(long)]
+    pub no_probes: bool,
+    /// Links the importer has yet to make true are "propagating" (wait), not broken, while
+    /// what they depend on is younger than this (e.g. 30s, 5m; 0 = never).
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse_duration)]
+    pub propagation_window: Duration,
+    /// Bound of each probe step (probe pod start, DNS lookup, HTTP request).
+    #[arg(long, default_value = "20s", value_parser = crate::duration::parse_duration)]
+    pub probe_timeout: Duration,
+    /// Also check the fleet's MCS feature and the importer's IAM binding with gcloud.
+    #[arg(long)]
+    pub gcloud: bool,
+    /// GCP project for --gcloud and remedies (default: from a gke_PROJECT_… context name).
+    #[arg(long)]
+    pub project: Option<String>,
+}
+
+/// A `--cluster` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterArg {
+    /// Logical cluster name (table column).
+    pub name: String,
+    /// Kubeconfig context.
+    pub context: String,
+}
+
+/// Parses `NAME=CONTEXT` (or `CONTEXT`).
+pub fn parse_cluster(s: &str) -> Result<ClusterArg, String> {
+    let (name, context) = s.split_once('=').unwrap_or((s, s));
+    if name.is_empty() || context.is_empty() {
+        return Err(format!(
+            "invalid cluster {s:?}: use NAME=CONTEXT (e.g. a=kind-a) or a context name"
+        ));
+    }
+    Ok(ClusterArg {
+        name: name.to_string(),
+        context: context.to_string(),
+    })
+}
+
+fn flavour_parser() -> impl TypedValueParser<Value = Flavour> {
+    PossibleValuesParser::new(["gke", "upstream"]).try_map(|s| s.parse::<Flavour>())
+}
+
+/// Errors of `doctor` that are not a diagnosis (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorCmdError {
+    /// The kubeconfig could not be read.
+    #[error("failed to read kubeconfig {path}")]
+    Kubeconfig {
+        /// Path or description.
+        path: String,
+        /// Cause.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// A `--cluster` context is unusable.
+    #[error(transparent)]
+    Context(#[from] FleetError),
+    /// Two `--cluster` values share a name.
+    #[error("cluster name {0:?} is given twice: each --cluster needs its own NAME")]
+    DuplicateCluster(String),
+    /// No context of the kubeconfig belongs to the fleet.
+    #[error(
+        "no context of the kubeconfig serves the {flavour} ServiceImport API (tried: {tried}): \
+         name the clusters with --cluster NAME=CONTEXT, or check --flavour"
+    )]
+    NoFleet {
+        /// The flavour's API group.
+        flavour: String,
+        /// Contexts tried.
+        tried: String,
+    },
+    /// The doctor could not read a cluster.
+    #[error("the doctor could not finish")]
+    Doctor(#[from] doctor::DoctorError),
+    /// The output could not be written.
+    #[error("failed to write the output")]
+    Output(#[from] std::io::Error),
+    /// The diagnosis could not be serialized.
+    #[error("failed to serialize the diagnosis")]
+    Json(#[from] serde_json::Error),
+}
+
+fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, DoctorCmdError> {
+    match path {
+        Some(p) => Kubeconfig::read_from(p).map_err(|source| DoctorCmdError::Kubeconfig {
+            path: p.display().to_string(),
+            source,
+        }),
+        None => Kubeconfig::read().map_err(|source| DoctorCmdError::Kubeconfig {
+            path: "$KUBECONFIG or ~/.kube/config".into(),
+            source,
+        }),
+    }
+}
+
+/// The fleet: the `--cluster` contexts, or the kubeconfig's contexts that serve the
+/// flavour's ServiceImport API. Returns (name, context, client) and notes on left-out
+/// contexts.
+async fn fleet(
+    args: &DoctorArgs,
+    kc: &Kubeconfig,
+) -> Result<(Vec<(String, String, Client)>, Vec<String>), DoctorCmdError> {
+    if !args.clusters.is_empty() {
+        let mut out: Vec<(String, String, Client)> = Vec::new();
+        for c in &args.clusters {
+            if out.iter().any(|(n, _, _)| *n == c.name) {
+                return Err(DoctorCmdError::DuplicateCluster(c.name.clone()));
+            }
+            let client = client_for_context(kc, &c.context).await?;
+            out.push((c.name.clone(), c.context.clone(), client));
+        }
+        return Ok((out, Vec::new()));
+    }
+    let api = format!("{}/{}", args.flavour.group(), args.flavour.version());
+    let names: Vec<String> = kc.contexts.iter().map(|c| c.name.clone()).collect();
+    let probes = names.iter().map(|name| member(kc, name, &api));
+    let results = futures::future::join_all(probes).await;
+    let (mut members, mut notes) = (Vec::new(), Vec::new());
+    for (name, r) in names.iter().zip(results) {
+        match r {
+            Ok(client) => members.push((name.clone(), name.clone(), client)),
+            Err(why) => notes.push(format!("context {name} left out: {why}")),
+        }
+    }
+    if members.is_empty() {
+        return Err(DoctorCmdError::NoFleet {
+            flavour: api,
+            tried: if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            },
+        });
+    }
+    Ok((members, notes))
+}
+
+/// A client for `context` if its API server serves `serviceimports` in `api`.
+async fn member(kc: &Kubeconfig, context: &str, api: &str) -> Result<Client, String> {
+    let client = client_for_context(kc, context)
+        .await
+        .map_err(|e| e.to_string())?;
+    let discovery = client.list_api_group_resources(api);
+    match tokio::time::timeout(DISCOVERY_TIMEOUT, discovery).await {
+        Err(_) => Err(format!("no answer within {DISCOVERY_TIMEOUT:?}")),
+        Ok(Err(e)) => Err(format!("does not serve {api} ({e})")),
+        Ok(Ok(list)) if list.resources.iter().any(|r| r.name == "serviceimports") => Ok(client),
+        Ok(Ok(_)) => Err(format!("{api} has no serviceimports")),
+    }
+}
+
+/// Runs `doctor`; returns the exit code (0 healthy, 1 broken or propagating).
+pub async fn run(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<i32, DoctorCmdError> {
+    let kc = read_kubeconfig(args.kubeconfig.as_deref())?;
+    let (members, notes) = fleet(args, &kc).await?;
+    let project = args.project.clone().or_else(|| {
+        members
+            .iter()
+            .find_map(|(_, ctx, _)| gcloud::project_from_context(ctx))
+    });
+    let columns: Vec<String> = members
+        .iter()
+        .map(|(n, ctx, _)| {
+            if n == ctx {
+                n.clone()
+            } else {
+                format!("{n} (context {ctx})")
+            }
+        })
+        .collect();
+    let target = Target {
+        clusters: members.into_iter().map(|(n, _, c)| (n, c)).collect(),
+        flavour: args.flavour,
+        namespace: args.namespace.clone(),
+        service: args.service.clone(),
+    };
+    let opts = Options {
+        probe_image: args.probe_image.clone(),
+        probes: !args.no_probes,
+        propagation_window: args.propagation_window,
+        probe_timeout: args.probe_timeout,
+        ..Options::default()
+    };
+    let mut d = doctor::diagnose(&target, &opts).await?;
+    add_gcloud(args, project.as_deref(), &mut d).await;
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &d)?;
+        writeln!(out)?;
+    } else {
+        let flavour = args.flavour.group();
+        let (ns, svc) = (&args.namespace, &args.service);
+        writeln!(
+            out,
+            "doctor: Service {ns}/{svc} ({flavour}) in {}",
+            columns.join(", ")
+        )?;
+        for n in &notes {
+            writeln!(out, "note: {n}")?;
+        }
+        writeln!(out)?;
+        doctor::render_table(&d, out)?;
+    }
+    Ok(if d.is_healthy() { 0 } else { 1 })
+}
+
+/// The `--gcloud` checks (GKE only) and the project in remedies.
+async fn add_gcloud(args: &DoctorArgs, project: Option<&str>, d: &mut Diagnosis) {
+    let skipped = |detail: &str| doctor::LinkCheck {
+        cluster: gcloud::GCLOUD_ROW.into(),
+        link: "fleet-mcs".into(),
+        state: doctor::CheckState::Skipped,
+        detail: detail.into(),
+    };
+    match (args.gcloud, args.flavour, project) {
+        (false, _, _) => {}
+        (true, Flavour::Upstream, _) => d.checks.push(skipped("gcloud checks are for GKE")),
+        (true, Flavour::Gke, None) => d.checks.push(skipped("no project: pass --project")),
+        (true, Flavour::Gke, Some(p)) => {
+            let report = gcloud::check(p, async |a| gcloud::run_gcloud(a).await).await;
+            gcloud::apply(d, &report);
+        }
+    }
+    if let Some(p) = project {
+        gcloud::fill_project(d, p);
+    }
+}

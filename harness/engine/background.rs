@@ -1,0 +1,415 @@
+//! Background probes (`startProbe` … `stopProbe`): DNS and/or HTTP samples from probe pods
+//! at a fixed rate while later steps run (restarts, scale to zero, faults, upgrades), then
+//! an error budget: most failed samples, longest continuous outage, allowed answering
+//! clusters. The samples become a [`ProbeReport`] event (timelines in the reports).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::{Api, ListParams};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::context::Ctx;
+use crate::event::{Event, Failure, ProbeReport, ProbeSample};
+use crate::probe::{DnsResult, ProbePod};
+use crate::scenario::{StartProbeAction, StopProbeAction, render};
+
+/// Default time between rounds.
+const DEFAULT_INTERVAL: Duration = Duration::from_millis(200);
+/// Upper bound of one sample.
+const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A probe that is running.
+pub(super) struct Running {
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<Vec<ProbeSample>>>,
+    started: Instant,
+    started_at: SystemTime,
+}
+
+/// What one sampling task needs (owned: it outlives the step that started it).
+struct Sampler {
+    probe: ProbePod,
+    dns: Option<String>,
+    url: Option<String>,
+    status: u16,
+    interval: Duration,
+    origin: Instant,
+    owners: Arc<Owners>,
+}
+
+/// Finds the cluster of a pod IP (answers are attributed by the answering pod's IP).
+struct Owners {
+    clusters: Vec<(String, Client)>,
+    namespace: String,
+    map: tokio::sync::Mutex<BTreeMap<String, String>>,
+}
+
+impl Owners {
+    async fn cluster_of(&self, ip: &str) -> Option<String> {
+        let mut map = self.map.lock().await;
+        if let Some(c) = map.get(ip) {
+            return Some(c.clone());
+        }
+        // Unknown IP (a new pod): refresh from every cluster's pods in the namespace.
+        for (name, client) in &self.clusters {
+            let pods = Api::<Pod>::namespaced(client.clone(), &self.namespace);
+            let Ok(list) = pods.list(&ListParams::default()).await else {
+                continue;
+            };
+            for p in list.items {
+                if let Some(pip) = p.status.and_then(|s| s.pod_ip) {
+                    map.insert(pip, name.clone());
+                }
+            }
+        }
+        map.get(ip).cloned()
+    }
+}
+
+impl Running {
+    /// Stops sampling without a report (scenario ended early).
+    pub(super) fn abort(self) {
+        self.stop.cancel();
+    }
+}
+
+/// Starts the probe's sampling tasks (one per probing cluster).
+pub(super) async fn start(ctx: &Ctx, a: &StartProbeAction) -> Result<Running, Failure> {
+    let owners = Arc::new(Owners {
+        clusters: ctx
+            .clusters
+            .iter()
+            .map(|(n, h)| (n.clone(), h.client.clone()))
+            .collect(),
+        namespace: ctx.namespace.clone(),
+        map: tokio::sync::Mutex::default(),
+    });
+    let stop = ctx.cancel.child_token();
+    let (started, started_at) = (Instant::now(), SystemTime::now());
+    let mut tasks = Vec::new();
+    for from in &a.from {
+        let vars = ctx.vars(&from.value);
+        let text = |t: &Option<crate::scenario::model::SpannedStr>| {
+            t.as_ref()
+                .map(|t| render(&t.value, &vars).map_err(|e| Failure::msg(e.to_string())))
+                .transpose()
+        };
+        let sampler = Sampler {
+            probe: ctx.probe(&from.value).await?,
+            dns: text(&a.dns)?,
+            url: text(&a.url)?,
+            status: a.status,
+            interval: a.period.unwrap_or(DEFAULT_INTERVAL),
+            origin: started,
+            owners: owners.clone(),
+        };
+        tasks.push(tokio::spawn(sampler.run(stop.clone())));
+    }
+    Ok(Running {
+        stop,
+        tasks,
+        started,
+        started_at,
+    })
+}
+
+impl Sampler {
+    async fn run(self, stop: CancellationToken) -> Vec<ProbeSample> {
+        let mut samples = Vec::new();
+        let mut tick = tokio::time::interval(self.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.cancelled() => return samples,
+            }
+            if let Some(name) = &self.dns {
+                samples.push(self.dns_sample(name).await);
+            }
+            if let Some(url) = &self.url {
+                samples.push(self.http_sample(url).await);
+            }
+        }
+    }
+
+    fn sample(
+        &self,
+        t0: Instant,
+        kind: &str,
+        ok: bool,
+        served_by: Option<String>,
+        detail: String,
+    ) -> ProbeSample {
+        ProbeSample {
+            offset: t0.duration_since(self.origin),
+            latency: t0.elapsed(),
+            from: self.probe.cluster().to_string(),
+            kind: kind.to_string(),
+            ok,
+            served_by,
+            detail,
+        }
+    }
+
+    async fn dns_sample(&self, name: &str) -> ProbeSample {
+        let t0 = Instant::now();
+        let (ok, detail) = match tokio::time::timeout(SAMPLE_TIMEOUT, self.probe.dns(name)).await {
+            Ok(Ok(DnsResult::Answer(ips))) if !ips.is_empty() => {
+                let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
+                (true, list.join(","))
+            }
+            Ok(Ok(DnsResult::Answer(_))) => (false, "empty answer".to_string()),
+            Ok(Ok(DnsResult::NxDomain)) => (false, "NXDOMAIN".to_string()),
+            Ok(Ok(DnsResult::Failed(m))) => (false, m),
+            Ok(Err(e)) => (false, format!("probe error: {e}")),
+            Err(_) => (false, format!("no answer within {SAMPLE_TIMEOUT:?}")),
+        };
+        self.sample(t0, "dns", ok, None, detail)
+    }
+
+    async fn http_sample(&self, url: &str) -> ProbeSample {
+        let t0 = Instant::now();
+        let budget = SAMPLE_TIMEOUT.saturating_sub(Duration::from_millis(200));
+        let res = tokio::time::timeout(SAMPLE_TIMEOUT, self.probe.http(url, budget)).await;
+        let (ok, served_by, detail) = match res {
+            Ok(Ok(r)) => {
+                let ip = r.backend.as_ref().and_then(|b| b.pod_ip.clone());
+                let served_by = match ip {
+                    Some(ip) => self.owners.cluster_of(&ip).await,
+                    None => None,
+                };
+                let detail = match (r.status, &r.error) {
+                    (Some(s), _) => format!("HTTP {s}"),
+                    (None, Some(e)) => e.clone(),
+                    (None, None) => "no response".to_string(),
+                };
+                (r.status == Some(self.status), served_by, detail)
+            }
+            Ok(Err(e)) => (false, None, format!("probe error: {e}")),
+            Err(_) => (
+                false,
+                None,
+                format!("no response within {SAMPLE_TIMEOUT:?}"),
+            ),
+        };
+        self.sample(t0, "http", ok, served_by, detail)
+    }
+}
+
+/// Stops the probe, builds its report, emits it, and checks the budget.
+pub(super) async fn stop(
+    ctx: &Ctx,
+    index: usize,
+    running: Running,
+    a: &StopProbeAction,
+) -> Result<(), Failure> {
+    running.stop.cancel();
+    let mut samples = Vec::new();
+    for t in running.tasks {
+        samples.extend(t.await.unwrap_or_default());
+    }
+    samples.sort_by_key(|s| s.offset);
+    for s in samples.iter().filter(|s| !s.ok) {
+        tracing::debug!(probe = %a.name.value, ?s, "failed background sample");
+    }
+    let report = report(a, running.started_at, running.started.elapsed(), samples);
+    let violations = report.violations.clone();
+    ctx.sink.emit(Event::ProbeReport {
+        scenario: ctx.name().to_string(),
+        index,
+        report,
+    });
+    match violations.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::msg(format!(
+            "probe {} broke its budget: {}",
+            a.name.value,
+            violations.join("; ")
+        ))),
+    }
+}
+
+/// The report of a stopped probe: counts, longest outage, answers, budget violations.
+pub(super) fn report(
+    a: &StopProbeAction,
+    started_at: SystemTime,
+    duration: Duration,
+    samples: Vec<ProbeSample>,
+) -> ProbeReport {
+    let total = samples.len();
+    let failed = samples.iter().filter(|s| !s.ok).count();
+    let mut answers_by_cluster = BTreeMap::new();
+    for s in &samples {
+        if let Some(c) = &s.served_by {
+            *answers_by_cluster.entry(c.clone()).or_insert(0) += 1;
+        }
+    }
+    let longest_outage = longest_outage(&samples);
+    let mut violations = Vec::new();
+    let max_failed = a.max_failed.unwrap_or(0) as usize;
+    if failed > max_failed {
+        violations.push(format!(
+            "{failed} of {total} samples failed (maxFailed {max_failed})"
+        ));
+    }
+    if let Some(max) = a.outage
+        && longest_outage > max
+    {
+        violations.push(format!(
+            "longest outage {longest_outage:?} (maxOutage {max:?})"
+        ));
+    }
+    if let Some(allowed) = &a.allowed_clusters {
+        let allowed: Vec<&str> = allowed.iter().map(|c| c.value.as_str()).collect();
+        for (c, n) in &answers_by_cluster {
+            if !allowed.contains(&c.as_str()) {
+                violations.push(format!(
+                    "{n} answers from {c}, not in allowedClusters [{}]",
+                    allowed.join(", ")
+                ));
+            }
+        }
+    }
+    if total == 0 {
+        violations.push("no samples were taken (was the probe stopped at once?)".to_string());
+    }
+    ProbeReport {
+        name: a.name.value.clone(),
+        started_at,
+        duration,
+        total,
+        failed,
+        success_rate: if total == 0 {
+            1.0
+        } else {
+            (total - failed) as f64 / total as f64
+        },
+        longest_outage,
+        answers_by_cluster,
+        samples,
+        violations,
+    }
+}
+
+/// Longest run of consecutive failures per lane (probing cluster × kind): from the first
+/// failed sample's start to the next successful sample's start (or the last failure's end).
+fn longest_outage(samples: &[ProbeSample]) -> Duration {
+    let mut lanes: BTreeMap<(&str, &str), Vec<&ProbeSample>> = BTreeMap::new();
+    for s in samples {
+        lanes.entry((&s.from, &s.kind)).or_default().push(s);
+    }
+    let mut longest = Duration::ZERO;
+    for lane in lanes.values() {
+        let mut down: Option<&ProbeSample> = None;
+        for s in lane {
+            match (s.ok, down) {
+                (false, None) => down = Some(s),
+                (true, Some(first)) => {
+                    longest = longest.max(s.offset.saturating_sub(first.offset));
+                    down = None;
+                }
+                _ => {}
+            }
+        }
+        if let (Some(first), Some(last)) = (down, lane.last()) {
+            longest = longest.max((last.offset + last.latency).saturating_sub(first.offset));
+        }
+    }
+    longest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(ms: u64, from: &str, ok: bool, by: Option<&str>) -> ProbeSample {
+        ProbeSample {
+            offset: Duration::from_millis(ms),
+            latency: Duration::from_millis(5),
+            from: from.into(),
+            kind: "http".into(),
+            ok,
+            served_by: by.map(str::to_string),
+            detail: String::new(),
+        }
+    }
+
+    fn stop(
+        max_failed: Option<u32>,
+        outage: Option<u64>,
+        allowed: Option<&[&str]>,
+    ) -> StopProbeAction {
+        let sp = |v: &str| {
+            serde_saphyr::Spanned::new(
+                v.to_string(),
+                serde_saphyr::Location::UNKNOWN,
+                serde_saphyr::Location::UNKNOWN,
+            )
+        };
+        StopProbeAction {
+            name: sp("p"),
+            max_failed,
+            max_outage: None,
+            allowed_clusters: allowed.map(|a| a.iter().map(|c| sp(c)).collect()),
+            outage: outage.map(Duration::from_millis),
+        }
+    }
+
+    #[test]
+    fn outage_is_the_longest_failure_run_per_lane() {
+        let samples = vec![
+            s(0, "a", true, Some("a")),
+            s(100, "a", false, None),
+            s(200, "b", false, None),
+            s(300, "a", false, None),
+            s(400, "a", true, Some("b")),
+            s(500, "b", true, Some("a")),
+        ];
+        assert_eq!(longest_outage(&samples), Duration::from_millis(300));
+        let r = report(
+            &stop(Some(3), Some(250), Some(&["a"])),
+            SystemTime::now(),
+            Duration::from_secs(1),
+            samples,
+        );
+        assert_eq!((r.total, r.failed), (6, 3));
+        assert!((r.success_rate - 0.5).abs() < 1e-9);
+        assert_eq!(r.answers_by_cluster.get("b"), Some(&1));
+        assert_eq!(r.violations.len(), 2, "{:?}", r.violations);
+        assert!(
+            r.violations[0].contains("longest outage 300ms"),
+            "{:?}",
+            r.violations
+        );
+        assert!(
+            r.violations[1].contains("1 answers from b"),
+            "{:?}",
+            r.violations
+        );
+    }
+
+    #[test]
+    fn an_outage_that_never_ends_lasts_until_the_last_sample() {
+        let samples = vec![
+            s(0, "a", true, None),
+            s(100, "a", false, None),
+            s(300, "a", false, None),
+        ];
+        assert_eq!(longest_outage(&samples), Duration::from_millis(205));
+        let r = report(
+            &stop(None, None, None),
+            SystemTime::now(),
+            Duration::from_secs(1),
+            samples,
+        );
+        assert_eq!(
+            r.violations,
+            vec!["2 of 3 samples failed (maxFailed 0)".to_string()]
+        );
+    }
+}

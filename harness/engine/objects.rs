@@ -1,0 +1,275 @@
+//! Objects on clusters: multi-document manifests after templating, API discovery (cached
+//! per cluster and kind), server-side apply with the run label, deletes that wait until
+//! the object is gone. Everything the harness creates is recorded for cleanup.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
+};
+use kube::discovery::{ApiCapabilities, Scope};
+use kube::{Client, ResourceExt};
+use serde_json::Value;
+
+use super::FIELD_MANAGER;
+use super::context::{Created, Ctx, lock};
+use crate::event::Failure;
+
+/// (cluster, apiVersion, kind).
+type KindKey = (String, String, String);
+
+/// API resource and scope of a kind, cached.
+#[derive(Default)]
+pub(super) struct Resolver {
+    cache: Mutex<HashMap<KindKey, (ApiResource, bool)>>,
+}
+
+/// Backoff for transient API errors: 20 ms doubling to 1 s, 8 attempts (~4 s in all).
+pub(super) fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(20))
+        .with_max_delay(Duration::from_secs(1))
+        .with_max_times(8)
+        .with_jitter()
+}
+
+/// Whether an API error is worth retrying (the harness-wide rule).
+pub(super) use crate::retry::transient;
+
+/// The HTTP status of an API error, if it is one.
+pub(super) fn status_code(e: &kube::Error) -> Option<u16> {
+    match e {
+        kube::Error::Api(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+impl Resolver {
+    /// The resource of `apiVersion`/`kind` in `cluster`, and whether it is namespaced.
+    pub async fn resolve(
+        &self,
+        client: &Client,
+        cluster: &str,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<(ApiResource, bool), Failure> {
+        let key = (
+            cluster.to_string(),
+            api_version.to_string(),
+            kind.to_string(),
+        );
+        if let Some(hit) = lock(&self.cache).get(&key) {
+            return Ok(hit.clone());
+        }
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let found: Result<(ApiResource, ApiCapabilities), kube::Error> =
+            (|| kube::discovery::pinned_kind(client, &gvk))
+                .retry(backoff())
+                .when(transient)
+                .await;
+        let (ar, caps) = found.map_err(|e| {
+            Failure::msg(format!(
+                "cluster {cluster} does not serve {api_version} {kind}: {e}; install its CRD or fix apiVersion/kind"
+            ))
+        })?;
+        let value = (ar, caps.scope == Scope::Namespaced);
+        lock(&self.cache).insert(key, value.clone());
+        Ok(value)
+    }
+}
+
+/// Parses rendered multi-document YAML into objects (empty documents skipped).
+pub(super) fn parse_manifests(text: &str, what: &str) -> Result<Vec<Value>, Failure> {
+    let options = serde_saphyr::options! { legacy_octal_numbers: true };
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|e| Failure::msg(format!("{what}: invalid YAML: {e}")))?;
+    let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+    for (i, d) in docs.iter().enumerate() {
+        let ok = d["apiVersion"].is_string()
+            && d["kind"].is_string()
+            && d["metadata"]["name"].is_string();
+        if !ok {
+            return Err(Failure::msg(format!(
+                "{what}: document {} needs apiVersion, kind and metadata.name",
+                i + 1
+            )));
+        }
+    }
+    Ok(docs)
+}
+
+/// Where one object lives, resolved.
+pub(super) struct Target {
+    /// The API to use (namespaced or cluster-wide).
+    pub api: Api<DynamicObject>,
+    /// Resource.
+    pub resource: ApiResource,
+    /// Namespace, when namespaced.
+    pub namespace: Option<String>,
+    /// Object name.
+    pub name: String,
+}
+
+impl Ctx {
+    /// Resolves where `obj` goes in `cluster`: namespaced objects without a namespace go to
+    /// the run's namespace; protected namespaces are refused unless allowed.
+    pub async fn target(
+        &self,
+        cluster: &str,
+        api_version: &str,
+        kind: &str,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Result<Target, Failure> {
+        let client = self.client(cluster)?;
+        let (resource, namespaced) = self
+            .resolver
+            .resolve(&client, cluster, api_version, kind)
+            .await?;
+        let ns = namespaced.then(|| namespace.unwrap_or(&self.namespace).to_string());
+        let touched = if kind == "Namespace" && api_version == "v1" {
+            Some(name)
+        } else {
+            ns.as_deref()
+        };
+        if let Some(t) = touched {
+            self.check_namespace(t)?;
+        }
+        let api = match &ns {
+            Some(ns) => Api::namespaced_with(client, ns, &resource),
+            None => Api::all_with(client, &resource),
+        };
+        Ok(Target {
+            api,
+            resource,
+            namespace: ns,
+            name: name.to_string(),
+        })
+    }
+
+    /// Fails for kube-system, gke-mcs and default unless `--allow-namespace` names them.
+    pub fn check_namespace(&self, ns: &str) -> Result<(), Failure> {
+        let protected = super::PROTECTED_NAMESPACES.contains(&ns);
+        if protected && !self.cfg.allow_namespaces.iter().any(|a| a == ns) {
+            return Err(Failure::msg(format!(
+                "refusing to touch namespace {ns:?}: pass --allow-namespace {ns} if you mean it"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Server-side applies `obj` in `cluster` with the run label; records it for cleanup
+    /// when it did not exist before. Returns the object as stored.
+    pub async fn apply_object(&self, cluster: &str, mut obj: Value) -> Result<Value, Failure> {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
+        let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let ns = obj["metadata"]["namespace"].as_str().map(str::to_string);
+        let t = self
+            .target(cluster, &api_version, &kind, &name, ns.as_deref())
+            .await?;
+        if let Some(ns) = &t.namespace {
+            obj["metadata"]["namespace"] = Value::from(ns.as_str());
+        }
+        obj["metadata"]["labels"][super::RUN_LABEL] = Value::from(self.run_id.as_str());
+        let existed = (|| t.api.get_opt(&name))
+            .retry(backoff())
+            .when(transient)
+            .await
+            .map_err(|e| api_failure(&format!("get {kind} {name} in {cluster}"), &e))?
+            .is_some();
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let body = Patch::Apply(&obj);
+        let stored = (|| t.api.patch(&name, &params, &body))
+            .retry(backoff())
+            .when(transient)
+            .await
+            .map_err(|e| api_failure(&format!("apply {kind} {name} in {cluster}"), &e))?;
+        if !existed {
+            if kind == "Namespace" && api_version == "v1" {
+                self.own_namespace(cluster, &name);
+            } else {
+                self.created(Created {
+                    cluster: cluster.to_string(),
+                    resource: t.resource.clone(),
+                    namespace: t.namespace.clone(),
+                    name: stored.name_any(),
+                });
+            }
+        }
+        serde_json::to_value(stored).map_err(|e| Failure::msg(e.to_string()))
+    }
+
+    /// Deletes an object and waits until it is gone (finalizers included), bounded by
+    /// `timeout`. `missing_ok` makes an absent object a success.
+    pub async fn delete_object(
+        &self,
+        t: &Target,
+        cluster: &str,
+        timeout: Duration,
+        missing_ok: bool,
+    ) -> Result<(), Failure> {
+        let what = format!("{} {} in {cluster}", t.resource.kind, t.name);
+        let dp = DeleteParams::background();
+        let res = (|| t.api.delete(&t.name, &dp))
+            .retry(backoff())
+            .when(transient)
+            .await;
+        match res {
+            Ok(_) => {}
+            Err(e) if status_code(&e) == Some(404) && missing_ok => return Ok(()),
+            Err(e) => return Err(api_failure(&format!("delete {what}"), &e)),
+        }
+        wait_gone(&t.api, &t.name, timeout)
+            .await
+            .map_err(|e| Failure::msg(format!("{what}: {e}")))
+    }
+}
+
+/// Waits (watch-driven) until `name` is gone, re-watching after transient errors (the
+/// watch's initial list may fail under API trouble) until `timeout`.
+pub(super) async fn wait_gone<K>(api: &Api<K>, name: &str, timeout: Duration) -> Result<(), String>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let absent = |o: Option<&K>| o.is_none();
+        let gone = kube::runtime::wait::await_condition(api.clone(), name, absent);
+        match tokio::time::timeout_at(deadline, gone).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::debug!(name, "re-watching after: {e}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Ok(Err(e)) => return Err(format!("waiting for it to go: {e}")),
+            Err(_) => {
+                return Err(format!(
+                    "still exists {timeout:?} after delete (finalizers?)"
+                ));
+            }
+        }
+    }
+}
+
+/// A failed API call as a step failure, with the server's message.
+pub(super) fn api_failure(what: &str, e: &kube::Error) -> Failure {
+    match e {
+        kube::Error::Api(s) => {
+            Failure::msg(format!("{what}: {} ({} {})", s.message, s.code, s.reason))
+        }
+        other => Failure::msg(format!("{what}: {other}")),
+    }
+}

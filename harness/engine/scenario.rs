@@ -1,0 +1,256 @@
+//! One scenario from start to finish: namespaces per the policy, steps in order (each
+//! bounded by its timeout; the rest skipped after a failure or on cancellation), the
+//! doctor after a failure, and cleanup — always.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::Api;
+use serde_json::json;
+
+use super::cleanup::cleanup;
+use super::context::Ctx;
+use super::diagnose::diagnose;
+use super::steps::{self, describe, service_of_step};
+use crate::event::{Event, Failure, Outcome, StepInfo};
+use crate::scenario::{Action, NamespacePolicy, Step};
+
+/// Runs `ctx`'s scenario and returns its outcome; emits every event on the way.
+pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
+    let started = Instant::now();
+    let name = ctx.name().to_string();
+    ctx.sink.emit(Event::ScenarioStarted {
+        scenario: name.clone(),
+        namespace: ctx.namespace.clone(),
+        clusters: ctx
+            .clusters
+            .iter()
+            .map(|(n, h)| (n.clone(), h.location.clone()))
+            .collect(),
+        at: SystemTime::now(),
+    });
+    let mut outcome = match namespaces(ctx).await {
+        Ok(()) => Outcome::Passed,
+        Err(f) => Outcome::Failed(Failure::msg(format!(
+            "setting up namespaces: {}",
+            f.message
+        ))),
+    };
+    for (index, step) in ctx.scenario.steps.iter().enumerate() {
+        let skip = match (&outcome, ctx.cancel.is_cancelled()) {
+            (_, true) => Some("cancelled (SIGINT/SIGTERM)"),
+            (Outcome::Failed(_), _) => Some("an earlier step failed"),
+            _ => None,
+        };
+        let info = step_info(ctx, index, step);
+        if let Some(reason) = skip {
+            let o = Outcome::Skipped {
+                reason: reason.to_string(),
+            };
+            finished(ctx, info, o, Duration::ZERO);
+            continue;
+        }
+        ctx.sink.emit(Event::StepStarted {
+            scenario: name.clone(),
+            step: info.clone(),
+            at: SystemTime::now(),
+        });
+        let t0 = Instant::now();
+        let o = run_step(ctx, index, step).await;
+        if matches!(o, Outcome::Failed(_)) {
+            outcome = o.clone();
+        }
+        finished(ctx, info, o, t0.elapsed());
+    }
+    // Probes left running by a failed scenario stop before cleanup deletes their pods.
+    for (_, running) in ctx.background.lock().await.drain() {
+        running.abort();
+    }
+    if ctx.cancel.is_cancelled() && outcome == Outcome::Passed {
+        outcome = Outcome::Failed(Failure::msg("cancelled (SIGINT/SIGTERM)"));
+    }
+    let (deleted, problems, kept, took) = if ctx.cfg.keep {
+        (0, Vec::new(), true, Duration::ZERO)
+    } else {
+        let c = cleanup(ctx).await;
+        (c.deleted, c.problems, false, c.duration)
+    };
+    if !problems.is_empty() && outcome == Outcome::Passed {
+        outcome = Outcome::Failed(Failure::msg(format!("cleanup: {}", problems.join("; "))));
+    }
+    ctx.sink.emit(Event::CleanupFinished {
+        scenario: name.clone(),
+        deleted,
+        problems,
+        kept,
+        duration: took,
+    });
+    ctx.sink.emit(Event::ScenarioFinished {
+        scenario: name,
+        outcome: outcome.clone(),
+        duration: started.elapsed(),
+    });
+    outcome
+}
+
+fn step_info(ctx: &Ctx, index: usize, step: &Step) -> StepInfo {
+    StepInfo {
+        index,
+        kind: step.kind().to_string(),
+        name: describe(step),
+        location: format!("{}:{}:{}", ctx.scenario.origin, step.line, step.column),
+    }
+}
+
+fn finished(ctx: &Ctx, step: StepInfo, outcome: Outcome, duration: Duration) {
+    ctx.sink.emit(Event::StepFinished {
+        scenario: ctx.name().to_string(),
+        step,
+        outcome,
+        duration,
+    });
+}
+
+/// The deadline of a step: its own timeout (or the default), capped by `timeouts.step`.
+fn bound(ctx: &Ctx, step: &Step) -> Duration {
+    let t = &ctx.scenario.timeouts;
+    step.effective_timeout(t).min(t.step)
+}
+
+/// Runs one step to an outcome; failures get the doctor's diagnosis.
+async fn run_step(ctx: &Ctx, index: usize, step: &Step) -> Outcome {
+    if let Action::ExpectFailure {
+        step: inner,
+        diagnosis,
+    } = &step.action
+    {
+        return expect_failure(ctx, index, inner, diagnosis).await;
+    }
+    match bounded(ctx, index, step).await {
+        Ok(()) => Outcome::Passed,
+        Err(mut f) => {
+            if let Some(d) = diagnosis_for(ctx, index, step).await {
+                f.diagnosis = Some(d);
+            }
+            Outcome::Failed(f)
+        }
+    }
+}
+
+/// Runs `step` within its deadline (the step's wait has its own; this bounds the rest).
+async fn bounded(ctx: &Ctx, index: usize, step: &Step) -> Result<(), Failure> {
+    let limit = bound(ctx, step);
+    // Waits report their own timeout with the last mismatch; this outer bound (slightly
+    // later) catches mutations that hang.
+    match tokio::time::timeout(
+        limit + Duration::from_secs(1),
+        steps::run(ctx, index, step, limit),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(Failure::msg(format!(
+            "step did not finish within {limit:?}"
+        ))),
+    }
+}
+
+/// The Service a step is about; a `stopProbe` is about its `startProbe`'s Service.
+fn service_for(ctx: &Ctx, step: &Step) -> Option<String> {
+    let Action::StopProbe(stop) = &step.action else {
+        return service_of_step(step);
+    };
+    ctx.scenario.steps.iter().find_map(|s| match &s.action {
+        Action::StartProbe(p) if p.name.value == stop.name.value => service_of_step(s),
+        _ => None,
+    })
+}
+
+/// Runs the doctor for the step's Service and emits the diagnosis; returns its id.
+async fn diagnosis_for(ctx: &Ctx, index: usize, step: &Step) -> Option<String> {
+    let service = service_for(ctx, step)?;
+    if ctx.cancel.is_cancelled() {
+        return None;
+    }
+    match diagnose(ctx, &service).await {
+        Ok(d) => {
+            let id = d.id.clone();
+            ctx.sink.emit(Event::Diagnosis {
+                scenario: ctx.name().to_string(),
+                index,
+                diagnosis: d,
+            });
+            Some(id)
+        }
+        Err(e) => {
+            tracing::warn!(scenario = ctx.name(), "no diagnosis: {e}");
+            None
+        }
+    }
+}
+
+/// `expectFailure`: the inner step must fail and the doctor must name `want`.
+async fn expect_failure(ctx: &Ctx, index: usize, inner: &Step, want: &str) -> Outcome {
+    let failure = match bounded(ctx, index, inner).await {
+        Ok(()) => {
+            return Outcome::Failed(Failure::msg(format!(
+                "expected `{}` to fail (with diagnosis {want}), but it passed",
+                describe(inner)
+            )));
+        }
+        Err(f) => f,
+    };
+    if ctx.cancel.is_cancelled() {
+        return Outcome::Failed(failure);
+    }
+    let Some(service) = service_for(ctx, inner) else {
+        return Outcome::Failed(Failure::msg(format!(
+            "`{}` failed as expected, but names no Service to diagnose",
+            describe(inner)
+        )));
+    };
+    let got = diagnosis_for(ctx, index, inner).await;
+    match got.as_deref() {
+        Some(id) if id == want => Outcome::Passed,
+        other => {
+            let mut f = Failure::msg(format!(
+                "`{}` failed as expected ({}), but the doctor's diagnosis for {service} is {} instead of {want}",
+                describe(inner),
+                failure.message,
+                other.unwrap_or("unavailable")
+            ));
+            f.expected = Some(format!("diagnosis: {want}"));
+            f.seen = Some(format!("diagnosis: {}", other.unwrap_or("unavailable")));
+            f.diagnosis = got.clone();
+            Outcome::Failed(f)
+        }
+    }
+}
+
+/// Creates the run's namespace where the policy says, labelled with the run id.
+async fn namespaces(ctx: &Ctx) -> Result<(), Failure> {
+    ctx.check_namespace(&ctx.namespace)?;
+    let targets: Vec<String> = match &ctx.scenario.namespace {
+        NamespacePolicy::Fresh {
+            create_in: Some(cs),
+        } => cs.clone(),
+        NamespacePolicy::Fresh { create_in: None } | NamespacePolicy::Fixed { .. } => {
+            ctx.clusters.keys().cloned().collect()
+        }
+    };
+    for cluster in targets {
+        let api = Api::<Namespace>::all(ctx.client(&cluster)?);
+        let exists = api
+            .get_opt(&ctx.namespace)
+            .await
+            .map_err(|e| Failure::msg(format!("get namespace in {cluster}: {e}")))?
+            .is_some();
+        if exists && matches!(ctx.scenario.namespace, NamespacePolicy::Fixed { .. }) {
+            continue;
+        }
+        let ns =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.namespace}});
+        ctx.apply_object(&cluster, ns).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! `mcs-harness kind up|down`: the command line and the executor of a [`Plan`].
+//!
+//! `--dry-run` prints the plan. Otherwise commands run with `std::process::Command`
+//! (`kind` and `docker` must be installed), then [`setup`] runs per cluster through the kube
+//! API, using the `kind-<name>` contexts kind writes to the default kubeconfig.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use clap::{Args, Subcommand};
+
+use super::plan::{self, Action, Plan};
+use super::setup::{self, SetupError, SetupOptions};
+use crate::cli::FlavourArg;
+use crate::fleet::{FleetError, clients_from_kubeconfig};
+
+/// Errors of `kind up|down`.
+#[derive(Debug, thiserror::Error)]
+pub enum KindCmdError {
+    /// A required program is not installed.
+    #[error(
+        "`{0}` was not found on PATH: install it (https://kind.sigs.k8s.io, https://docs.docker.com) and retry"
+    )]
+    Missing(String),
+    /// A program could not be started.
+    #[error("failed to start `{program}`")]
+    Spawn {
+        /// Program name.
+        program: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A program failed.
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Failed {
+        /// The command line.
+        command: String,
+        /// Exit status.
+        status: String,
+        /// Its standard error.
+        stderr: String,
+    },
+    /// `docker inspect` printed no IP address.
+    #[error("`docker inspect` printed no IP address for {0}")]
+    NoNodeIp(String),
+    /// A kind config fixture is missing (run from the repository root or pass --config-dir).
+    #[error("kind config {0} not found: run from the repository root")]
+    NoConfig(String),
+    /// The plan could not be rendered (a bug).
+    #[error("failed to build the plan")]
+    Plan(#[source] SetupError),
+    /// Kube clients could not be built.
+    #[error("failed to connect to the kind clusters")]
+    Clients(#[source] FleetError),
+    /// The setup of a cluster failed.
+    #[error("setting up context {context} failed")]
+    Setup {
+        /// kubeconfig context.
+        context: String,
+        /// Cause.
+        #[source]
+        source: SetupError,
+    },
+    /// Writing the output failed.
+    #[error("failed to write the output")]
+    Output(#[source] std::io::Error),
+}
+
+/// Options of `kind`.
+#[derive(Debug, Args)]
+pub struct KindArgs {
+    /// kind action.
+    #[command(subcommand)]
+    pub action: KindAction,
+}
+
+/// `kind` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KindAction {
+    /// Create two kind clusters wired for MCS (routes, CRDs, CoreDNS).
+    Up(KindUp),
+    /// Delete the two kind clusters.
+    Down(KindDown),
+}
+
+/// Options of `kind up`.
+#[derive(Debug, Args)]
+pub struct KindUp {
+    /// Cluster names are `<prefix>-1` and `<prefix>-2`.
+    #[arg(long, default_value = "mcs")]
+    pub name_prefix: String,
+    /// Which MCS API to set up.
+    #[arg(long, value_enum, default_value = "gke")]
+    pub flavour: FlavourArg,
+    /// Print every command, config and manifest instead of running them.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Options of `kind down`.
+#[derive(Debug, Args)]
+pub struct KindDown {
+    /// Cluster names are `<prefix>-1` and `<prefix>-2`.
+    #[arg(long, default_value = "mcs")]
+    pub name_prefix: String,
+    /// Print the commands instead of running them.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Runs `kind up|down`.
+pub async fn run(args: &KindArgs, out: &mut dyn Write) -> Result<(), KindCmdError> {
+    let (plan, dry_run, flavour) = match &args.action {
+        KindAction::Up(up) => {
+            let plan = plan::up(&up.name_prefix, up.flavour.into()).map_err(KindCmdError::Plan)?;
+            (plan, up.dry_run, Some(up.flavour.into()))
+        }
+        KindAction::Down(down) => (plan::down(&down.name_prefix), down.dry_run, None),
+    };
+    if dry_run {
+        return out
+            .write_all(plan::render(&plan).as_bytes())
+            .map_err(KindCmdError::Output);
+    }
+    execute(&plan, flavour, out).await
+}
+
+async fn execute(
+    plan: &Plan,
+    flavour: Option<mcs_importer::Flavour>,
+    out: &mut dyn Write,
+) -> Result<(), KindCmdError> {
+    require("kind")?;
+    for action in &plan.actions {
+        match action {
+            Action::Command { argv, config } => {
+                if let Some((path, _)) = config
+                    && !Path::new(path).is_file()
+                {
+                    return Err(KindCmdError::NoConfig(
+                        PathBuf::from(path).display().to_string(),
+                    ));
+                }
+                say(out, &format!("$ {}", argv.join(" ")))?;
+                run_process(argv)?;
+            }
+            Action::Route {
+                node,
+                cidr,
+                via_node,
+            } => {
+                require("docker")?;
+                let ip = run_process(&Action::inspect_argv(via_node))?;
+                let ip = ip.split_whitespace().next().map(str::to_string);
+                let ip = ip.ok_or_else(|| KindCmdError::NoNodeIp(via_node.clone()))?;
+                let argv = Action::route_argv(node, cidr, &ip);
+                say(out, &format!("$ {}", argv.join(" ")))?;
+                run_process(&argv)?;
+            }
+            // Carried out by `setup` below, per cluster.
+            Action::Apply { .. } | Action::PatchCoreDns { .. } => {}
+        }
+    }
+    if let Some(flavour) = flavour {
+        setup_clusters(plan, flavour, out).await?;
+        say(out, &format!("next: {}", plan.next.join(" ")))?;
+    }
+    Ok(())
+}
+
+async fn setup_clusters(
+    plan: &Plan,
+    flavour: mcs_importer::Flavour,
+    out: &mut dyn Write,
+) -> Result<(), KindCmdError> {
+    let contexts: Vec<String> = plan.clusters.iter().map(|c| c.context()).collect();
+    let clients = clients_from_kubeconfig(None, &contexts)
+        .await
+        .map_err(KindCmdError::Clients)?;
+    let opts = SetupOptions {
+        flavour,
+        rbac: true,
+    };
+    for (context, client) in clients {
+        let report = setup::setup(&client, &opts)
+            .await
+            .map_err(|source| KindCmdError::Setup {
+                context: context.clone(),
+                source,
+            })?;
+        say(out, &format!("{context}: set up ({report:?})"))?;
+    }
+    Ok(())
+}
+
+fn say(out: &mut dyn Write, line: &str) -> Result<(), KindCmdError> {
+    writeln!(out, "{line}").map_err(KindCmdError::Output)
+}
+
+/// Fails with [`KindCmdError::Missing`] when `program` cannot be started.
+fn require(program: &str) -> Result<(), KindCmdError> {
+    match Process::new(program).arg("version").output() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(KindCmdError::Missing(program.into()))
+        }
+        Err(source) => Err(KindCmdError::Spawn {
+            program: program.into(),
+            source,
+        }),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Runs `argv`, returning its standard output; a non-zero exit is an error.
+fn run_process(argv: &[String]) -> Result<String, KindCmdError> {
+    let (program, rest) = argv
+        .split_first()
+        .ok_or_else(|| KindCmdError::Missing("(empty command)".into()))?;
+    let output = Process::new(program)
+        .args(rest)
+        .output()
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => KindCmdError::Missing(program.clone()),
+            _ => KindCmdError::Spawn {
+                program: program.clone(),
+                source,
+            },
+        })?;
+    if !output.status.success() {
+        return Err(KindCmdError::Failed {
+            command: argv.join(" "),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

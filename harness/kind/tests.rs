@@ -1,0 +1,284 @@
+//! Tests of `kind up`: the dry-run plan text, the fixtures, and the setup steps against the
+//! embedded fleet made to look like kind's `kube-system`.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::api::{Api, PostParams};
+use mcs_importer::Flavour;
+use serde_json::json;
+
+use super::cmd::{self, KindAction, KindArgs, KindDown, KindUp};
+use super::corefile::{self, tests::KIND_COREFILE};
+use super::plan;
+use super::setup::{self, COREDNS, KUBE_SYSTEM, RELOAD_ANNOTATION, SetupError, SetupOptions};
+use crate::cli::FlavourArg;
+use crate::fleet::{EmbeddedFleet, EmbeddedOptions};
+
+fn dry_run_up(flavour: FlavourArg) -> String {
+    let args = KindArgs {
+        action: KindAction::Up(KindUp {
+            name_prefix: "mcs".into(),
+            flavour,
+            dry_run: true,
+        }),
+    };
+    let mut out = Vec::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(cmd::run(&args, &mut out)).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn dry_run_prints_clusters_configs_and_routes() {
+    let text = dry_run_up(FlavourArg::Gke);
+    for n in [1, 2] {
+        let create =
+            format!("$ kind create cluster --name mcs-{n} --config fixtures/kind/mcs-{n}.yaml\n");
+        assert!(text.contains(&create), "{text}");
+        let fixture = std::fs::read_to_string(format!(
+            "{}/fixtures/kind/mcs-{n}.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert!(text.contains(&format!("# fixtures/kind/mcs-{n}.yaml:\n{fixture}")));
+    }
+    let inspect = "$ docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' ";
+    assert!(text.contains(&format!(
+        "# NODE_IP_MCS_2_CONTROL_PLANE = output of:\n{inspect}mcs-2-control-plane\n\
+         $ docker exec mcs-1-control-plane ip route add 10.20.0.0/16 via ${{NODE_IP_MCS_2_CONTROL_PLANE}}\n"
+    )));
+    assert!(text.contains(&format!(
+        "{inspect}mcs-1-control-plane\n\
+         $ docker exec mcs-2-control-plane ip route add 10.10.0.0/16 via ${{NODE_IP_MCS_1_CONTROL_PLANE}}\n"
+    )));
+    assert!(text.ends_with(
+        "$ mcs-harness importer --context kind-mcs-1 --context kind-mcs-2 --flavour gke\n"
+    ));
+    // Order: clusters, then routes, then API operations.
+    let pos = |s: &str| text.find(s).unwrap();
+    assert!(pos("kind create cluster --name mcs-2") < pos("ip route add"));
+    assert!(pos("ip route add") < pos("# apply (server-side) in context kind-mcs-1"));
+}
+
+#[test]
+fn dry_run_gke_applies_gke_crds_and_hosts_block() {
+    let text = dry_run_up(FlavourArg::Gke);
+    for ctx in ["kind-mcs-1", "kind-mcs-2"] {
+        assert_eq!(
+            text.matches(&format!("# apply (server-side) in context {ctx}:"))
+                .count(),
+            2
+        );
+        assert!(text.contains(&format!(
+            "# in context {ctx}: add to the Corefile of ConfigMap kube-system/coredns"
+        )));
+    }
+    assert_eq!(text.matches("name: serviceimports.net.gke.io").count(), 2);
+    assert_eq!(text.matches("name: serviceexports.net.gke.io").count(), 2);
+    assert!(!text.contains("multicluster.x-k8s.io"));
+    assert!(!text.contains("ClusterRole"));
+    assert_eq!(text.matches(&corefile::stanza(Flavour::Gke)).count(), 2);
+    assert!(text.contains(RELOAD_ANNOTATION));
+}
+
+#[test]
+fn dry_run_upstream_applies_crds_rbac_and_plugin_line() {
+    let text = dry_run_up(FlavourArg::Upstream);
+    for name in [
+        "serviceimports.multicluster.x-k8s.io",
+        "serviceexports.multicluster.x-k8s.io",
+        "clusterproperties.about.k8s.io",
+    ] {
+        assert_eq!(text.matches(&format!("name: {name}")).count(), 2, "{name}");
+    }
+    assert_eq!(text.matches("\nkind: ClusterRole\n").count(), 2);
+    assert_eq!(text.matches("\nkind: ClusterRoleBinding\n").count(), 2);
+    assert_eq!(
+        text.matches("\n    multicluster clusterset.local\n")
+            .count(),
+        2
+    );
+    assert!(!text.contains("net.gke.io"));
+    assert!(text.ends_with("--flavour upstream\n"));
+}
+
+#[test]
+fn rbac_manifests_grant_coredns_list_watch() {
+    let m = setup::manifests(Flavour::Upstream).unwrap();
+    let role = &m[m.len() - 2];
+    let binding = &m[m.len() - 1];
+    let role_v: serde_json::Value = serde_saphyr::from_str(role).unwrap();
+    assert_eq!(role_v["metadata"]["name"], setup::RBAC_NAME);
+    assert_eq!(
+        role_v["rules"],
+        json!([
+            {"apiGroups": ["multicluster.x-k8s.io"], "resources": ["serviceimports"],
+             "verbs": ["list", "watch"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+             "verbs": ["list", "watch"]},
+        ])
+    );
+    let binding_v: serde_json::Value = serde_saphyr::from_str(binding).unwrap();
+    assert_eq!(binding_v["apiVersion"], "rbac.authorization.k8s.io/v1");
+    assert_eq!(
+        binding_v["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "coredns", "namespace": "kube-system"}])
+    );
+    assert_eq!(binding_v["roleRef"]["name"], setup::RBAC_NAME);
+    assert_eq!(setup::manifests(Flavour::Gke).unwrap().len(), 2);
+}
+
+#[test]
+fn fixtures_match_the_generated_kind_configs() {
+    for (i, c) in plan::clusters("mcs").iter().enumerate() {
+        let path = format!("{}/{}", env!("CARGO_MANIFEST_DIR"), c.config_path());
+        let on_disk = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(on_disk, plan::kind_config(i + 1, c), "{path}");
+    }
+}
+
+#[test]
+fn down_deletes_both_clusters() {
+    let args = KindArgs {
+        action: KindAction::Down(KindDown {
+            name_prefix: "x".into(),
+            dry_run: true,
+        }),
+    };
+    let mut out = Vec::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(cmd::run(&args, &mut out)).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "$ kind delete cluster --name x-1\n$ kind delete cluster --name x-2\n"
+    );
+}
+
+/// A fleet of one cluster with kind's `kube-system/coredns` ConfigMap and Deployment.
+async fn kind_like_fleet() -> (EmbeddedFleet, Client) {
+    let opts = EmbeddedOptions {
+        clusters: vec!["a".into()],
+        importer: false,
+        flavour: Flavour::Gke,
+        ..Default::default()
+    };
+    let fleet = EmbeddedFleet::start(&opts).await.unwrap();
+    let client = fleet.client("a").await.unwrap();
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": COREDNS, "namespace": KUBE_SYSTEM},
+        "data": {"Corefile": KIND_COREFILE},
+    }))
+    .unwrap();
+    let pp = PostParams::default();
+    Api::<ConfigMap>::namespaced(client.clone(), KUBE_SYSTEM)
+        .create(&pp, &cm)
+        .await
+        .unwrap();
+    let deploy: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": COREDNS, "namespace": KUBE_SYSTEM, "labels": {"k8s-app": "kube-dns"}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            "template": {
+                "metadata": {"labels": {"k8s-app": "kube-dns"}},
+                "spec": {"containers": [{
+                    "name": "coredns",
+                    "image": "registry.k8s.io/coredns/coredns:v1.11.3",
+                    "args": ["-conf", "/etc/coredns/Corefile"],
+                }]},
+            },
+        },
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(client.clone(), KUBE_SYSTEM)
+        .create(&pp, &deploy)
+        .await
+        .unwrap();
+    (fleet, client)
+}
+
+async fn corefile_and_annotation(client: &Client) -> (String, Option<String>) {
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), KUBE_SYSTEM)
+        .get(COREDNS)
+        .await
+        .unwrap();
+    let text = cm.data.unwrap().remove("Corefile").unwrap();
+    let d = Api::<Deployment>::namespaced(client.clone(), KUBE_SYSTEM)
+        .get(COREDNS)
+        .await
+        .unwrap();
+    let ann = d
+        .spec
+        .template
+        .metadata
+        .and_then(|m| m.annotations)
+        .and_then(|mut a| a.remove(RELOAD_ANNOTATION));
+    (text, ann)
+}
+
+async fn check_setup(flavour: Flavour, marker: &str) -> (EmbeddedFleet, Client) {
+    let (fleet, client) = kind_like_fleet().await;
+    let opts = SetupOptions {
+        flavour,
+        rbac: false,
+    };
+    let first = setup::setup(&client, &opts).await.unwrap();
+    assert!(first.corefile_changed);
+    let (text, ann) = corefile_and_annotation(&client).await;
+    assert_eq!(text.matches(marker).count(), 1, "{text}");
+    assert_eq!(ann.as_deref(), first.digest.as_deref());
+    assert_eq!(ann, Some(corefile::digest(&text)));
+    let second = setup::setup(&client, &opts).await.unwrap();
+    assert!(!second.corefile_changed);
+    assert_eq!(corefile_and_annotation(&client).await, (text, ann));
+    (fleet, client)
+}
+
+#[tokio::test]
+async fn upstream_setup_adds_plugin_line_once_and_installs_crds() {
+    let (_fleet, client) =
+        check_setup(Flavour::Upstream, "    multicluster clusterset.local\n").await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client);
+    for name in [
+        "serviceimports.multicluster.x-k8s.io",
+        "serviceexports.multicluster.x-k8s.io",
+        "clusterproperties.about.k8s.io",
+    ] {
+        let crd = crds.get(name).await.unwrap();
+        let conds = crd.status.and_then(|s| s.conditions).unwrap_or_default();
+        assert!(
+            conds
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True"),
+            "{name}: {conds:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn gke_setup_adds_clusterset_block_once() {
+    let (_fleet, client) = check_setup(Flavour::Gke, corefile::CLUSTERSET_BLOCK_HEADER).await;
+    let (text, _) = corefile_and_annotation(&client).await;
+    assert!(text.starts_with(KIND_COREFILE));
+}
+
+#[tokio::test]
+async fn rbac_against_the_embedded_fleet_fails_clearly() {
+    // The embedded fleet does not serve rbac.authorization.k8s.io.
+    let (_fleet, client) = kind_like_fleet().await;
+    let opts = SetupOptions {
+        flavour: Flavour::Upstream,
+        rbac: true,
+    };
+    let err = setup::setup(&client, &opts).await.unwrap_err();
+    assert!(
+        matches!(&err, SetupError::Api { what, .. } if what.contains("ClusterRole")),
+        "{err:?}"
+    );
+}

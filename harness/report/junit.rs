@@ -1,0 +1,191 @@
+//! JUnit XML (via quick-junit) for CI systems.
+//!
+//! - report `mcs-harness`, timestamp = RunStarted, time = run duration;
+//! - one `<testsuite>` per scenario (name = scenario name, with a `skipped` attribute next to
+//!   quick-junit's `disabled`, since CI tools read either);
+//! - one `<testcase>` per step, named `NN kind: step name` (NN = the step's 0-based index,
+//!   as in the JSON report), classname = scenario name, time = step duration;
+//! - a failed step has `<failure type="DIAGNOSIS-ID or mismatch" message="...">` whose body
+//!   is the message, the expected-vs-seen diff and the diagnosis; a skipped step `<skipped>`;
+//! - a `stopProbe` step carries its background probe's one-line summary (samples, success
+//!   rate, longest outage, answers per cluster, budget violations): in the failure body when
+//!   the step failed, else in the testcase's `<system-out>`;
+//! - extra testcases: `cleanup` (failing) when cleanup reported problems, `scenario` when the
+//!   scenario failed outside any step or was skipped without running a step, so the counts
+//!   always show it.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::record::{RunRecord, ScenarioRecord, StepRecord};
+use super::{ReportError, Reporter, text, write_file};
+use crate::event::{Event, Failure, Outcome};
+
+/// The JUnit reporter; writes its file on [`Reporter::finish`].
+pub struct Junit {
+    path: PathBuf,
+    record: RunRecord,
+}
+
+impl Junit {
+    /// Writes the report to `path`.
+    pub fn new(path: PathBuf) -> Junit {
+        Junit {
+            path,
+            record: RunRecord::default(),
+        }
+    }
+
+    /// The XML document as it is (or would be) written.
+    pub fn render(&self) -> Result<String, ReportError> {
+        let mut report = Report::new("mcs-harness");
+        if let Some(at) = self.record.started_at {
+            report.set_timestamp(timestamp(at));
+        }
+        if let Some(t) = self.record.totals {
+            report.set_time(t.duration);
+        }
+        report.add_test_suites(self.record.scenarios.iter().map(suite));
+        report.to_string().map_err(ReportError::Junit)
+    }
+}
+
+impl Reporter for Junit {
+    fn event(&mut self, e: &Event) -> Result<(), ReportError> {
+        self.record.apply(e);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        let xml = self.render()?;
+        write_file(&self.path, &xml)
+    }
+}
+
+fn timestamp(at: SystemTime) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::<chrono::Utc>::from(at).fixed_offset()
+}
+
+fn suite(s: &ScenarioRecord) -> TestSuite {
+    let mut suite = TestSuite::new(s.name.as_str());
+    if let Some(at) = s.started_at {
+        suite.set_timestamp(timestamp(at));
+    }
+    if let Some(d) = s.duration {
+        suite.set_time(d);
+    }
+    if let Some(case) = scenario_case(s) {
+        suite.add_test_case(case);
+    }
+    let mut steps: Vec<&StepRecord> = s.steps.iter().collect();
+    steps.sort_by_key(|st| st.info.index);
+    suite.add_test_cases(steps.into_iter().map(|st| step_case(s, st)));
+    if let Some(case) = cleanup_case(s) {
+        suite.add_test_case(case);
+    }
+    let skipped = suite.disabled.to_string();
+    suite.extra.insert("skipped".into(), skipped.into());
+    suite
+}
+
+fn step_case(s: &ScenarioRecord, st: &StepRecord) -> TestCase {
+    let name = format!("{:02} {}: {}", st.info.index, st.info.kind, st.info.name);
+    let probes: Vec<String> = s
+        .probes_of(st.info.index)
+        .into_iter()
+        .map(text::probe_summary)
+        .collect();
+    let status = match &st.outcome {
+        Some(Outcome::Passed) => TestCaseStatus::success(),
+        Some(Outcome::Failed(f)) => {
+            let diagnoses = s.diagnoses_of(st.info.index);
+            let ty = f
+                .diagnosis
+                .clone()
+                .or_else(|| diagnoses.first().map(|d| d.id.clone()))
+                .unwrap_or_else(|| "mismatch".to_string());
+            let mut lines = text::failure_lines(f, &diagnoses);
+            lines.extend(probes.iter().cloned());
+            failure(NonSuccessKind::Failure, &ty, &f.message, lines.join("\n"))
+        }
+        Some(Outcome::Skipped { reason }) => skipped(reason),
+        None => {
+            let body = match &st.last_wait {
+                Some((msg, _)) => format!("last seen: {msg}"),
+                None => String::new(),
+            };
+            failure(
+                NonSuccessKind::Error,
+                "unfinished",
+                "step did not finish",
+                body,
+            )
+        }
+    };
+    let mut case = TestCase::new(name, status);
+    case.set_classname(s.name.as_str());
+    let failed = matches!(st.outcome, Some(Outcome::Failed(_)));
+    if !probes.is_empty() && !failed {
+        case.set_system_out(probes.join("\n"));
+    }
+    if let Some(d) = st.duration {
+        case.set_time(d);
+    }
+    if let Some(at) = st.started_at {
+        case.set_timestamp(timestamp(at));
+    }
+    case
+}
+
+/// A `scenario` testcase when the scenario's outcome is not visible in any step.
+fn scenario_case(s: &ScenarioRecord) -> Option<TestCase> {
+    let status = match &s.outcome {
+        Some(Outcome::Failed(f)) if s.first_failed_step().is_none() => {
+            let f: &Failure = f;
+            let ty = f.diagnosis.as_deref().unwrap_or("mismatch");
+            let body = text::failure_lines(f, &[]).join("\n");
+            failure(NonSuccessKind::Failure, ty, &f.message, body)
+        }
+        Some(Outcome::Skipped { reason }) if s.steps.is_empty() => skipped(reason),
+        _ => return None,
+    };
+    let mut case = TestCase::new("scenario", status);
+    case.set_classname(s.name.as_str());
+    Some(case)
+}
+
+/// A failing `cleanup` testcase when cleanup reported problems.
+fn cleanup_case(s: &ScenarioRecord) -> Option<TestCase> {
+    let c = s.cleanup.as_ref().filter(|c| !c.problems.is_empty())?;
+    let message = match c.problems.len() {
+        1 => "cleanup left 1 problem".to_string(),
+        n => format!("cleanup left {n} problems"),
+    };
+    let status = failure(
+        NonSuccessKind::Failure,
+        "cleanup",
+        &message,
+        c.problems.join("\n"),
+    );
+    let mut case = TestCase::new("cleanup", status);
+    case.set_classname(s.name.as_str());
+    case.set_time(c.duration);
+    Some(case)
+}
+
+fn failure(kind: NonSuccessKind, ty: &str, message: &str, body: String) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(kind);
+    status.set_type(ty).set_message(message);
+    if !body.is_empty() {
+        status.set_description(body);
+    }
+    status
+}
+
+fn skipped(reason: &str) -> TestCaseStatus {
+    let mut status = TestCaseStatus::skipped();
+    status.set_message(reason);
+    status
+}

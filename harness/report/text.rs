@@ -1,0 +1,229 @@
+//! Plain-text rendering shared by the reporters: durations, failures (message and
+//! expected-vs-seen diff), the doctor's diagnosis with its table of link checks, and the
+//! one-line summary of a background probe. The console prints these lines, JUnit puts them
+//! in failure bodies, Markdown in code fences, HTML in its own markup.
+
+use std::time::Duration;
+
+use crate::doctor::{CheckState, Diagnosis, LinkCheck};
+use crate::event::{Failure, Outcome, ProbeReport};
+
+use super::record::MilestoneRecord;
+
+/// `845 ms` below ten seconds, `31.2 s` from there on.
+pub(crate) fn duration(d: Duration) -> String {
+    if d < Duration::from_secs(10) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// Run duration as libtest prints it: `2.31s`.
+pub(crate) fn seconds(d: Duration) -> String {
+    format!("{:.2}s", d.as_secs_f64())
+}
+
+/// `ok`, `FAILED` or `skipped`.
+pub(crate) fn status(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "ok",
+        Outcome::Failed(_) => "FAILED",
+        Outcome::Skipped { .. } => "skipped",
+    }
+}
+
+/// `importSeen (b)`, or just the key when the milestone is not per cluster.
+pub(crate) fn milestone_label(m: &MilestoneRecord) -> String {
+    match &m.cluster {
+        Some(c) => format!("{} ({c})", m.milestone.key()),
+        None => m.milestone.key().to_string(),
+    }
+}
+
+/// Share of successful samples, rounded down to a tenth of a percent so that a run with
+/// one failure among thousands never reads `100.0%`: `99.0%`.
+pub(crate) fn success_percent(p: &ProbeReport) -> String {
+    if p.total == 0 {
+        return format!("{:.1}%", p.success_rate * 100.0);
+    }
+    let ok = p.total.saturating_sub(p.failed);
+    let permille = ok * 1000 / p.total;
+    format!("{}.{}%", permille / 10, permille % 10)
+}
+
+/// `answers a=200 b=204`, or an empty string when no answer named its cluster.
+pub(crate) fn probe_answers(p: &ProbeReport) -> String {
+    let parts: Vec<String> = p
+        .answers_by_cluster
+        .iter()
+        .map(|(c, n)| format!("{c}={n}"))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("answers {}", parts.join(" "))
+    }
+}
+
+/// One line about a background probe: `probe availability: 412 samples, 99.0% ok, longest
+/// outage 300 ms, answers a=200 b=204; violations: success rate 95.0% < 99%`.
+pub(crate) fn probe_summary(p: &ProbeReport) -> String {
+    let mut line = format!(
+        "probe {}: {} samples, {} ok, longest outage {}",
+        p.name,
+        p.total,
+        success_percent(p),
+        duration(p.longest_outage)
+    );
+    let answers = probe_answers(p);
+    if !answers.is_empty() {
+        line.push_str(", ");
+        line.push_str(&answers);
+    }
+    if !p.violations.is_empty() {
+        line.push_str("; violations: ");
+        line.push_str(&p.violations.join("; "));
+    }
+    line
+}
+
+/// Prefixes every line with `n` spaces and joins them with newlines (no trailing newline).
+pub(crate) fn indent(lines: &[String], n: usize) -> String {
+    let pad = " ".repeat(n);
+    let indented: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{pad}{l}")
+            }
+        })
+        .collect();
+    indented.join("\n")
+}
+
+/// The whole story of a failed step: message, mismatch, then each diagnosis.
+pub(crate) fn failure_lines(f: &Failure, diagnoses: &[&Diagnosis]) -> Vec<String> {
+    let mut lines = vec![f.message.clone()];
+    lines.extend(mismatch_lines(f));
+    for d in diagnoses {
+        lines.extend(diagnosis_lines(d));
+    }
+    lines
+}
+
+/// The diff of expected vs seen when there is one, else whichever of them is known.
+pub(crate) fn mismatch_lines(f: &Failure) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(diff) = &f.diff {
+        lines.push("diff (expected vs seen):".to_string());
+        lines.extend(diff.lines().map(|l| format!("  {l}")));
+        return lines;
+    }
+    for (label, text) in [("expected:", &f.expected), ("seen:", &f.seen)] {
+        if let Some(text) = text {
+            lines.push(label.to_string());
+            lines.extend(text.lines().map(|l| format!("  {l}")));
+        }
+    }
+    lines
+}
+
+/// The heading of a diagnosis: `endpoints-empty (cluster b)`.
+pub(crate) fn diagnosis_title(d: &Diagnosis) -> String {
+    match &d.cluster {
+        Some(c) => format!("{} (cluster {c})", d.id),
+        None => d.id.clone(),
+    }
+}
+
+/// A diagnosis: `diagnosis: ID (cluster C)` followed by its indented body.
+pub(crate) fn diagnosis_lines(d: &Diagnosis) -> Vec<String> {
+    let mut lines = vec![format!("diagnosis: {}", diagnosis_title(d))];
+    lines.extend(diagnosis_body(d).into_iter().map(|l| format!("  {l}")));
+    lines
+}
+
+/// Summary, evidence (`cluster: object field = value`), remedy and the checks table.
+pub(crate) fn diagnosis_body(d: &Diagnosis) -> Vec<String> {
+    let mut lines = vec![d.summary.clone()];
+    if !d.evidence.is_empty() {
+        lines.push("evidence:".to_string());
+        for e in &d.evidence {
+            let (c, o, f, v) = (&e.cluster, &e.object, &e.field, &e.value);
+            lines.push(format!("  {c}: {o} {f} = {v}"));
+        }
+    }
+    if !d.remedy.is_empty() {
+        lines.push(format!("remedy: {}", d.remedy));
+    }
+    if !d.checks.is_empty() {
+        lines.push("checks (✓ ok, ✗ broken, … propagating, - skipped):".to_string());
+        lines.extend(
+            checks_table(&d.checks)
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
+    }
+    lines
+}
+
+/// Symbol of a check state in the table.
+pub(crate) fn check_symbol(state: CheckState) -> &'static str {
+    match state {
+        CheckState::Ok => "✓",
+        CheckState::Broken => "✗",
+        CheckState::Propagating => "…",
+        CheckState::Skipped => "-",
+    }
+}
+
+/// The doctor's table: one row per link (chain order), one column per cluster, followed by
+/// the details of broken and propagating links.
+pub(crate) fn checks_table(checks: &[LinkCheck]) -> Vec<String> {
+    let mut links: Vec<&str> = Vec::new();
+    let mut clusters: Vec<&str> = Vec::new();
+    for c in checks {
+        if !links.contains(&c.link.as_str()) {
+            links.push(&c.link);
+        }
+        if !clusters.contains(&c.cluster.as_str()) {
+            clusters.push(&c.cluster);
+        }
+    }
+    let link_w = links
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut header = format!("{:<link_w$}", "link");
+    for c in &clusters {
+        header.push_str(&format!("  {c}"));
+    }
+    let mut lines = vec![header.trim_end().to_string()];
+    for link in &links {
+        let mut row = format!("{link:<link_w$}");
+        for cluster in &clusters {
+            let symbol = checks
+                .iter()
+                .find(|c| c.link == *link && c.cluster == *cluster)
+                .map_or(" ", |c| check_symbol(c.state));
+            let w = cluster.chars().count();
+            row.push_str(&format!("  {symbol}{}", " ".repeat(w.saturating_sub(1))));
+        }
+        lines.push(row.trim_end().to_string());
+    }
+    for c in checks {
+        if matches!(c.state, CheckState::Broken | CheckState::Propagating) {
+            let symbol = check_symbol(c.state);
+            lines.push(format!(
+                "{symbol} {} in {}: {}",
+                c.link, c.cluster, c.detail
+            ));
+        }
+    }
+    lines
+}

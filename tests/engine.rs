@@ -1,0 +1,361 @@
+//! The engine end to end on the embedded fleet, in-process: events and milestones of a
+//! passing scenario, the last mismatch of a timed-out wait, cleanup after failure and
+//! timeout (zero objects with the run label anywhere), protected namespaces refused.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use mcs_harness::engine::{self, ClusterHandle, EventSink, Planned, RunConfig, RunSummary};
+use mcs_harness::event::{Event, Milestone, Outcome};
+use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions};
+use mcs_harness::scenario::{self, Scenario};
+use tokio_util::sync::CancellationToken;
+
+struct Ran {
+    summary: RunSummary,
+    events: Vec<Event>,
+    run_id: String,
+}
+
+/// `yaml` (as if it were scenarios/test.yaml) planned on `fleet`'s clusters.
+async fn planned(fleet: &EmbeddedFleet, yaml: &str) -> Planned {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let s: Scenario = scenario::parse(yaml, &format!("{root}/scenarios/test.yaml")).unwrap();
+    let mut clusters = BTreeMap::new();
+    for c in &s.clusters {
+        let client = fleet.client(c).await.unwrap();
+        let h = ClusterHandle {
+            name: c.clone(),
+            location: "embedded".into(),
+            client,
+        };
+        clusters.insert(c.clone(), h);
+    }
+    Planned {
+        scenario: Arc::new(s),
+        clusters: Ok(clusters),
+    }
+}
+
+async fn run(fleet: &EmbeddedFleet, yaml: &str, cfg: RunConfig) -> Ran {
+    let plan = vec![planned(fleet, yaml).await];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let run_id = cfg.run_id.clone();
+    let summary = engine::run(
+        plan,
+        cfg,
+        "test".into(),
+        EventSink::new(tx),
+        CancellationToken::new(),
+    )
+    .await;
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    Ran {
+        summary,
+        events,
+        run_id,
+    }
+}
+
+/// Every object carrying the run label, in every cluster, across the kinds a run creates.
+async fn labelled(fleet: &EmbeddedFleet, run_id: &str) -> Vec<String> {
+    let kinds = [
+        ("", "v1", "Namespace", "namespaces", false),
+        ("", "v1", "Pod", "pods", true),
+        ("", "v1", "Service", "services", true),
+        ("apps", "v1", "Deployment", "deployments", true),
+        ("net.gke.io", "v1", "ServiceExport", "serviceexports", true),
+        ("sim.mcs-harness.dev", "v1alpha1", "Fault", "faults", false),
+    ];
+    let lp = ListParams::default().labels(&format!("{}={run_id}", engine::RUN_LABEL));
+    let mut out = Vec::new();
+    for c in ["a", "b"] {
+        let client = fleet.client(c).await.unwrap();
+        for (g, v, k, plural, _) in kinds {
+            let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g, v, k), plural);
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+            for o in api.list(&lp).await.unwrap().items {
+                out.push(format!(
+                    "{c}: {k} {:?}/{:?}",
+                    o.metadata.namespace, o.metadata.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+const BASIC: &str = r#"
+name: basic
+clusters: [a, b]
+steps:
+  - apply: {cluster: a, file: fixtures/mcs-basic/app.yaml}
+  - export: {cluster: a, service: whereami}
+  - expectImport: {cluster: b, service: whereami, endpointsFrom: [a], derivedService: true}
+  - expectDns: {from: b, name: "whereami.{{ namespace }}.svc.clusterset.local", answer: import-ip}
+  - expectHttp: {from: b, url: "http://whereami.{{ namespace }}.svc.clusterset.local/", servedBy: [a]}
+"#;
+
+#[tokio::test]
+async fn passing_scenario_reports_milestones_and_cleans_up() {
+    let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .unwrap();
+    let r = run(&fleet, BASIC, RunConfig::default()).await;
+    assert_eq!(r.summary.passed, 1, "{:#?}", r.summary.outcomes);
+    let milestones: Vec<(Milestone, Option<String>)> = r
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Milestone {
+                milestone,
+                cluster,
+                since_export,
+                ..
+            } => {
+                if *milestone != Milestone::ExportApplied {
+                    assert!(
+                        since_export.is_some(),
+                        "{milestone:?} measured from the export"
+                    );
+                }
+                Some((*milestone, cluster.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for want in [
+        (Milestone::ExportApplied, Some("a".to_string())),
+        (Milestone::ImportSeen, Some("b".to_string())),
+        (Milestone::EndpointsCorrect, Some("b".to_string())),
+        (Milestone::DnsCorrect, Some("b".to_string())),
+        (Milestone::FirstHttp200, Some("b".to_string())),
+    ] {
+        assert!(
+            milestones.contains(&want),
+            "{want:?} missing from {milestones:?}"
+        );
+    }
+    let steps = r
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::StepFinished {
+                    outcome: Outcome::Passed,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(steps, 5);
+    assert!(matches!(
+        r.events.last(),
+        Some(Event::RunFinished {
+            passed: 1,
+            failed: 0,
+            ..
+        })
+    ));
+    assert_eq!(labelled(&fleet, &r.run_id).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn timed_out_wait_reports_last_mismatch_and_cleans_up() {
+    let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .unwrap();
+    let yaml = r#"
+name: no-export
+clusters: [a, b]
+steps:
+  - apply: {cluster: a, file: fixtures/mcs-basic/app.yaml}
+  - fault: {cluster: b, name: noop, spec: {dns: {mode: ServFail}}}
+  - name: never exported
+    expectImport: {cluster: b, service: whereami, endpointsFrom: [a]}
+    timeout: 700ms
+  - sleep: 1s
+"#;
+    let r = run(&fleet, yaml, RunConfig::default()).await;
+    assert_eq!(r.summary.failed, 1);
+    let Outcome::Failed(f) = &r.summary.outcomes[0].1 else {
+        panic!("failed expected")
+    };
+    assert!(f.message.contains("timed out after 700ms"), "{}", f.message);
+    assert!(
+        f.message
+            .contains("expected serviceImport: present, seen serviceImport: absent"),
+        "{}",
+        f.message
+    );
+    let diff = f.diff.as_deref().unwrap_or_default();
+    assert!(
+        diff.contains("-serviceImport: present") && diff.contains("+serviceImport: absent"),
+        "{diff}"
+    );
+    let skipped = r.events.iter().any(|e| matches!(e, Event::StepFinished { step, outcome: Outcome::Skipped { .. }, .. } if step.kind == "sleep"));
+    assert!(skipped, "steps after a failure are skipped");
+    let cleaned = r.events.iter().find_map(|e| match e {
+        Event::CleanupFinished {
+            deleted, problems, ..
+        } => Some((*deleted, problems.clone())),
+        _ => None,
+    });
+    // Two namespaces and one cluster-scoped Fault.
+    assert_eq!(cleaned, Some((3, Vec::new())));
+    assert_eq!(labelled(&fleet, &r.run_id).await, Vec::<String>::new());
+    let faults = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("sim.mcs-harness.dev", "v1alpha1", "Fault"),
+        "faults",
+    );
+    let b = fleet.client("b").await.unwrap();
+    assert!(
+        Api::<DynamicObject>::all_with(b, &faults)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn failing_mutation_fails_the_step_and_cleans_up() {
+    let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .unwrap();
+    let yaml = r#"
+name: bad-apply
+clusters: [a, b]
+steps:
+  - apply: {cluster: a, file: fixtures/mcs-basic/app.yaml}
+  - apply:
+      cluster: b
+      manifest: |
+        apiVersion: v1
+        kind: Service
+        metadata: {name: broken}
+        spec: {type: NoSuchType, ports: [{port: 80}]}
+"#;
+    let r = run(&fleet, yaml, RunConfig::default()).await;
+    assert_eq!(r.summary.failed, 1);
+    let Outcome::Failed(f) = &r.summary.outcomes[0].1 else {
+        panic!()
+    };
+    assert!(
+        f.message.contains("apply Service broken in b"),
+        "{}",
+        f.message
+    );
+    assert_eq!(labelled(&fleet, &r.run_id).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn keep_leaves_objects_for_debugging() {
+    let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .unwrap();
+    let yaml = "name: kept\nclusters: [a, b]\nsteps:\n  - apply: {cluster: a, file: fixtures/mcs-basic/app.yaml}\n";
+    let cfg = RunConfig {
+        keep: true,
+        ..RunConfig::default()
+    };
+    let r = run(&fleet, yaml, cfg).await;
+    assert_eq!(r.summary.passed, 1);
+    let left = labelled(&fleet, &r.run_id).await;
+    assert!(left.iter().any(|l| l.contains("Deployment")), "{left:?}");
+    assert_eq!(
+        left.iter().filter(|l| l.contains("Namespace")).count(),
+        2,
+        "{left:?}"
+    );
+}
+
+#[tokio::test]
+async fn protected_namespaces_are_refused_unless_allowed() {
+    let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .unwrap();
+    let yaml = r#"
+name: system
+clusters: [a, b]
+namespace: {policy: fixed, name: kube-system}
+steps:
+  - apply:
+      cluster: a
+      manifest: |
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: harness-was-here}
+"#;
+    let r = run(&fleet, yaml, RunConfig::default()).await;
+    let Outcome::Failed(f) = &r.summary.outcomes[0].1 else {
+        panic!("refused expected")
+    };
+    assert!(
+        f.message
+            .contains("refusing to touch namespace \"kube-system\""),
+        "{}",
+        f.message
+    );
+    let a = fleet.client("a").await.unwrap();
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(a.clone(), "kube-system");
+    assert!(cms.get_opt("harness-was-here").await.unwrap().is_none());
+    // Allowed explicitly: the ConfigMap is created, then deleted again; kube-system stays.
+    let cfg = RunConfig {
+        allow_namespaces: vec!["kube-system".into()],
+        ..RunConfig::default()
+    };
+    let r = run(&fleet, yaml, cfg).await;
+    assert_eq!(r.summary.passed, 1, "{:#?}", r.summary.outcomes);
+    assert!(cms.get_opt("harness-was-here").await.unwrap().is_none());
+    assert!(
+        Api::<Namespace>::all(a)
+            .get_opt("kube-system")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn scenarios_run_concurrently_in_their_own_namespaces() {
+    let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .unwrap();
+    let mut plan = Vec::new();
+    for _ in 0..4 {
+        plan.push(planned(&fleet, BASIC).await);
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cfg = RunConfig {
+        jobs: 4,
+        ..RunConfig::default()
+    };
+    let run_id = cfg.run_id.clone();
+    let summary = engine::run(
+        plan,
+        cfg,
+        "test".into(),
+        EventSink::new(tx),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(summary.passed, 4, "{:#?}", summary.outcomes);
+    let mut namespaces = std::collections::BTreeSet::new();
+    while let Ok(e) = rx.try_recv() {
+        if let Event::ScenarioStarted { namespace, .. } = e {
+            namespaces.insert(namespace);
+        }
+    }
+    assert_eq!(namespaces.len(), 4, "{namespaces:?}");
+    assert_eq!(labelled(&fleet, &run_id).await, Vec::<String>::new());
+    let _ = Duration::ZERO;
+}
