@@ -3,16 +3,17 @@
 //! embedded fleet — so the same scenarios run everywhere (DESIGN §4, §6).
 //!
 //! `types` are the CRDs (generated from Rust types, fixtures in `fixtures/crds/`);
-//! `naming`, `ports`, `conflict`, `slices` are pure helpers; `controller` is the
+//! `naming`, `ports`, `conflict`, `slices`, `dns` are pure helpers; `controller` is the
 //! watch-driven reconciler; `install` puts the CRDs into a cluster.
 
 pub mod conflict;
 pub mod controller;
+pub mod dns;
 pub mod install;
 pub mod naming;
 pub mod ports;
 pub mod slices;
 pub mod types;
 
-pub use controller::{ClusterConn, Flavour, Importer, ImporterConfig};
+pub use controller::{ClusterConn, DnsRecordsTarget, Flavour, Importer, ImporterConfig};
 pub use install::install_crds;

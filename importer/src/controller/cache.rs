@@ -109,6 +109,13 @@ impl ClusterCache {
             "endpointslices",
             slices,
         ));
+        if let (Flavour::Gke, Some(target)) = (shared.cfg.flavour, &shared.cfg.dns_records) {
+            cache.tasks.push(tokio::spawn(super::dns::maintain(
+                client.clone(),
+                name.clone(),
+                target.clone(),
+            )));
+        }
         cache.tasks.push(spawn_reflector(
             shared.clone(),
             name,

@@ -12,6 +12,7 @@
 //! event for a request of ours that failed, so nothing else would bring the key back.
 
 mod cache;
+mod dns;
 mod gke;
 mod lease;
 mod queue;
@@ -20,6 +21,7 @@ mod upstream;
 mod write;
 
 pub use cache::{ClusterCache, ClusterConn};
+pub use dns::DnsRecordsTarget;
 pub use queue::Key;
 pub use run::Importer;
 
@@ -79,6 +81,10 @@ pub struct ImporterConfig {
     pub identity: String,
     /// Lease renewal period.
     pub renew_every: Duration,
+    /// GKE flavour: keep `clusterset.local` records of every ServiceImport in this
+    /// ConfigMap's Corefile in each cluster (kind, k3s: CoreDNS serves them). `None`: off
+    /// (the embedded fleet answers `clusterset.local` itself).
+    pub dns_records: Option<DnsRecordsTarget>,
 }
 
 impl Default for ImporterConfig {
@@ -90,6 +96,7 @@ impl Default for ImporterConfig {
             lease_name: "gke-mcs-importer".into(),
             identity: format!("mcs-importer-{}", std::process::id()),
             renew_every: Duration::from_secs(2),
+            dns_records: None,
         }
     }
 }
