@@ -73,6 +73,11 @@ pub struct ImporterArgs {
     /// Install the MCS CRDs into every cluster first.
     #[arg(long)]
     pub install_crds: bool,
+    /// GKE flavour: keep a `clusterset.local` record per ServiceImport IP in the Corefile of
+    /// `kube-system/coredns` (between the markers `kind up` adds), so CoreDNS answers
+    /// `SVC.NS.svc.clusterset.local` on kind.
+    #[arg(long)]
+    pub coredns_records: bool,
 }
 
 /// `sim` subcommands.

@@ -50,6 +50,9 @@ pub async fn run(args: &ImporterArgs, out: &mut dyn Write) -> Result<(), Importe
     let cfg = ImporterConfig {
         flavour: args.flavour.into(),
         propagation_delay: args.propagation_delay,
+        dns_records: args
+            .coredns_records
+            .then(mcs_importer::DnsRecordsTarget::default),
         ..Default::default()
     };
     let importer = Importer::start(cfg, conns).await;

@@ -13,6 +13,7 @@ pub mod event;
 pub mod fleet;
 pub mod importer_cmd;
 pub mod kind;
+pub mod local;
 pub mod probe;
 pub mod report;
 pub mod retry;

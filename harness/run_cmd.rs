@@ -27,9 +27,22 @@ pub struct RunArgs {
     /// (repeat). Without any, an embedded fleet is started in-process.
     #[arg(long = "cluster", value_name = "NAME=CONTEXT", value_parser = parse_binding)]
     pub clusters: Vec<(String, String)>,
-    /// Kubeconfig for `--cluster` (default: $KUBECONFIG or ~/.kube/config).
+    /// Kubeconfig for `--cluster` and `--provider kind` (default: $KUBECONFIG or
+    /// ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
+    /// Where the clusters come from: `embedded` (default; in-process fleet), `kind` (two kind
+    /// clusters `kind-<prefix>-1/2`, reused or created, importer in-process), `k3s` (two k3s
+    /// containers; needs Docker and a build with `--features k3s`). `--cluster` binds
+    /// existing contexts instead.
+    #[arg(long, value_enum, conflicts_with = "clusters")]
+    pub provider: Option<ProviderArg>,
+    /// kind cluster name prefix for `--provider kind`.
+    #[arg(long, default_value = "mcs")]
+    pub kind_prefix: String,
+    /// MCS flavour set up on kind/k3s clusters (scenarios of the other flavour are skipped).
+    #[arg(long, value_enum, default_value = "gke")]
+    pub flavour: crate::cli::FlavourArg,
     /// Run up to N scenarios at the same time.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
@@ -71,6 +84,17 @@ pub struct RunArgs {
     /// Importer propagation delay of the embedded fleet (e.g. 2s), to mimic GKE.
     #[arg(long, default_value = "0", value_parser = crate::duration::parse_duration)]
     pub propagation_delay: std::time::Duration,
+}
+
+/// `--provider` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderArg {
+    /// The embedded fleet, in-process.
+    Embedded,
+    /// Two kind clusters.
+    Kind,
+    /// Two k3s containers (feature `k3s`).
+    K3s,
 }
 
 /// Parses `25%` (or `0.25`) into a ratio.
@@ -127,6 +151,12 @@ pub enum RunCmdError {
     /// Signal handlers could not be installed.
     #[error("failed to install signal handlers")]
     Signal(#[source] std::io::Error),
+    /// The kind provider could not provide clusters.
+    #[error("the kind provider failed")]
+    Kind(#[source] crate::kind::cmd::KindCmdError),
+    /// The k3s provider could not provide clusters.
+    #[error("{0}")]
+    K3s(String),
 }
 
 fn list(errors: &[ScenarioError]) -> String {
@@ -202,10 +232,37 @@ pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
         .iter()
         .flat_map(|s| std::iter::repeat_n(s.clone(), args.repeat as usize))
         .collect();
-    let (plan, provider, _fleets) = if args.clusters.is_empty() {
-        embedded_plan(&scenarios, args.propagation_delay).await?
-    } else {
-        context_plan(&scenarios, args).await?
+    // Whatever keeps the clusters (fleets, in-process importers, containers) lives until
+    // the run is over.
+    let mut _keep: Vec<Box<dyn Send>> = Vec::new();
+    let (plan, provider) = match (args.provider, args.clusters.is_empty()) {
+        (None | Some(ProviderArg::Embedded), true) => {
+            let (plan, provider, fleets) =
+                embedded_plan(&scenarios, args.propagation_delay).await?;
+            _keep.extend(fleets.into_iter().map(|f| Box::new(f) as Box<dyn Send>));
+            (plan, provider)
+        }
+        (Some(ProviderArg::Kind), _) => {
+            let flavour: mcs_importer::Flavour = args.flavour.into();
+            let opts = crate::kind::provider::KindOptions {
+                prefix: args.kind_prefix.clone(),
+                flavour,
+                kubeconfig: args.kubeconfig.clone(),
+                propagation_delay: args.propagation_delay,
+            };
+            let kind = crate::kind::provider::bring_up(&opts, &mut std::io::stderr())
+                .await
+                .map_err(RunCmdError::Kind)?;
+            let plan = local_plan(&scenarios, &kind.prepared.clusters, flavour, "kind");
+            let provider = kind.describe(flavour);
+            _keep.push(Box::new(kind));
+            (plan, provider)
+        }
+        (Some(ProviderArg::K3s), _) => k3s_plan(&scenarios, args, &mut _keep).await?,
+        (_, false) => {
+            let (plan, provider, _) = context_plan(&scenarios, args).await?;
+            (plan, provider)
+        }
     };
     let cfg = RunConfig {
         keep: args.keep,
@@ -378,6 +435,60 @@ pub async fn embedded_plan(
     }
     let provider = format!("embedded fleet: {}", described.join("; "));
     Ok((plan, provider, fleets.into_iter().map(|(_, f)| f).collect()))
+}
+
+/// Binds each scenario's clusters, in the order the scenario lists them, to the local
+/// clusters in order; scenarios needing more clusters, or the other flavour, are skipped
+/// with the reason.
+pub fn local_plan(
+    scenarios: &[Arc<Scenario>],
+    clusters: &[crate::local::LocalCluster],
+    flavour: mcs_importer::Flavour,
+    provider: &str,
+) -> Vec<Planned> {
+    let flavour: Flavour = flavour.into();
+    scenarios
+        .iter()
+        .map(|s| {
+            let bound = if s.flavour != flavour {
+                Err(format!(
+                    "needs the {} MCS flavour; the {provider} clusters were set up for {}: run \
+                     again with --flavour {}",
+                    flavour_name(s.flavour),
+                    flavour_name(flavour),
+                    flavour_name(s.flavour)
+                ))
+            } else if s.clusters.len() > clusters.len() {
+                Err(format!(
+                    "needs {} clusters; the {provider} provider has {}",
+                    s.clusters.len(),
+                    clusters.len()
+                ))
+            } else {
+                Ok(s.clusters
+                    .iter()
+                    .zip(clusters)
+                    .map(|(name, c)| (name.clone(), handle(name, &c.location, c.client.clone())))
+                    .collect())
+            };
+            Planned {
+                scenario: s.clone(),
+                clusters: bound,
+            }
+        })
+        .collect()
+}
+
+async fn k3s_plan(
+    _scenarios: &[Arc<Scenario>],
+    _args: &RunArgs,
+    _keep: &mut Vec<Box<dyn Send>>,
+) -> Result<(Vec<Planned>, String), RunCmdError> {
+    Err(RunCmdError::K3s(
+        "this mcs-harness was built without the k3s provider: rebuild with \
+         `cargo build --release --features k3s` (needs a Docker daemon at run time)"
+            .into(),
+    ))
 }
 
 fn flavour_name(f: Flavour) -> &'static str {

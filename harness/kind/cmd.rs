@@ -66,6 +66,32 @@ pub enum KindCmdError {
     /// Writing the output failed.
     #[error("failed to write the output")]
     Output(#[source] std::io::Error),
+    /// A cluster kind just created does not answer.
+    #[error("kind cluster context {context} does not answer after creation: {why}")]
+    Unreachable {
+        /// kubeconfig context.
+        context: String,
+        /// Why.
+        why: String,
+    },
+    /// One kind cluster answers and another does not.
+    #[error(
+        "kind context {missing} is not usable ({why}) while {present} answers: run \
+         `mcs-harness kind down --name-prefix {prefix}` and retry, or fix that cluster"
+    )]
+    HalfThere {
+        /// The context that does not answer.
+        missing: String,
+        /// Why.
+        why: String,
+        /// Contexts that answer.
+        present: String,
+        /// Name prefix.
+        prefix: String,
+    },
+    /// Preparing the clusters (CRDs, CoreDNS) failed.
+    #[error(transparent)]
+    Local(Box<crate::local::LocalError>),
 }
 
 /// Options of `kind`.
@@ -132,10 +158,32 @@ async fn execute(
     flavour: Option<mcs_importer::Flavour>,
     out: &mut dyn Write,
 ) -> Result<(), KindCmdError> {
-    require("kind")?;
+    run_commands(plan, None, true, out)?;
+    if let Some(flavour) = flavour {
+        setup_clusters(plan, flavour, out).await?;
+        say(out, &format!("next: {}", plan.next.join(" ")))?;
+    }
+    Ok(())
+}
+
+/// Runs the plan's programs: `kind` commands (when `create`) and the routes. The kube API
+/// steps (CRDs, CoreDNS) are not run here. `kubeconfig` is where kind writes its contexts
+/// (default: `$KUBECONFIG` or `~/.kube/config`).
+pub(crate) fn run_commands(
+    plan: &Plan,
+    kubeconfig: Option<&Path>,
+    create: bool,
+    out: &mut dyn Write,
+) -> Result<(), KindCmdError> {
+    if create {
+        require("kind")?;
+    }
     for action in &plan.actions {
         match action {
             Action::Command { argv, config } => {
+                if !create {
+                    continue;
+                }
                 if let Some((path, _)) = config
                     && !Path::new(path).is_file()
                 {
@@ -144,7 +192,7 @@ async fn execute(
                     ));
                 }
                 say(out, &format!("$ {}", argv.join(" ")))?;
-                run_process(argv)?;
+                run_process(argv, kubeconfig)?;
             }
             Action::Route {
                 node,
@@ -152,20 +200,16 @@ async fn execute(
                 via_node,
             } => {
                 require("docker")?;
-                let ip = run_process(&Action::inspect_argv(via_node))?;
+                let ip = run_process(&Action::inspect_argv(via_node), None)?;
                 let ip = ip.split_whitespace().next().map(str::to_string);
                 let ip = ip.ok_or_else(|| KindCmdError::NoNodeIp(via_node.clone()))?;
                 let argv = Action::route_argv(node, cidr, &ip);
                 say(out, &format!("$ {}", argv.join(" ")))?;
-                run_process(&argv)?;
+                run_process(&argv, None)?;
             }
-            // Carried out by `setup` below, per cluster.
+            // Carried out through the kube API (`setup`), per cluster.
             Action::Apply { .. } | Action::PatchCoreDns { .. } => {}
         }
-    }
-    if let Some(flavour) = flavour {
-        setup_clusters(plan, flavour, out).await?;
-        say(out, &format!("next: {}", plan.next.join(" ")))?;
     }
     Ok(())
 }
@@ -195,12 +239,12 @@ async fn setup_clusters(
     Ok(())
 }
 
-fn say(out: &mut dyn Write, line: &str) -> Result<(), KindCmdError> {
+pub(crate) fn say(out: &mut dyn Write, line: &str) -> Result<(), KindCmdError> {
     writeln!(out, "{line}").map_err(KindCmdError::Output)
 }
 
 /// Fails with [`KindCmdError::Missing`] when `program` cannot be started.
-fn require(program: &str) -> Result<(), KindCmdError> {
+pub(crate) fn require(program: &str) -> Result<(), KindCmdError> {
     match Process::new(program).arg("version").output() {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(KindCmdError::Missing(program.into()))
@@ -213,21 +257,24 @@ fn require(program: &str) -> Result<(), KindCmdError> {
     }
 }
 
-/// Runs `argv`, returning its standard output; a non-zero exit is an error.
-fn run_process(argv: &[String]) -> Result<String, KindCmdError> {
+/// Runs `argv` (with `KUBECONFIG` set when given), returning its standard output; a
+/// non-zero exit is an error.
+fn run_process(argv: &[String], kubeconfig: Option<&Path>) -> Result<String, KindCmdError> {
     let (program, rest) = argv
         .split_first()
         .ok_or_else(|| KindCmdError::Missing("(empty command)".into()))?;
-    let output = Process::new(program)
-        .args(rest)
-        .output()
-        .map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => KindCmdError::Missing(program.clone()),
-            _ => KindCmdError::Spawn {
-                program: program.clone(),
-                source,
-            },
-        })?;
+    let mut cmd = Process::new(program);
+    cmd.args(rest);
+    if let Some(kc) = kubeconfig {
+        cmd.env("KUBECONFIG", kc);
+    }
+    let output = cmd.output().map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => KindCmdError::Missing(program.clone()),
+        _ => KindCmdError::Spawn {
+            program: program.clone(),
+            source,
+        },
+    })?;
     if !output.status.success() {
         return Err(KindCmdError::Failed {
             command: argv.join(" "),

@@ -4,8 +4,9 @@
 //!   [multicluster plugin](https://github.com/coredns/multicluster) inside the `.:53 {`
 //!   server block. The plugin is external: the CoreDNS image must be built with it.
 //! - GKE flavour: a `clusterset.local:53 { … }` server block whose `hosts` plugin holds
-//!   inline records between two marker comments; the records are maintained by us and
-//!   the `reload` plugin picks up changes of the ConfigMap.
+//!   inline records between two marker comments; the importer (`--coredns-records`, or
+//!   in-process for `run --provider kind`) keeps one line per ClusterSetIP there and the
+//!   `reload` plugin picks up changes of the ConfigMap.
 
 use mcs_importer::Flavour;
 
@@ -13,10 +14,9 @@ use mcs_importer::Flavour;
 pub const MULTICLUSTER_LINE: &str = "multicluster clusterset.local";
 /// The first line of the server block added for the GKE flavour.
 pub const CLUSTERSET_BLOCK_HEADER: &str = "clusterset.local:53 {";
-/// Marker comment opening the records of the GKE flavour.
-pub const RECORDS_BEGIN: &str = "# mcs-harness records begin";
-/// Marker comment closing the records of the GKE flavour.
-pub const RECORDS_END: &str = "# mcs-harness records end";
+/// Marker comments around the records of the GKE flavour, which the importer maintains
+/// (`mcs_importer::dns`).
+pub use mcs_importer::dns::{RECORDS_BEGIN, RECORDS_END};
 
 /// Errors of Corefile edits.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -6,10 +6,12 @@
 //! - [`setup`]: the per-cluster kube API operations (CRDs, RBAC, CoreDNS patch), the same
 //!   path for kind clusters and the embedded fleet
 //! - [`cmd`]: the command line and the executor
+//! - [`provider`]: `run --provider kind` (find or create the clusters, prepare them)
 
 pub mod cmd;
 pub mod corefile;
 pub mod plan;
+pub mod provider;
 pub mod setup;
 
 #[cfg(test)]

@@ -131,10 +131,11 @@ impl Action {
         args.iter().map(|s| s.to_string()).collect()
     }
 
-    /// For a route: the `docker exec … ip route add` with gateway `via_ip`.
+    /// For a route: the `docker exec … ip route replace` with gateway `via_ip` (replace,
+    /// not add: running it again, e.g. when reusing clusters, is harmless).
     pub fn route_argv(node: &str, cidr: &str, via_ip: &str) -> Vec<String> {
         let args = [
-            "docker", "exec", node, "ip", "route", "add", cidr, "via", via_ip,
+            "docker", "exec", node, "ip", "route", "replace", cidr, "via", via_ip,
         ];
         args.iter().map(|s| s.to_string()).collect()
     }
@@ -198,6 +199,9 @@ pub fn up(prefix: &str, flavour: Flavour) -> Result<Plan, setup::SetupError> {
         Flavour::Upstream => "upstream",
     };
     next.extend(["--flavour".to_string(), fl.to_string()]);
+    if flavour == Flavour::Gke {
+        next.push("--coredns-records".to_string());
+    }
     Ok(Plan {
         clusters,
         actions,

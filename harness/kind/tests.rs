@@ -2,11 +2,12 @@
 //! embedded fleet made to look like kind's `kube-system`.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use mcs_importer::Flavour;
+use mcs_importer::dns::{Record, current_records, replace_records};
 use serde_json::json;
 
 use super::cmd::{self, KindAction, KindArgs, KindDown, KindUp};
@@ -15,6 +16,7 @@ use super::plan;
 use super::setup::{self, COREDNS, KUBE_SYSTEM, RELOAD_ANNOTATION, SetupError, SetupOptions};
 use crate::cli::FlavourArg;
 use crate::fleet::{EmbeddedFleet, EmbeddedOptions};
+use crate::local::LocalCluster;
 
 fn dry_run_up(flavour: FlavourArg) -> String {
     let args = KindArgs {
@@ -49,19 +51,19 @@ fn dry_run_prints_clusters_configs_and_routes() {
     let inspect = "$ docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' ";
     assert!(text.contains(&format!(
         "# NODE_IP_MCS_2_CONTROL_PLANE = output of:\n{inspect}mcs-2-control-plane\n\
-         $ docker exec mcs-1-control-plane ip route add 10.20.0.0/16 via ${{NODE_IP_MCS_2_CONTROL_PLANE}}\n"
+         $ docker exec mcs-1-control-plane ip route replace 10.20.0.0/16 via ${{NODE_IP_MCS_2_CONTROL_PLANE}}\n"
     )));
     assert!(text.contains(&format!(
         "{inspect}mcs-1-control-plane\n\
-         $ docker exec mcs-2-control-plane ip route add 10.10.0.0/16 via ${{NODE_IP_MCS_1_CONTROL_PLANE}}\n"
+         $ docker exec mcs-2-control-plane ip route replace 10.10.0.0/16 via ${{NODE_IP_MCS_1_CONTROL_PLANE}}\n"
     )));
     assert!(text.ends_with(
-        "$ mcs-harness importer --context kind-mcs-1 --context kind-mcs-2 --flavour gke\n"
+        "$ mcs-harness importer --context kind-mcs-1 --context kind-mcs-2 --flavour gke --coredns-records\n"
     ));
     // Order: clusters, then routes, then API operations.
     let pos = |s: &str| text.find(s).unwrap();
-    assert!(pos("kind create cluster --name mcs-2") < pos("ip route add"));
-    assert!(pos("ip route add") < pos("# apply (server-side) in context kind-mcs-1"));
+    assert!(pos("kind create cluster --name mcs-2") < pos("ip route replace"));
+    assert!(pos("ip route replace") < pos("# apply (server-side) in context kind-mcs-1"));
 }
 
 #[test]
@@ -162,14 +164,29 @@ fn down_deletes_both_clusters() {
 
 /// A fleet of one cluster with kind's `kube-system/coredns` ConfigMap and Deployment.
 async fn kind_like_fleet() -> (EmbeddedFleet, Client) {
+    let (fleet, mut clients) = kind_like_fleet_of(&["a"]).await;
+    (fleet, clients.remove(0))
+}
+
+/// A GKE-flavour fleet without importer whose clusters carry kind's CoreDNS objects.
+async fn kind_like_fleet_of(names: &[&str]) -> (EmbeddedFleet, Vec<Client>) {
     let opts = EmbeddedOptions {
-        clusters: vec!["a".into()],
+        clusters: names.iter().map(|n| n.to_string()).collect(),
         importer: false,
         flavour: Flavour::Gke,
         ..Default::default()
     };
     let fleet = EmbeddedFleet::start(&opts).await.unwrap();
-    let client = fleet.client("a").await.unwrap();
+    let mut clients = Vec::new();
+    for name in names {
+        let client = fleet.client(name).await.unwrap();
+        add_kind_coredns(&client).await;
+        clients.push(client);
+    }
+    (fleet, clients)
+}
+
+async fn add_kind_coredns(client: &Client) {
     let cm: ConfigMap = serde_json::from_value(json!({
         "metadata": {"name": COREDNS, "namespace": KUBE_SYSTEM},
         "data": {"Corefile": KIND_COREFILE},
@@ -200,7 +217,6 @@ async fn kind_like_fleet() -> (EmbeddedFleet, Client) {
         .create(&pp, &deploy)
         .await
         .unwrap();
-    (fleet, client)
 }
 
 async fn corefile_and_annotation(client: &Client) -> (String, Option<String>) {
@@ -281,4 +297,159 @@ async fn rbac_against_the_embedded_fleet_fails_clearly() {
         matches!(&err, SetupError::Api { what, .. } if what.contains("ClusterRole")),
         "{err:?}"
     );
+}
+
+/// Creates namespace `demo` (if needed), Service `name` and its ServiceExport in `client`'s cluster.
+async fn export_service(client: &Client, name: &str) {
+    let pp = PostParams::default();
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "demo"}})).unwrap();
+    let _ = Api::<Namespace>::all(client.clone()).create(&pp, &ns).await;
+    let svc: Service = serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": "demo"},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }))
+    .unwrap();
+    Api::<Service>::namespaced(client.clone(), "demo")
+        .create(&pp, &svc)
+        .await
+        .unwrap();
+    let export = DynamicObject::new(name, &export_ar()).within("demo");
+    Api::<DynamicObject>::namespaced_with(client.clone(), "demo", &export_ar())
+        .create(&pp, &export)
+        .await
+        .unwrap();
+}
+
+fn export_ar() -> ApiResource {
+    let gvk = GroupVersionKind::gvk("net.gke.io", "v1", "ServiceExport");
+    ApiResource::from_gvk_with_plural(&gvk, "serviceexports")
+}
+
+/// The records the Corefile should hold: one per ServiceImport IP of the cluster.
+async fn import_records(client: &Client) -> Vec<Record> {
+    let gvk = GroupVersionKind::gvk("net.gke.io", "v1", "ServiceImport");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "serviceimports");
+    let list = Api::<DynamicObject>::all_with(client.clone(), &ar)
+        .list(&Default::default())
+        .await
+        .unwrap();
+    let mut out: Vec<Record> = list
+        .items
+        .iter()
+        .flat_map(|i| {
+            let ips: Vec<String> = i.data["spec"]["ips"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            let (ns, name) = (
+                i.metadata.namespace.clone().unwrap(),
+                i.metadata.name.clone().unwrap(),
+            );
+            ips.into_iter().map(move |ip| Record {
+                namespace: ns.clone(),
+                name: name.clone(),
+                ip: ip.parse().unwrap(),
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Polls (deadline 20 s) until every cluster's Corefile holds exactly the records of its
+/// ServiceImports and those name exactly `names`; returns the records per cluster.
+async fn await_records(clients: &[Client], names: &[&str]) -> Vec<Vec<Record>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut all = Vec::new();
+        let mut last = String::new();
+        for c in clients {
+            let (text, _) = corefile_and_annotation(c).await;
+            let have = current_records(&text);
+            let want = import_records(c).await;
+            let mut seen: Vec<&str> = want.iter().map(|r| r.name.as_str()).collect();
+            seen.dedup();
+            if have != want || seen != names {
+                last = format!("Corefile records {have:?}, imports {want:?}, want names {names:?}");
+            }
+            all.push(have);
+        }
+        if last.is_empty() {
+            return all;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "records did not converge: {last}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gke_records_follow_imports_in_every_cluster() {
+    let (_fleet, clients) = kind_like_fleet_of(&["a", "b"]).await;
+    let local: Vec<LocalCluster> = ["a", "b"]
+        .iter()
+        .zip(&clients)
+        .map(|(n, c)| LocalCluster {
+            name: n.to_string(),
+            location: format!("embedded {n}"),
+            client: c.clone(),
+        })
+        .collect();
+    let prepared = crate::local::prepare(local, Flavour::Gke, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(prepared.reports.iter().all(|r| r.corefile_changed));
+    // Before any export: the block is there and empty.
+    let none = await_records(&clients, &[]).await;
+    assert!(none.iter().all(Vec::is_empty));
+
+    export_service(&clients[0], "web").await;
+    export_service(&clients[1], "api").await;
+    let both = await_records(&clients, &["api", "web"]).await;
+    for (records, client) in both.iter().zip(&clients) {
+        assert_eq!(records.len(), 2, "{records:?}");
+        // The record's IP is the ClusterSetIP: the derived Service's ClusterIP.
+        let derived = mcs_importer::naming::derived_name(
+            mcs_importer::naming::GKE_DERIVED_PREFIX,
+            "demo",
+            "web",
+        );
+        let svc = Api::<Service>::namespaced(client.clone(), "demo")
+            .get(&derived)
+            .await
+            .unwrap();
+        let vip = svc.spec.unwrap().cluster_ip.unwrap();
+        let web = records.iter().find(|r| r.name == "web").unwrap();
+        assert_eq!(web.ip.to_string(), vip);
+        let (text, _) = corefile_and_annotation(client).await;
+        assert!(
+            text.contains(&format!("        {vip} web.demo.svc.clusterset.local\n")),
+            "{text}"
+        );
+    }
+
+    // Unexport web: its record goes from both clusters, api's stays.
+    Api::<DynamicObject>::namespaced_with(clients[0].clone(), "demo", &export_ar())
+        .delete("web", &Default::default())
+        .await
+        .unwrap();
+    let after = await_records(&clients, &["api"]).await;
+    assert!(after.iter().all(|r| r.len() == 1), "{after:?}");
+
+    // A hand edit of the records is repaired.
+    let api = Api::<ConfigMap>::namespaced(clients[1].clone(), KUBE_SYSTEM);
+    let mut cm = api.get(COREDNS).await.unwrap();
+    let text = cm.data.as_ref().unwrap()["Corefile"].clone();
+    let edited = replace_records(&text, &[]).unwrap().unwrap();
+    cm.data.as_mut().unwrap().insert("Corefile".into(), edited);
+    api.replace(COREDNS, &PostParams::default(), &cm)
+        .await
+        .unwrap();
+    let repaired = await_records(&clients, &["api"]).await;
+    assert_eq!(repaired[1].len(), 1, "{repaired:?}");
+    drop(prepared);
 }

@@ -54,6 +54,15 @@ pub enum Flavour {
     Upstream,
 }
 
+impl From<mcs_importer::Flavour> for Flavour {
+    fn from(f: mcs_importer::Flavour) -> Self {
+        match f {
+            mcs_importer::Flavour::Gke => Flavour::Gke,
+            mcs_importer::Flavour::Upstream => Flavour::Upstream,
+        }
+    }
+}
+
 impl From<Flavour> for mcs_importer::Flavour {
     fn from(f: Flavour) -> Self {
         match f {

@@ -37,6 +37,11 @@ impl SimProcess {
 
     /// Starts `sim up --clusters a,b` with extra arguments.
     pub fn start_with(extra: &[&str]) -> SimProcess {
+        Self::start_clusters("a,b", extra)
+    }
+
+    /// Starts `sim up --clusters CLUSTERS` (comma-separated) with extra arguments.
+    pub fn start_clusters(clusters: &str, extra: &[&str]) -> SimProcess {
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(harness_bin())
@@ -44,7 +49,7 @@ impl SimProcess {
                 "sim",
                 "up",
                 "--clusters",
-                "a,b",
+                clusters,
                 "--port",
                 "0",
                 "--kubeconfig",
