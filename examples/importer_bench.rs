@@ -1,7 +1,9 @@
 //! `make bench` (part 3): the simulated importer on the embedded fleet — 1,000 Services
 //! exported from 2 clusters converging, a 5,000-endpoint Service sliced ≤ 100 per slice
 //! (upstream flavour), and the latency of a scale-by-one change reaching the other cluster
-//! (GKE flavour). Prints Markdown rows for the README.
+//! (GKE flavour), and how fast the `clusterset.local` records the importer keeps in the
+//! CoreDNS Corefile (kind/k3s, GKE flavour) follow exports. Prints Markdown rows for the
+//! README.
 
 use std::time::{Duration, Instant};
 
@@ -249,6 +251,107 @@ async fn scale_by_one(samples: usize) -> Vec<Duration> {
     out
 }
 
+/// Clusters `a`, `b` without the fleet's importer, with kind's CoreDNS objects, prepared
+/// like `run --provider kind` does (set-up + in-process importer keeping records).
+async fn records_fleet() -> (EmbeddedFleet, mcs_harness::local::Prepared) {
+    let opts = EmbeddedOptions {
+        importer: false,
+        ..EmbeddedOptions::default()
+    };
+    let f = EmbeddedFleet::start(&opts).await.expect("fleet");
+    let mut local = Vec::new();
+    for name in ["a", "b"] {
+        let c = f.client(name).await.expect("client");
+        let cm: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({
+            "metadata": {"name": "coredns", "namespace": "kube-system"},
+            "data": {"Corefile": ".:53 {\n    errors\n    reload\n}\n"}}))
+        .expect("cm");
+        Api::namespaced(c.clone(), "kube-system")
+            .create(&PostParams::default(), &cm)
+            .await
+            .expect("create cm");
+        let d: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "coredns", "namespace": "kube-system"},
+            "spec": {"selector": {"matchLabels": {"k8s-app": "kube-dns"}}, "replicas": 0,
+                "template": {"metadata": {"labels": {"k8s-app": "kube-dns"}},
+                    "spec": {"containers": [{"name": "coredns", "image": "coredns"}]}}}}))
+        .expect("deploy");
+        Api::namespaced(c.clone(), "kube-system")
+            .create(&PostParams::default(), &d)
+            .await
+            .expect("create deploy");
+        ns(&c, "dns").await;
+        local.push(mcs_harness::local::LocalCluster {
+            name: name.into(),
+            location: name.into(),
+            client: c,
+        });
+    }
+    let prepared = mcs_harness::local::prepare(local, Flavour::Gke, Duration::ZERO)
+        .await
+        .expect("prepare");
+    (f, prepared)
+}
+
+/// The Corefile of cluster `name`, read from its store.
+fn corefile(f: &EmbeddedFleet, name: &str) -> String {
+    let store = &f.fleet.cluster(name).expect("cluster").cluster.store;
+    store
+        .get(
+            &ResKey::new("", "configmaps"),
+            &ObjKey::new("kube-system", "coredns"),
+        )
+        .and_then(|cm| cm["data"]["Corefile"].as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+async fn export_svc(c: &kube::Client, name: &str) {
+    let s: Service = serde_json::from_value(json!({"metadata": {"name": name},
+        "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}]}}))
+    .expect("svc");
+    Api::<Service>::namespaced(c.clone(), "dns")
+        .create(&PostParams::default(), &s)
+        .await
+        .expect("svc");
+    let e: DynamicObject = serde_json::from_value(
+        json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceExport", "metadata": {"name": name}}),
+    )
+    .expect("export");
+    exports(c, "dns", Flavour::Gke)
+        .create(&PostParams::default(), &e)
+        .await
+        .expect("export");
+}
+
+/// Export in `a` → its record in `b`'s Corefile, per sample; then `bulk` exports at once →
+/// every record in both Corefiles.
+async fn records_latency(samples: usize, bulk: usize) -> (Vec<Duration>, Duration) {
+    let (f, prepared) = records_fleet().await;
+    let a = prepared.clusters[0].client.clone();
+    let mut out = Vec::new();
+    for i in 0..samples {
+        let name = format!("one-{i}");
+        let fqdn = format!(" {name}.dns.svc.clusterset.local\n");
+        let t = Instant::now();
+        export_svc(&a, &name).await;
+        while !corefile(&f, "b").contains(&fqdn) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        out.push(t.elapsed());
+    }
+    out.sort();
+    let t = Instant::now();
+    for i in 0..bulk {
+        export_svc(&a, &format!("bulk-{i}")).await;
+    }
+    let want = samples + bulk;
+    let count = |text: &str| text.matches(".dns.svc.clusterset.local").count();
+    while count(&corefile(&f, "a")) < want || count(&corefile(&f, "b")) < want {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (out, t.elapsed())
+}
+
 #[tokio::main]
 async fn main() {
     let thousand = thousand_services().await;
@@ -256,6 +359,7 @@ async fn main() {
     let (big, slices) = five_thousand_endpoints().await;
     eprintln!("5,000 endpoints sliced in {}", ms(big));
     let lat = scale_by_one(20).await;
+    let (rec, rec_bulk) = records_latency(20, 500).await;
     println!("| benchmark | result |");
     println!("|---|---|");
     println!(
@@ -270,6 +374,15 @@ async fn main() {
         "| importer (GKE): scale by one → new pod's IP in the other cluster's gke-mcs Endpoints, p50 / p99 (20 samples) | {} / {} |",
         ms(lat[lat.len() / 2]),
         ms(lat[lat.len() - 1])
+    );
+    println!(
+        "| importer (GKE, kind/k3s DNS): export in a → its clusterset.local record in b's CoreDNS Corefile, p50 / p99 (20 samples) | {} / {} |",
+        ms(rec[rec.len() / 2]),
+        ms(rec[rec.len() - 1])
+    );
+    println!(
+        "| importer (GKE, kind/k3s DNS): 500 exports created back to back → all 520 records in both Corefiles | {} |",
+        ms(rec_bulk)
     );
 }
 
