@@ -12,6 +12,8 @@ pub mod engine;
 pub mod event;
 pub mod fleet;
 pub mod importer_cmd;
+#[cfg(feature = "k3s")]
+pub mod k3s;
 pub mod kind;
 pub mod local;
 pub mod probe;

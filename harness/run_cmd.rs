@@ -479,6 +479,7 @@ pub fn local_plan(
         .collect()
 }
 
+#[cfg(not(feature = "k3s"))]
 async fn k3s_plan(
     _scenarios: &[Arc<Scenario>],
     _args: &RunArgs,
@@ -489,6 +490,27 @@ async fn k3s_plan(
          `cargo build --release --features k3s` (needs a Docker daemon at run time)"
             .into(),
     ))
+}
+
+#[cfg(feature = "k3s")]
+async fn k3s_plan(
+    scenarios: &[Arc<Scenario>],
+    args: &RunArgs,
+    keep: &mut Vec<Box<dyn Send>>,
+) -> Result<(Vec<Planned>, String), RunCmdError> {
+    let flavour: mcs_importer::Flavour = args.flavour.into();
+    let fleet = crate::k3s::start(&crate::k3s::K3sOptions::default())
+        .await
+        .map_err(|e| RunCmdError::K3s(format!("the k3s provider failed: {e}")))?;
+    let prepared = crate::local::prepare(fleet.clusters.clone(), flavour, args.propagation_delay)
+        .await
+        .map_err(|e| RunCmdError::K3s(format!("preparing the k3s clusters failed: {e}")))?;
+    let plan = local_plan(scenarios, &prepared.clusters, flavour, "k3s");
+    let provider = fleet.describe();
+    // Dropped in this order at the end of the run: the importer, then the containers.
+    keep.push(Box::new(prepared));
+    keep.push(Box::new(fleet));
+    Ok((plan, provider))
 }
 
 fn flavour_name(f: Flavour) -> &'static str {

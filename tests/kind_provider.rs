@@ -3,7 +3,8 @@
 //! kind's `kube-system/coredns` objects, so the provider takes its "reuse" path: it sets the
 //! clusters up through the kube API (CRDs, Corefile stanza), runs the importer in-process
 //! (nothing else imports here) and binds scenario clusters to the contexts in order.
-//! The create path needs `kind` and Docker; without them the errors say what to do.
+//! The create path needs `kind` and Docker, the k3s provider a Docker daemon; without them
+//! the errors say what to do.
 
 mod support;
 
@@ -166,4 +167,23 @@ fn half_built_or_absent_kind_clusters_exit_2_with_what_to_do() {
         "{all}"
     );
     assert!(all.contains("`kind` was not found on PATH"), "{all}");
+}
+
+#[test]
+fn k3s_without_a_docker_daemon_exits_2_saying_what_to_do() {
+    let out = Command::new(harness_bin())
+        .current_dir(root())
+        .args(["run", "--provider", "k3s", "scenarios/mcs-basic.yaml"])
+        .env("CI", "1")
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .output()
+        .expect("run mcs-harness");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    if cfg!(feature = "k3s") {
+        assert!(all.contains("no Docker daemon answers at tcp://127.0.0.1:1"), "{all}");
+        assert!(all.contains("--cluster NAME=CONTEXT"), "{all}");
+    } else {
+        assert!(all.contains("rebuild with `cargo build --release --features k3s`"), "{all}");
+    }
 }
