@@ -181,9 +181,15 @@ fn k3s_without_a_docker_daemon_exits_2_saying_what_to_do() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     if cfg!(feature = "k3s") {
-        assert!(all.contains("no Docker daemon answers at tcp://127.0.0.1:1"), "{all}");
+        assert!(
+            all.contains("no Docker daemon answers at tcp://127.0.0.1:1"),
+            "{all}"
+        );
         assert!(all.contains("--cluster NAME=CONTEXT"), "{all}");
     } else {
-        assert!(all.contains("rebuild with `cargo build --release --features k3s`"), "{all}");
+        assert!(
+            all.contains("rebuild with `cargo build --release --features k3s`"),
+            "{all}"
+        );
     }
 }
