@@ -10,13 +10,14 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 # --all-features: the k3s provider (feature `k3s`) is compiled, linted and unit-tested too;
-# its Docker test reports ignored with the reason where no daemon answers.
+# its Docker test reports ignored with the reason where no daemon answers (shown as SKIP
+# with the reason during the run; the last line stays the summary).
 clippy:
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 # All tests of every crate; nextest prints the closing summary line.
 unit:
-	$(CARGO) nextest run --workspace --all-features --no-fail-fast --status-level skip --final-status-level skip
+	$(CARGO) nextest run --workspace --all-features --no-fail-fast --status-level skip
 
 test: fmt-check clippy unit
 
