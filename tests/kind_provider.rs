@@ -4,10 +4,14 @@
 //! clusters up through the kube API (CRDs, Corefile stanza), runs the importer in-process
 //! (nothing else imports here) and binds scenario clusters to the contexts in order.
 //! The create path needs `kind` and Docker, the k3s provider a Docker daemon; without them
-//! the errors say what to do.
+//! the errors say what to do. The create path's orchestration (which commands, in which
+//! order, with which KUBECONFIG, routes from `docker inspect` answers) is exercised with
+//! stand-in `kind` and `docker` scripts that log their arguments and, for `kind create
+//! cluster`, add the matching `sim up` context to the kubeconfig as kind would.
 
 mod support;
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use support::{SimProcess, harness_bin, root};
@@ -192,4 +196,169 @@ fn k3s_without_a_docker_daemon_exits_2_saying_what_to_do() {
             "{all}"
         );
     }
+}
+
+/// Stand-in `kind` and `docker` in `bin/`, logging to `calls.log`. `kind create cluster
+/// --name N` merges context `kind-N` of `contexts/kind-N.kubeconfig` into $KUBECONFIG (what
+/// kind does); `docker inspect … NODE` prints 172.18.0.{1,2}; everything else just succeeds.
+fn fake_tools(dir: &Path) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("calls.log");
+    let contexts = dir.join("contexts");
+    let kind = format!(
+        r#"#!/bin/sh
+echo "kind $* [KUBECONFIG=$KUBECONFIG]" >> {log}
+if [ "$1 $2" = "create cluster" ]; then
+  [ -f "$6" ] || {{ echo "config $6 missing" >&2; exit 1; }}
+  src={contexts}/kind-$4.kubeconfig
+  if [ -f "$KUBECONFIG" ]; then
+    KUBECONFIG="$KUBECONFIG:$src" kubectl config view --raw --flatten > "$KUBECONFIG.new"
+    mv "$KUBECONFIG.new" "$KUBECONFIG"
+  else
+    cp "$src" "$KUBECONFIG"
+  fi
+fi
+"#,
+        log = log.display(),
+        contexts = contexts.display()
+    );
+    let docker = format!(
+        r#"#!/bin/sh
+echo "docker $*" >> {log}
+case "$1" in
+  inspect) case "$4" in *-1-control-plane) echo 172.18.0.1 ;; *) echo 172.18.0.2 ;; esac ;;
+esac
+"#,
+        log = log.display()
+    );
+    for (name, text) in [("kind", kind), ("docker", docker)] {
+        let path = bin.join(name);
+        std::fs::write(&path, text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[test]
+fn absent_kind_clusters_are_created_routed_set_up_and_used() {
+    let sim = SimProcess::start_clusters("kind-mcs-1,kind-mcs-2", &["--no-importer"]);
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("contexts")).unwrap();
+    for ctx in ["kind-mcs-1", "kind-mcs-2"] {
+        sim.ok_stdin(&["--context", ctx, "apply", "-f", "-"], KIND_COREDNS);
+        // The context kind would write for this cluster, on its own.
+        let one = sim.ok(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "--flatten",
+            "--context",
+            ctx,
+        ]);
+        std::fs::write(work.path().join(format!("contexts/{ctx}.kubeconfig")), one).unwrap();
+    }
+    fake_tools(work.path());
+    let kubeconfig = work.path().join("kubeconfig"); // absent: no kind cluster yet
+    let path = format!(
+        "{}:{}",
+        work.path().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(harness_bin())
+        .current_dir(root())
+        .args(["run", "--provider", "kind", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("scenarios/mcs-basic.yaml")
+        .env("CI", "1")
+        .env("PATH", &path)
+        .output()
+        .expect("run mcs-harness");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("creating kind clusters mcs-1, mcs-2"), "{all}");
+    assert!(
+        all.contains("kind (created): mcs-1=kind-mcs-1, mcs-2=kind-mcs-2"),
+        "{all}"
+    );
+    assert!(all.contains("1 passed; 0 failed; 0 skipped"), "{all}");
+    let calls = std::fs::read_to_string(work.path().join("calls.log")).unwrap();
+    let kc = kubeconfig.display();
+    let want = [
+        "kind version".to_string(),
+        format!("kind create cluster --name mcs-1 --config fixtures/kind/mcs-1.yaml [KUBECONFIG={kc}]"),
+        format!("kind create cluster --name mcs-2 --config fixtures/kind/mcs-2.yaml [KUBECONFIG={kc}]"),
+        "docker version".to_string(),
+        "docker inspect -f {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} mcs-2-control-plane".to_string(),
+        "docker exec mcs-1-control-plane ip route replace 10.20.0.0/16 via 172.18.0.2".to_string(),
+        "docker version".to_string(),
+        "docker inspect -f {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} mcs-1-control-plane".to_string(),
+        "docker exec mcs-2-control-plane ip route replace 10.10.0.0/16 via 172.18.0.1".to_string(),
+    ];
+    let got: Vec<String> = calls
+        .lines()
+        .map(|l| l.split(" [KUBECONFIG=").next().unwrap_or(l).to_string())
+        .zip(calls.lines())
+        .map(|(short, full)| {
+            if short.starts_with("kind create") {
+                full.to_string()
+            } else {
+                short
+            }
+        })
+        .collect();
+    assert_eq!(got, want, "{calls}");
+    // What kind would have left behind was then set up through the kube API.
+    for ctx in ["kind-mcs-1", "kind-mcs-2"] {
+        let corefile = sim.ok(&[
+            "--context",
+            ctx,
+            "-n",
+            "kube-system",
+            "get",
+            "configmap",
+            "coredns",
+            "-o",
+            "jsonpath={.data.Corefile}",
+        ]);
+        assert!(corefile.contains("clusterset.local:53 {"), "{corefile}");
+    }
+
+    // `kind up` (not dry-run) with the same stand-ins, then `kind down`.
+    let kind_cmd = |args: &[&str]| {
+        Command::new(harness_bin())
+            .current_dir(root())
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("PATH", &path)
+            .output()
+            .expect("run mcs-harness")
+    };
+    std::fs::write(work.path().join("calls.log"), "").unwrap();
+    let up = kind_cmd(&["kind", "up"]);
+    let all = text(&up);
+    assert_eq!(up.status.code(), Some(0), "{all}");
+    assert!(all.contains("kind-mcs-1: set up"), "{all}");
+    assert!(
+        all.ends_with(
+            "next: mcs-harness importer --context kind-mcs-1 --context kind-mcs-2 --flavour gke --coredns-records\n"
+        ),
+        "{all}"
+    );
+    let down = kind_cmd(&["kind", "down"]);
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down));
+    let calls = std::fs::read_to_string(work.path().join("calls.log")).unwrap();
+    assert!(
+        calls.contains("kind create cluster --name mcs-2"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("kind delete cluster --name mcs-1"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("kind delete cluster --name mcs-2"),
+        "{calls}"
+    );
 }
