@@ -156,6 +156,28 @@ async fn passing_scenario_reports_milestones_and_cleans_up() {
         })
         .count();
     assert_eq!(steps, 5);
+    // Step names show the names used, not the scenario's template text.
+    let names: Vec<&str> = r
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepFinished { step, .. } => Some(step.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let ns = r
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::ScenarioStarted { namespace, .. } => Some(namespace.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        names.contains(&format!("expectDns whereami.{ns}.svc.clusterset.local from b").as_str()),
+        "{names:?}"
+    );
+    assert!(names.iter().all(|n| !n.contains("{{")), "{names:?}");
     assert!(matches!(
         r.events.last(),
         Some(Event::RunFinished {

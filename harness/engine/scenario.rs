@@ -11,7 +11,7 @@ use serde_json::json;
 use super::cleanup::cleanup;
 use super::context::Ctx;
 use super::diagnose::diagnose;
-use super::steps::{self, describe, service_of_step};
+use super::steps::{self, service_of_step, shown};
 use crate::event::{Event, Failure, Outcome, StepInfo};
 use crate::scenario::{Action, NamespacePolicy, Step};
 
@@ -97,7 +97,7 @@ fn step_info(ctx: &Ctx, index: usize, step: &Step) -> StepInfo {
     StepInfo {
         index,
         kind: step.kind().to_string(),
-        name: describe(step),
+        name: shown(ctx, step),
         location: format!("{}:{}:{}", ctx.scenario.origin, step.line, step.column),
     }
 }
@@ -195,7 +195,7 @@ async fn expect_failure(ctx: &Ctx, index: usize, inner: &Step, want: &str) -> Ou
         Ok(()) => {
             return Outcome::Failed(Failure::msg(format!(
                 "expected `{}` to fail (with diagnosis {want}), but it passed",
-                describe(inner)
+                shown(ctx, inner)
             )));
         }
         Err(f) => f,
@@ -206,7 +206,7 @@ async fn expect_failure(ctx: &Ctx, index: usize, inner: &Step, want: &str) -> Ou
     let Some(service) = service_for(ctx, inner) else {
         return Outcome::Failed(Failure::msg(format!(
             "`{}` failed as expected, but names no Service to diagnose",
-            describe(inner)
+            shown(ctx, inner)
         )));
     };
     let got = diagnosis_for(ctx, index, inner).await;
@@ -215,7 +215,7 @@ async fn expect_failure(ctx: &Ctx, index: usize, inner: &Step, want: &str) -> Ou
         other => {
             let mut f = Failure::msg(format!(
                 "`{}` failed as expected ({}), but the doctor's diagnosis for {service} is {} instead of {want}",
-                describe(inner),
+                shown(ctx, inner),
                 failure.message,
                 other.unwrap_or("unavailable")
             ));

@@ -325,6 +325,39 @@ pub(super) fn describe(step: &Step) -> String {
     }
 }
 
+/// [`describe`] with its templates (`{{ namespace }}`, `{{ cluster }}`, `{{ run_id }}`)
+/// rendered for the step's cluster, so reports show the names actually used.
+pub(super) fn shown(ctx: &Ctx, step: &Step) -> String {
+    let text = describe(step);
+    if !text.contains("{{") {
+        return text;
+    }
+    let cluster = primary_cluster(step)
+        .or_else(|| ctx.scenario.clusters.first().cloned())
+        .unwrap_or_default();
+    render(&text, &ctx.vars(&cluster)).unwrap_or(text)
+}
+
+/// The cluster a step acts in or probes from, if it names one.
+fn primary_cluster(step: &Step) -> Option<String> {
+    let c = match &step.action {
+        Action::Apply(m) | Action::Delete(m) => &m.cluster,
+        Action::Patch(p) => &p.cluster,
+        Action::Scale(s) => &s.cluster,
+        Action::Export(s) | Action::Unexport(s) => &s.cluster,
+        Action::Wait(w) => &w.cluster,
+        Action::ExpectImport(a) => &a.cluster,
+        Action::ExpectDns(a) => &a.from,
+        Action::ExpectHttp(a) => &a.from,
+        Action::Fault(f) => &f.cluster,
+        Action::ClearFault(f) => &f.cluster,
+        Action::ExpectFailure { step, .. } => return primary_cluster(step),
+        Action::StartProbe(p) => p.from.first()?,
+        Action::Sleep(_) | Action::StopProbe(_) => return None,
+    };
+    Some(c.value.clone())
+}
+
 /// The Service a step is about (for the doctor), if any.
 pub(super) fn service_of_step(step: &Step) -> Option<String> {
     match &step.action {
