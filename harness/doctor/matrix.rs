@@ -2,9 +2,9 @@
 //! mcs-basic recipe with that one fault, its observable effect waited for, then one
 //! `diagnose` whose first broken link must be exactly that id — in both flavours where the
 //! fault applies. `dns-nxdomain` is not producible here (the sim's DNS answers from the very
-//! ServiceImport the doctor reads, so NXDOMAIN means `import-missing`, named first), nor
-//! `importer-permission-denied` in the upstream flavour (our upstream importer leaves no
-//! Event or condition about a denied read: the doctor sees `endpoints-empty`).
+//! ServiceImport the doctor reads, so NXDOMAIN means `import-missing`, named first).
+//! `importer-permission-denied` is produced in both flavours: the importer is denied reading
+//! Endpoints (GKE) or EndpointSlices (upstream) in a and says so in Warning Events.
 //!
 //! Importer-owned links are broken the way RBAC would break them: a sim Fault denies the
 //! importer's writes in cluster b, so it keeps reconciling while b's objects stay as they
@@ -126,6 +126,7 @@ flavour_tests!(
         endpoints_stale,
         importer_down,
         importer_absent,
+        importer_permission_denied,
         dns_failed,
         dns_wrong_answer,
         unreachable,

@@ -200,7 +200,12 @@ pub(super) async fn importer_absent(fl: Flavour) {
 
 pub(super) async fn importer_permission_denied(fl: Flavour) {
     let r = started(fl).await;
-    let deny = json!({"deny": {"user": IMPORTER_USER, "verbs": ["get", "list", "watch"], "resources": ["endpoints"]}});
+    // What each flavour's importer reads: Endpoints (GKE), EndpointSlices (upstream).
+    let resource = match fl {
+        Flavour::Gke => "endpoints",
+        Flavour::Upstream => "endpointslices.discovery.k8s.io",
+    };
+    let deny = json!({"deny": {"user": IMPORTER_USER, "verbs": ["get", "list", "watch"], "resources": [resource]}});
     r.fault(&r.a, "importer-no-endpoints", deny).await;
     exported(&r).await;
     for c in [&r.a, &r.b] {
@@ -224,11 +229,11 @@ pub(super) async fn importer_permission_denied(fl: Flavour) {
     }
     let d = r.diagnose(&opts(WINDOW)).await;
     assert_first(&d, ids::IMPORTER_PERMISSION_DENIED, Some("a"));
-    assert!(
-        d.remedy.contains("roles/compute.networkViewer"),
-        "{}",
-        d.remedy
-    );
+    let remedy = match fl {
+        Flavour::Gke => "roles/compute.networkViewer",
+        Flavour::Upstream => "read access (get, list, watch) to endpointslices",
+    };
+    assert!(d.remedy.contains(remedy), "{}", d.remedy);
     assert!(
         d.evidence.iter().any(|e| e.value.contains("forbidden")),
         "{:?}",

@@ -83,14 +83,14 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
         ok &= update_exports(&export_objs, &res).await;
         return Outcome::from_ok(ok);
     };
-    let Ok((sources, complete)) = read_sources(&clusters, &res.clusters, ns, name).await else {
+    let Ok((sources, failures)) = read_sources(&clusters, &res.clusters, ns, name).await else {
         // A transient read error leaves one source's endpoints unknown: syncing without them
         // would delete its slices everywhere. Keep what is written.
         return Outcome::Retry;
     };
     // Slices the importer may not read are looked at again (a permission granted back
     // raises no event).
-    let mut ok = complete;
+    let mut ok = failures.is_empty();
     let ctx = Ctx {
         ns,
         name,
@@ -102,12 +102,35 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
     for c in &clusters {
         if c.has_namespace(ns) {
             ok &= ensure(c, &ctx).await;
+            warn_failures(c, ns, name, &failures).await;
         } else {
             ok &= remove(c, ns, name, &derived).await;
         }
     }
     ok &= update_exports(&export_objs, &res).await;
     Outcome::from_ok(ok)
+}
+
+/// A Warning Event `EndpointsImportFailed` on the cluster's ServiceImport per source cluster
+/// whose slices could not be read (as the GKE flavour does), where users and the doctor look.
+async fn warn_failures(c: &ClusterCache, ns: &str, name: &str, failures: &[(String, String)]) {
+    if failures.is_empty() {
+        return;
+    }
+    let ar = import_ar();
+    let import = match write::get(&c.client, &ar, ns, name).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(cluster = %c.name, error = %e, "failed to read the ServiceImport");
+            return;
+        }
+    };
+    for (cluster, err) in failures {
+        let note =
+            format!("failed to import endpoints of {ns}/{name} from cluster {cluster}: {err}");
+        write::warn(&c.recorder, &import, &ar, "EndpointsImportFailed", note).await;
+    }
 }
 
 struct Ctx<'a> {
@@ -120,16 +143,16 @@ struct Ctx<'a> {
 }
 
 /// The exporting clusters' own EndpointSlices of the Service (read now, not cached), and
-/// whether every cluster could be read. A transient error (see [`write::transient`]) fails
-/// the whole read; other errors (e.g. 403) leave that cluster out.
+/// the clusters that could not be read, with the error. A transient error (see
+/// [`write::transient`]) fails the whole read; other errors (e.g. 403) leave that cluster out.
 async fn read_sources(
     clusters: &[Arc<ClusterCache>],
     exporting: &[String],
     ns: &str,
     name: &str,
-) -> Result<(Vec<SourceEndpoints>, bool), kube::Error> {
+) -> Result<(Vec<SourceEndpoints>, Vec<(String, String)>), kube::Error> {
     let mut out = Vec::new();
-    let mut complete = true;
+    let mut failures = Vec::new();
     let lp = ListParams::default().labels(&format!("kubernetes.io/service-name={name}"));
     for c in clusters.iter().filter(|c| exporting.contains(&c.name)) {
         match Api::<EndpointSlice>::namespaced(c.client.clone(), ns)
@@ -149,11 +172,11 @@ async fn read_sources(
             }
             Err(e) => {
                 tracing::warn!(cluster = %c.name, error = %e, "failed to read endpoint slices");
-                complete = false;
+                failures.push((c.name.clone(), e.to_string()));
             }
         }
     }
-    Ok((out, complete))
+    Ok((out, failures))
 }
 
 /// The written object, or None after logging why the write failed.
