@@ -31,8 +31,8 @@ pub struct RunArgs {
     /// ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// Where the clusters come from: `embedded` (default; in-process fleet), `kind` (two kind
-    /// clusters `kind-<prefix>-1/2`, reused or created, importer in-process), `k3s` (two k3s
+    /// Where the clusters come from: `embedded` (default; in-process fleet), `kind` (kind
+    /// clusters `kind-<prefix>-1…N`, reused or created, importer in-process), `k3s` (k3s
     /// containers; needs Docker and a build with `--features k3s`). `--cluster` binds
     /// existing contexts instead.
     #[arg(long, value_enum, conflicts_with = "clusters")]
@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// kind cluster name prefix for `--provider kind`.
     #[arg(long, default_value = "mcs")]
     pub kind_prefix: String,
+    /// How many clusters `--provider kind` (1–4) or `--provider k3s` uses; scenarios are
+    /// bound to them in order.
+    #[arg(long, default_value_t = 2)]
+    pub cluster_count: usize,
     /// MCS flavour set up on kind/k3s clusters (scenarios of the other flavour are skipped).
     #[arg(long, value_enum, default_value = "gke")]
     pub flavour: crate::cli::FlavourArg,
@@ -246,6 +250,7 @@ pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
             let flavour: mcs_importer::Flavour = args.flavour.into();
             let opts = crate::kind::provider::KindOptions {
                 prefix: args.kind_prefix.clone(),
+                clusters: args.cluster_count,
                 flavour,
                 kubeconfig: args.kubeconfig.clone(),
                 propagation_delay: args.propagation_delay,
@@ -499,7 +504,11 @@ async fn k3s_plan(
     keep: &mut Vec<Box<dyn Send>>,
 ) -> Result<(Vec<Planned>, String), RunCmdError> {
     let flavour: mcs_importer::Flavour = args.flavour.into();
-    let fleet = crate::k3s::start(&crate::k3s::K3sOptions::default())
+    let opts = crate::k3s::K3sOptions {
+        clusters: args.cluster_count,
+        ..crate::k3s::K3sOptions::default()
+    };
+    let fleet = crate::k3s::start(&opts)
         .await
         .map_err(|e| RunCmdError::K3s(format!("the k3s provider failed: {e}")))?;
     let prepared = crate::local::prepare(fleet.clusters.clone(), flavour, args.propagation_delay)

@@ -148,6 +148,31 @@ fn reused_kind_clusters_run_scenarios_with_the_in_process_importer() {
 }
 
 #[test]
+fn three_reused_kind_clusters_run_the_three_cluster_scenario() {
+    let sim = SimProcess::start_clusters("kind-tri-1,kind-tri-2,kind-tri-3", &["--no-importer"]);
+    for ctx in ["kind-tri-1", "kind-tri-2", "kind-tri-3"] {
+        sim.ok_stdin(&["--context", ctx, "apply", "-f", "-"], KIND_COREDNS);
+    }
+    let out = run_kind(
+        &sim,
+        &[
+            "--kind-prefix",
+            "tri",
+            "--cluster-count",
+            "3",
+            "scenarios/multi-exporter.yaml",
+        ],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("kind (reused): tri-1=kind-tri-1, tri-2=kind-tri-2, tri-3=kind-tri-3"),
+        "{all}"
+    );
+    assert!(all.contains("1 passed; 0 failed; 0 skipped"), "{all}");
+}
+
+#[test]
 fn half_built_or_absent_kind_clusters_exit_2_with_what_to_do() {
     let sim = SimProcess::start_clusters("kind-half-1", &["--no-importer"]);
     let half = run_kind(&sim, &["--kind-prefix", "half", "scenarios/mcs-basic.yaml"]);

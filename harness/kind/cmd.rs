@@ -48,9 +48,9 @@ pub enum KindCmdError {
     /// A kind config fixture is missing (run from the repository root or pass --config-dir).
     #[error("kind config {0} not found: run from the repository root")]
     NoConfig(String),
-    /// The plan could not be rendered (a bug).
-    #[error("failed to build the plan")]
-    Plan(#[source] SetupError),
+    /// The plan could not be built (bad cluster count, or a manifest did not render).
+    #[error("cannot plan the kind clusters: {0}")]
+    Plan(#[source] super::plan::PlanError),
     /// Kube clients could not be built.
     #[error("failed to connect to the kind clusters")]
     Clients(#[source] FleetError),
@@ -105,18 +105,21 @@ pub struct KindArgs {
 /// `kind` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum KindAction {
-    /// Create two kind clusters wired for MCS (routes, CRDs, CoreDNS).
+    /// Create kind clusters (two by default) wired for MCS (routes, CRDs, CoreDNS).
     Up(KindUp),
-    /// Delete the two kind clusters.
+    /// Delete the kind clusters.
     Down(KindDown),
 }
 
 /// Options of `kind up`.
 #[derive(Debug, Args)]
 pub struct KindUp {
-    /// Cluster names are `<prefix>-1` and `<prefix>-2`.
+    /// Cluster names are `<prefix>-1` … `<prefix>-N`.
     #[arg(long, default_value = "mcs")]
     pub name_prefix: String,
+    /// How many clusters (1 to 4).
+    #[arg(long, default_value_t = 2)]
+    pub clusters: usize,
     /// Which MCS API to set up.
     #[arg(long, value_enum, default_value = "gke")]
     pub flavour: FlavourArg,
@@ -128,9 +131,12 @@ pub struct KindUp {
 /// Options of `kind down`.
 #[derive(Debug, Args)]
 pub struct KindDown {
-    /// Cluster names are `<prefix>-1` and `<prefix>-2`.
+    /// Cluster names are `<prefix>-1` … `<prefix>-N`.
     #[arg(long, default_value = "mcs")]
     pub name_prefix: String,
+    /// How many clusters (1 to 4).
+    #[arg(long, default_value_t = 2)]
+    pub clusters: usize,
     /// Print the commands instead of running them.
     #[arg(long)]
     pub dry_run: bool,
@@ -140,10 +146,15 @@ pub struct KindDown {
 pub async fn run(args: &KindArgs, out: &mut dyn Write) -> Result<(), KindCmdError> {
     let (plan, dry_run, flavour) = match &args.action {
         KindAction::Up(up) => {
-            let plan = plan::up(&up.name_prefix, up.flavour.into()).map_err(KindCmdError::Plan)?;
+            let plan = plan::up(&up.name_prefix, up.clusters, up.flavour.into())
+                .map_err(KindCmdError::Plan)?;
             (plan, up.dry_run, Some(up.flavour.into()))
         }
-        KindAction::Down(down) => (plan::down(&down.name_prefix), down.dry_run, None),
+        KindAction::Down(down) => (
+            plan::down(&down.name_prefix, down.clusters).map_err(KindCmdError::Plan)?,
+            down.dry_run,
+            None,
+        ),
     };
     if dry_run {
         return out

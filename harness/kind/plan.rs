@@ -24,9 +24,9 @@ pub struct ClusterSpec {
     /// Fixture config file name (`mcs-<n>.yaml`).
     pub config_file: String,
     /// Pod CIDR.
-    pub pod_subnet: &'static str,
+    pub pod_subnet: String,
     /// Service CIDR.
-    pub service_subnet: &'static str,
+    pub service_subnet: String,
 }
 
 impl ClusterSpec {
@@ -46,24 +46,25 @@ impl ClusterSpec {
     }
 }
 
-/// Pod and service CIDRs of cluster 1 and 2 (must match `fixtures/kind/`).
-const SUBNETS: [(&str, &str); 2] = [
-    ("10.10.0.0/16", "10.110.0.0/16"),
-    ("10.20.0.0/16", "10.120.0.0/16"),
-];
+/// Most clusters a plan holds (one kind config fixture each in `fixtures/kind/`).
+pub const MAX_CLUSTERS: usize = 4;
 
-/// The two clusters for `prefix`.
-pub fn clusters(prefix: &str) -> Vec<ClusterSpec> {
-    SUBNETS
-        .iter()
-        .enumerate()
-        .map(|(i, (pod, svc))| ClusterSpec {
-            name: format!("{prefix}-{}", i + 1),
-            config_file: format!("mcs-{}.yaml", i + 1),
-            pod_subnet: pod,
-            service_subnet: svc,
+/// The `n` clusters for `prefix`: cluster `i` (1-based) gets pod CIDR `10.<10·i>.0.0/16` and
+/// service CIDR `10.<100+10·i>.0.0/16` (must match `fixtures/kind/`).
+pub fn clusters(prefix: &str, n: usize) -> Result<Vec<ClusterSpec>, String> {
+    if n == 0 || n > MAX_CLUSTERS {
+        return Err(format!(
+            "a kind plan holds 1 to {MAX_CLUSTERS} clusters, not {n}"
+        ));
+    }
+    Ok((1..=n)
+        .map(|i| ClusterSpec {
+            name: format!("{prefix}-{i}"),
+            config_file: format!("mcs-{i}.yaml"),
+            pod_subnet: format!("10.{}.0.0/16", 10 * i),
+            service_subnet: format!("10.{}.0.0/16", 100 + 10 * i),
         })
-        .collect()
+        .collect())
 }
 
 /// The kind config of cluster number `n` (1-based) with default names: the fixture text.
@@ -156,9 +157,9 @@ fn argv(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
 }
 
-/// The plan of `kind up`.
-pub fn up(prefix: &str, flavour: Flavour) -> Result<Plan, setup::SetupError> {
-    let clusters = clusters(prefix);
+/// The plan of `kind up` for `n` clusters.
+pub fn up(prefix: &str, n: usize, flavour: Flavour) -> Result<Plan, PlanError> {
+    let clusters = clusters(prefix, n).map_err(PlanError::Count)?;
     let mut actions = Vec::new();
     for (i, c) in clusters.iter().enumerate() {
         let cmd = ["kind", "create", "cluster", "--name", &c.name];
@@ -173,13 +174,13 @@ pub fn up(prefix: &str, flavour: Flavour) -> Result<Plan, setup::SetupError> {
         for other in clusters.iter().filter(|o| o.name != c.name) {
             actions.push(Action::Route {
                 node: c.node(),
-                cidr: other.pod_subnet.to_string(),
+                cidr: other.pod_subnet.clone(),
                 via_node: other.node(),
             });
         }
     }
     for c in &clusters {
-        for manifest in setup::manifests(flavour)? {
+        for manifest in setup::manifests(flavour).map_err(PlanError::Setup)? {
             actions.push(Action::Apply {
                 context: c.context(),
                 manifest,
@@ -209,9 +210,9 @@ pub fn up(prefix: &str, flavour: Flavour) -> Result<Plan, setup::SetupError> {
     })
 }
 
-/// The plan of `kind down`.
-pub fn down(prefix: &str) -> Plan {
-    let clusters = clusters(prefix);
+/// The plan of `kind down` for `n` clusters.
+pub fn down(prefix: &str, n: usize) -> Result<Plan, PlanError> {
+    let clusters = clusters(prefix, n).map_err(PlanError::Count)?;
     let actions = clusters
         .iter()
         .map(|c| Action::Command {
@@ -219,11 +220,22 @@ pub fn down(prefix: &str) -> Plan {
             config: None,
         })
         .collect();
-    Plan {
+    Ok(Plan {
         clusters,
         actions,
         next: Vec::new(),
-    }
+    })
+}
+
+/// Errors building a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Too few or too many clusters.
+    #[error("{0}")]
+    Count(String),
+    /// A manifest could not be rendered (a bug).
+    #[error(transparent)]
+    Setup(setup::SetupError),
 }
 
 /// Quotes an argument for a POSIX shell when needed.

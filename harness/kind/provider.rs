@@ -1,10 +1,10 @@
-//! `run --provider kind`: find the two kind clusters of a prefix (contexts `kind-<prefix>-1`
-//! and `kind-<prefix>-2`) or create them, then prepare them for MCS ([`crate::local`]:
+//! `run --provider kind`: find the kind clusters of a prefix (contexts `kind-<prefix>-1` …
+//! `kind-<prefix>-N`, two by default) or create them, then prepare them for MCS ([`crate::local`]:
 //! CRDs, CoreDNS, in-process importer keeping the `clusterset.local` records).
 //!
 //! - Every context answers: the clusters are reused (routes are re-applied with
 //!   `ip route replace` when docker can reach the nodes; otherwise a warning).
-//! - No context answers: `kind create cluster` for both (kind and docker must be installed),
+//! - No context answers: `kind create cluster` for each (kind and docker must be installed),
 //!   then the routes.
 //! - Only some answer: an error that says to run `mcs-harness kind down` first, rather than
 //!   guessing which half-built cluster to trust.
@@ -28,8 +28,10 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Options of the kind provider.
 #[derive(Clone, Debug)]
 pub struct KindOptions {
-    /// Cluster names are `<prefix>-1` and `<prefix>-2`.
+    /// Cluster names are `<prefix>-1` … `<prefix>-N`.
     pub prefix: String,
+    /// How many clusters.
+    pub clusters: usize,
     /// MCS flavour to set up and import.
     pub flavour: Flavour,
     /// Kubeconfig holding (or receiving) the kind contexts.
@@ -84,7 +86,7 @@ pub async fn bring_up(
     opts: &KindOptions,
     out: &mut dyn Write,
 ) -> Result<KindClusters, KindCmdError> {
-    let plan = plan::up(&opts.prefix, opts.flavour).map_err(KindCmdError::Plan)?;
+    let plan = plan::up(&opts.prefix, opts.clusters, opts.flavour).map_err(KindCmdError::Plan)?;
     let kc = read_kubeconfig(opts.kubeconfig.as_deref());
     let mut answering = Vec::new();
     let mut absent = Vec::new();

@@ -19,9 +19,14 @@ use crate::fleet::{EmbeddedFleet, EmbeddedOptions};
 use crate::local::LocalCluster;
 
 fn dry_run_up(flavour: FlavourArg) -> String {
+    dry_run_up_n(flavour, 2)
+}
+
+fn dry_run_up_n(flavour: FlavourArg, clusters: usize) -> String {
     let args = KindArgs {
         action: KindAction::Up(KindUp {
             name_prefix: "mcs".into(),
+            clusters,
             flavour,
             dry_run: true,
         }),
@@ -135,8 +140,59 @@ fn rbac_manifests_grant_coredns_list_watch() {
 }
 
 #[test]
+fn three_clusters_get_distinct_cidrs_and_routes_to_every_other() {
+    let text = dry_run_up_n(FlavourArg::Gke, 3);
+    assert!(
+        text.contains("$ kind create cluster --name mcs-3 --config fixtures/kind/mcs-3.yaml\n")
+    );
+    assert!(text.contains("  podSubnet: 10.30.0.0/16\n  serviceSubnet: 10.130.0.0/16\n"));
+    // Every node routes to the two other pod CIDRs: 6 routes.
+    assert_eq!(text.matches(" ip route replace ").count(), 6, "{text}");
+    for (node, cidr) in [
+        ("mcs-1", "10.30.0.0/16"),
+        ("mcs-3", "10.10.0.0/16"),
+        ("mcs-3", "10.20.0.0/16"),
+    ] {
+        assert!(
+            text.contains(&format!(
+                "$ docker exec {node}-control-plane ip route replace {cidr} via "
+            )),
+            "{node} → {cidr}: {text}"
+        );
+    }
+    assert!(text.ends_with("--context kind-mcs-1 --context kind-mcs-2 --context kind-mcs-3 --flavour gke --coredns-records\n"));
+}
+
+#[test]
+fn cluster_counts_outside_one_to_four_are_refused() {
+    for n in [0, plan::MAX_CLUSTERS + 1] {
+        let args = KindArgs {
+            action: KindAction::Up(KindUp {
+                name_prefix: "mcs".into(),
+                clusters: n,
+                flavour: FlavourArg::Gke,
+                dry_run: true,
+            }),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt.block_on(cmd::run(&args, &mut Vec::new())).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("1 to 4 clusters, not {n}")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn fixtures_match_the_generated_kind_configs() {
-    for (i, c) in plan::clusters("mcs").iter().enumerate() {
+    for (i, c) in plan::clusters("mcs", plan::MAX_CLUSTERS)
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
         let path = format!("{}/{}", env!("CARGO_MANIFEST_DIR"), c.config_path());
         let on_disk = std::fs::read_to_string(&path).unwrap();
         assert_eq!(on_disk, plan::kind_config(i + 1, c), "{path}");
@@ -148,6 +204,7 @@ fn down_deletes_both_clusters() {
     let args = KindArgs {
         action: KindAction::Down(KindDown {
             name_prefix: "x".into(),
+            clusters: 2,
             dry_run: true,
         }),
     };
