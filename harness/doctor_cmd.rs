@@ -135,16 +135,10 @@ pub enum DoctorCmdError {
 }
 
 fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, DoctorCmdError> {
-    match path {
-        Some(p) => Kubeconfig::read_from(p).map_err(|source| DoctorCmdError::Kubeconfig {
-            path: p.display().to_string(),
-            source,
-        }),
-        None => Kubeconfig::read().map_err(|source| DoctorCmdError::Kubeconfig {
-            path: "$KUBECONFIG or ~/.kube/config".into(),
-            source,
-        }),
-    }
+    crate::fleet::read_kubeconfig(path).map_err(|e| match e {
+        FleetError::Kubeconfig { path, source } => DoctorCmdError::Kubeconfig { path, source },
+        other => DoctorCmdError::Context(other),
+    })
 }
 
 /// The fleet: the `--cluster` contexts, or the kubeconfig's contexts that serve the

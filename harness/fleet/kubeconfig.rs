@@ -71,6 +71,20 @@ pub async fn client_for_context(kc: &Kubeconfig, context: &str) -> Result<Client
 /// CA mounted into its pod), e.g. `--cluster a=@in-cluster` in a CronJob.
 pub const IN_CLUSTER: &str = "@in-cluster";
 
+/// The kubeconfig at `path`, or `$KUBECONFIG` / `~/.kube/config` when `None`.
+pub fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, FleetError> {
+    match path {
+        Some(p) => Kubeconfig::read_from(p).map_err(|source| FleetError::Kubeconfig {
+            path: p.display().to_string(),
+            source,
+        }),
+        None => Kubeconfig::read().map_err(|source| FleetError::Kubeconfig {
+            path: "$KUBECONFIG or ~/.kube/config".into(),
+            source,
+        }),
+    }
+}
+
 /// One client per named context of the kubeconfig at `path` (or `$KUBECONFIG`/default when
 /// None), in the order given; [`IN_CLUSTER`] uses the pod's in-cluster configuration.
 pub async fn clients_from_kubeconfig(
@@ -78,16 +92,9 @@ pub async fn clients_from_kubeconfig(
     contexts: &[String],
 ) -> Result<Vec<(String, Client)>, FleetError> {
     let needs_file = contexts.iter().any(|c| c != IN_CLUSTER);
-    let kc = match path {
-        _ if !needs_file => Kubeconfig::default(),
-        Some(p) => Kubeconfig::read_from(p).map_err(|source| FleetError::Kubeconfig {
-            path: p.display().to_string(),
-            source,
-        })?,
-        None => Kubeconfig::read().map_err(|source| FleetError::Kubeconfig {
-            path: "$KUBECONFIG or ~/.kube/config".into(),
-            source,
-        })?,
+    let kc = match needs_file {
+        true => read_kubeconfig(path)?,
+        false => Kubeconfig::default(),
     };
     let mut out = Vec::new();
     for ctx in contexts {

@@ -167,11 +167,9 @@ fn names(clusters: &[ClusterSpec]) -> String {
     v.join(", ")
 }
 
+/// The kubeconfig, or `None` when there is none yet (kind will write it).
 fn read_kubeconfig(path: Option<&Path>) -> Option<Kubeconfig> {
-    match path {
-        Some(p) => Kubeconfig::read_from(p).ok(),
-        None => Kubeconfig::read().ok(),
-    }
+    crate::fleet::read_kubeconfig(path).ok()
 }
 
 /// A client for the cluster's context when it answers `/version`, else why not.
