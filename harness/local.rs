@@ -54,14 +54,14 @@ pub struct Prepared {
     pub importer: Importer,
 }
 
-/// Sets up every cluster and starts the importer over all of them.
-pub async fn prepare(
-    clusters: Vec<LocalCluster>,
+/// Runs the per-cluster setup (CRDs, CoreDNS stanza, RBAC where the API serves it) on every
+/// cluster, in order; what each changed.
+pub async fn setup_all(
+    clusters: &[LocalCluster],
     flavour: Flavour,
-    propagation_delay: Duration,
-) -> Result<Prepared, LocalError> {
+) -> Result<Vec<SetupReport>, LocalError> {
     let mut reports = Vec::new();
-    for c in &clusters {
+    for c in clusters {
         let opts = SetupOptions {
             flavour,
             rbac: flavour == Flavour::Upstream && serves_rbac(&c.client).await,
@@ -75,6 +75,16 @@ pub async fn prepare(
             })?;
         reports.push(report);
     }
+    Ok(reports)
+}
+
+/// Sets up every cluster ([`setup_all`]) and starts the importer over all of them.
+pub async fn prepare(
+    clusters: Vec<LocalCluster>,
+    flavour: Flavour,
+    propagation_delay: Duration,
+) -> Result<Prepared, LocalError> {
+    let reports = setup_all(&clusters, flavour).await?;
     let conns = clusters
         .iter()
         .map(|c| ClusterConn {

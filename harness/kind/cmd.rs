@@ -1,8 +1,8 @@
 //! `mcs-harness kind up|down`: the command line and the executor of a [`Plan`].
 //!
 //! `--dry-run` prints the plan. Otherwise commands run with `std::process::Command`
-//! (`kind` and `docker` must be installed), then [`setup`] runs per cluster through the kube
-//! API, using the `kind-<name>` contexts kind writes to the default kubeconfig.
+//! (`kind` and `docker` must be installed), then [`crate::local::setup_all`] runs per cluster
+//! through the kube API, using the `kind-<name>` contexts kind writes to the default kubeconfig.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,9 +11,9 @@ use std::process::Command as Process;
 use clap::{Args, Subcommand};
 
 use super::plan::{self, Action, Plan};
-use super::setup::{self, SetupError, SetupOptions};
 use crate::cli::FlavourArg;
 use crate::fleet::{FleetError, clients_from_kubeconfig};
+use crate::local::LocalCluster;
 
 /// Errors of `kind up|down`.
 #[derive(Debug, thiserror::Error)]
@@ -54,15 +54,6 @@ pub enum KindCmdError {
     /// Kube clients could not be built.
     #[error("failed to connect to the kind clusters")]
     Clients(#[source] FleetError),
-    /// The setup of a cluster failed.
-    #[error("setting up context {context} failed")]
-    Setup {
-        /// kubeconfig context.
-        context: String,
-        /// Cause.
-        #[source]
-        source: SetupError,
-    },
     /// Writing the output failed.
     #[error("failed to write the output")]
     Output(#[source] std::io::Error),
@@ -234,18 +225,21 @@ async fn setup_clusters(
     let clients = clients_from_kubeconfig(None, &contexts)
         .await
         .map_err(KindCmdError::Clients)?;
-    let opts = SetupOptions {
-        flavour,
-        rbac: true,
-    };
-    for (context, client) in clients {
-        let report = setup::setup(&client, &opts)
-            .await
-            .map_err(|source| KindCmdError::Setup {
-                context: context.clone(),
-                source,
-            })?;
-        say(out, &format!("{context}: set up ({report:?})"))?;
+    let clusters: Vec<LocalCluster> = plan
+        .clusters
+        .iter()
+        .zip(clients)
+        .map(|(spec, (context, client))| LocalCluster {
+            name: spec.name.clone(),
+            location: context,
+            client,
+        })
+        .collect();
+    let reports = crate::local::setup_all(&clusters, flavour)
+        .await
+        .map_err(|e| KindCmdError::Local(Box::new(e)))?;
+    for (c, report) in clusters.iter().zip(reports) {
+        say(out, &format!("{}: set up ({report:?})", c.location))?;
     }
     Ok(())
 }
