@@ -52,16 +52,13 @@ impl Record {
 
 /// Records of a ServiceImport's `spec.ips` (entries that are not IPs are skipped), sorted
 /// and deduplicated over all imports given as `(namespace, name, ips)`.
-pub fn records<'a, I>(imports: I) -> Vec<Record>
-where
-    I: IntoIterator<Item = (&'a str, &'a str, &'a [String])>,
-{
+pub fn records(imports: impl IntoIterator<Item = (String, String, Vec<String>)>) -> Vec<Record> {
     let mut out = BTreeSet::new();
     for (namespace, name, ips) in imports {
         for ip in ips.iter().filter_map(|s| s.parse::<IpAddr>().ok()) {
             out.insert(Record {
-                namespace: namespace.to_string(),
-                name: name.to_string(),
+                namespace: namespace.clone(),
+                name: name.clone(),
                 ip,
             });
         }
@@ -149,9 +146,19 @@ mod tests {
 
     #[test]
     fn records_are_sorted_deduplicated_and_skip_non_ips() {
-        let a = ["10.2.0.9".to_string(), "not-an-ip".to_string()];
-        let b = ["10.1.0.5".to_string(), "10.1.0.5".to_string()];
-        let got = records([("ns", "web", &a[..]), ("ns", "api", &b[..])]);
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let got = records([
+            (
+                "ns".into(),
+                "web".into(),
+                strings(&["10.2.0.9", "not-an-ip"]),
+            ),
+            (
+                "ns".into(),
+                "api".into(),
+                strings(&["10.1.0.5", "10.1.0.5"]),
+            ),
+        ]);
         assert_eq!(
             got,
             vec![rec("ns", "api", "10.1.0.5"), rec("ns", "web", "10.2.0.9")]

@@ -20,12 +20,11 @@ use tokio::sync::Notify;
 
 use super::Flavour;
 use super::cache::api_resource;
+use super::queue::{RETRY_BASE, RETRY_MAX};
 use crate::dns::{Record, RecordsError, records, replace_records};
 
 /// How often the records are compared with the ConfigMap without a change of imports.
 const RESYNC: Duration = Duration::from_secs(30);
-const RETRY_BASE: Duration = Duration::from_millis(50);
-const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// The ConfigMap (key `Corefile`) holding the records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,26 +132,11 @@ async fn write_loop(
 
 /// The records of every ServiceImport in the store.
 fn wanted(store: &Store<DynamicObject>) -> Vec<Record> {
-    let imports = store.state();
-    let parsed: Vec<(String, String, Vec<String>)> = imports
-        .iter()
-        .map(|i| {
-            let ips = i.data["spec"]["ips"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (i.namespace().unwrap_or_default(), i.name_any(), ips)
-        })
-        .collect();
-    records(
-        parsed
-            .iter()
-            .map(|(ns, name, ips)| (ns.as_str(), name.as_str(), ips.as_slice())),
-    )
+    records(store.state().iter().map(|i| {
+        let ips = i.data["spec"]["ips"].as_array().into_iter().flatten();
+        let ips = ips.filter_map(|v| v.as_str().map(str::to_string)).collect();
+        (i.namespace().unwrap_or_default(), i.name_any(), ips)
+    }))
 }
 
 /// Writes `wanted` into the Corefile; `Ok(true)` when it changed.

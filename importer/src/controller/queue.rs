@@ -15,10 +15,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// First retry delay of a key whose reconcile failed; doubled per consecutive failure.
-const RETRY_BASE: Duration = Duration::from_millis(50);
+pub(super) const RETRY_BASE: Duration = Duration::from_millis(50);
 /// Longest retry delay (also how often a persistently failing key, e.g. endpoints the
 /// importer may not read, is looked at again: a permission granted back raises no event).
-const RETRY_MAX: Duration = Duration::from_secs(2);
+pub(super) const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// What to reconcile.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
