@@ -251,6 +251,13 @@ async fn scale_by_one(samples: usize) -> Vec<Duration> {
     out
 }
 
+/// kind's CoreDNS objects (`fixtures/kind/coredns.yaml`), as the tests use them.
+fn kind_coredns() -> Vec<Value> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/kind/coredns.yaml");
+    let text = std::fs::read_to_string(path).expect("fixture");
+    serde_saphyr::from_multiple(&text).expect("fixture YAML")
+}
+
 /// Clusters `a`, `b` without the fleet's importer, with kind's CoreDNS objects, prepared
 /// like `run --provider kind` does (set-up + in-process importer keeping records).
 async fn records_fleet() -> (EmbeddedFleet, mcs_harness::local::Prepared) {
@@ -262,24 +269,18 @@ async fn records_fleet() -> (EmbeddedFleet, mcs_harness::local::Prepared) {
     let mut local = Vec::new();
     for name in ["a", "b"] {
         let c = f.client(name).await.expect("client");
-        let cm: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(json!({
-            "metadata": {"name": "coredns", "namespace": "kube-system"},
-            "data": {"Corefile": ".:53 {\n    errors\n    reload\n}\n"}}))
-        .expect("cm");
-        Api::namespaced(c.clone(), "kube-system")
-            .create(&PostParams::default(), &cm)
-            .await
-            .expect("create cm");
-        let d: Deployment = serde_json::from_value(json!({
-            "metadata": {"name": "coredns", "namespace": "kube-system"},
-            "spec": {"selector": {"matchLabels": {"k8s-app": "kube-dns"}}, "replicas": 0,
-                "template": {"metadata": {"labels": {"k8s-app": "kube-dns"}},
-                    "spec": {"containers": [{"name": "coredns", "image": "coredns"}]}}}}))
-        .expect("deploy");
-        Api::namespaced(c.clone(), "kube-system")
-            .create(&PostParams::default(), &d)
-            .await
-            .expect("create deploy");
+        for obj in kind_coredns() {
+            let ar = if obj["kind"] == "ConfigMap" {
+                ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&())
+            } else {
+                ApiResource::erase::<Deployment>(&())
+            };
+            let obj: DynamicObject = serde_json::from_value(obj).expect("object");
+            Api::<DynamicObject>::namespaced_with(c.clone(), "kube-system", &ar)
+                .create(&PostParams::default(), &obj)
+                .await
+                .expect("create kind's CoreDNS object");
+        }
         ns(&c, "dns").await;
         local.push(mcs_harness::local::LocalCluster {
             name: name.into(),

@@ -103,32 +103,24 @@ pub fn digest(text: &str) -> String {
 pub(crate) mod tests {
     use super::*;
 
+    /// kind's (kubeadm's) CoreDNS objects, `[ConfigMap, Deployment]`, from the fixture the
+    /// CLI tests and the benchmark use too.
+    pub(crate) fn kind_coredns() -> Vec<serde_json::Value> {
+        let text = include_str!("../../fixtures/kind/coredns.yaml");
+        serde_saphyr::from_multiple(text).unwrap()
+    }
+
     /// kind's (kubeadm's) default Corefile.
-    pub(crate) const KIND_COREFILE: &str = ".:53 {
-    errors
-    health {
-       lameduck 5s
+    pub(crate) fn kind_corefile() -> String {
+        kind_coredns()[0]["data"]["Corefile"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-";
 
     #[test]
     fn upstream_line_goes_into_root_block_once() {
-        let once = with_stanza(KIND_COREFILE, Flavour::Upstream)
+        let once = with_stanza(&kind_corefile(), Flavour::Upstream)
             .unwrap()
             .unwrap();
         assert!(once.starts_with(".:53 {\n    multicluster clusterset.local\n    errors\n"));
@@ -138,8 +130,10 @@ pub(crate) mod tests {
 
     #[test]
     fn gke_block_is_appended_once() {
-        let once = with_stanza(KIND_COREFILE, Flavour::Gke).unwrap().unwrap();
-        assert!(once.starts_with(KIND_COREFILE));
+        let once = with_stanza(&kind_corefile(), Flavour::Gke)
+            .unwrap()
+            .unwrap();
+        assert!(once.starts_with(&kind_corefile()));
         assert!(once.ends_with(&stanza(Flavour::Gke)));
         assert_eq!(once.matches(CLUSTERSET_BLOCK_HEADER).count(), 1);
         assert_eq!(with_stanza(&once, Flavour::Gke).unwrap(), None);

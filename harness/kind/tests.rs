@@ -11,7 +11,7 @@ use mcs_importer::dns::{Record, current_records, replace_records};
 use serde_json::json;
 
 use super::cmd::{self, KindAction, KindArgs, KindDown, KindUp};
-use super::corefile::{self, tests::KIND_COREFILE};
+use super::corefile::{self, tests::kind_coredns, tests::kind_corefile};
 use super::plan;
 use super::setup::{self, COREDNS, KUBE_SYSTEM, RELOAD_ANNOTATION, SetupError, SetupOptions};
 use crate::cli::FlavourArg;
@@ -244,32 +244,14 @@ async fn kind_like_fleet_of(names: &[&str]) -> (EmbeddedFleet, Vec<Client>) {
 }
 
 async fn add_kind_coredns(client: &Client) {
-    let cm: ConfigMap = serde_json::from_value(json!({
-        "metadata": {"name": COREDNS, "namespace": KUBE_SYSTEM},
-        "data": {"Corefile": KIND_COREFILE},
-    }))
-    .unwrap();
+    let objects = kind_coredns();
+    let cm: ConfigMap = serde_json::from_value(objects[0].clone()).unwrap();
+    let deploy: Deployment = serde_json::from_value(objects[1].clone()).unwrap();
     let pp = PostParams::default();
     Api::<ConfigMap>::namespaced(client.clone(), KUBE_SYSTEM)
         .create(&pp, &cm)
         .await
         .unwrap();
-    let deploy: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": COREDNS, "namespace": KUBE_SYSTEM, "labels": {"k8s-app": "kube-dns"}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"k8s-app": "kube-dns"}},
-            "template": {
-                "metadata": {"labels": {"k8s-app": "kube-dns"}},
-                "spec": {"containers": [{
-                    "name": "coredns",
-                    "image": "registry.k8s.io/coredns/coredns:v1.11.3",
-                    "args": ["-conf", "/etc/coredns/Corefile"],
-                }]},
-            },
-        },
-    }))
-    .unwrap();
     Api::<Deployment>::namespaced(client.clone(), KUBE_SYSTEM)
         .create(&pp, &deploy)
         .await
@@ -338,7 +320,7 @@ async fn upstream_setup_adds_plugin_line_once_and_installs_crds() {
 async fn gke_setup_adds_clusterset_block_once() {
     let (_fleet, client) = check_setup(Flavour::Gke, corefile::CLUSTERSET_BLOCK_HEADER).await;
     let (text, _) = corefile_and_annotation(&client).await;
-    assert!(text.starts_with(KIND_COREFILE));
+    assert!(text.starts_with(&kind_corefile()));
 }
 
 #[tokio::test]
