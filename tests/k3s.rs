@@ -6,35 +6,19 @@
 //! printed to stderr and is part of the test name (libtest-mimic's ignored flag carries no
 //! reason). Run with `--include-ignored` to try anyway: it then reports the reason again.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use mcs_harness::engine::{ClusterHandle, Planned, RunConfig};
 use mcs_harness::k3s::{self, K3sOptions};
-use mcs_harness::report::{Console, ConsoleMode, Reporter};
-use mcs_harness::run_cmd::{load_all, run_with, scenario_files};
+use mcs_harness::run_cmd::{load_all, local_plan, scenario_files};
 use mcs_importer::Flavour;
+use support::run_captured;
 
 const NAME: &str = "k3s::two_clusters_run_mcs_basic";
-
-/// A `Write` into shared memory, so the console report can go into a failure message.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::ErrorKind::Other)?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// `reason` on one line, at most `max` characters.
 fn one_line(reason: &str, max: usize) -> String {
@@ -81,30 +65,8 @@ fn two_clusters_run_mcs_basic(root: &Path) -> Result<Completion, Failed> {
             mcs_harness::local::prepare(fleet.clusters.clone(), Flavour::Gke, Duration::ZERO)
                 .await
                 .map_err(chain)?;
-        let clusters = scenario
-            .clusters
-            .iter()
-            .zip(&prepared.clusters)
-            .map(|(name, c)| {
-                let handle = ClusterHandle {
-                    name: name.clone(),
-                    location: format!("{} ({})", c.name, c.location),
-                    client: c.client.clone(),
-                };
-                (name.clone(), handle)
-            })
-            .collect();
-        let plan = vec![Planned {
-            scenario: scenario.clone(),
-            clusters: Ok(clusters),
-        }];
-        let out = Buffer::default();
-        let console: Box<dyn Reporter> =
-            Box::new(Console::new(Box::new(out.clone()), ConsoleMode::Plain));
-        let summary = run_with(plan, RunConfig::default(), fleet.describe(), console)
-            .await
-            .map_err(chain)?;
-        let text = String::from_utf8_lossy(&out.0.lock().map_err(|_| "poisoned")?).into_owned();
+        let plan = local_plan(&[scenario], &prepared.clusters, Flavour::Gke, "k3s");
+        let (summary, text) = run_captured(plan, fleet.describe()).await?;
         // Stop the importer before the containers go (both inside the runtime).
         drop(prepared);
         drop(fleet);

@@ -11,64 +11,60 @@
 
 mod support;
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use support::{SimProcess, harness_bin, root};
 
-/// kind's CoreDNS objects (kubeadm's default Corefile).
-const KIND_COREDNS: &str = r#"
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: coredns, namespace: kube-system}
-data:
-  Corefile: |
-    .:53 {
-        errors
-        health {
-           lameduck 5s
-        }
-        ready
-        kubernetes cluster.local in-addr.arpa ip6.arpa {
-           pods insecure
-           fallthrough in-addr.arpa ip6.arpa
-           ttl 30
-        }
-        prometheus :9153
-        forward . /etc/resolv.conf {
-           max_concurrent 1000
-        }
-        cache 30
-        loop
-        reload
-        loadbalance
+/// kind's CoreDNS objects (kubeadm's default Corefile), as tests and benchmarks share them.
+fn kind_coredns() -> String {
+    std::fs::read_to_string(root().join("fixtures/kind/coredns.yaml")).unwrap()
+}
+
+/// `sim up --no-importer` with clusters named like kind's, carrying kind's CoreDNS objects.
+fn kind_like_sim(contexts: &[&str]) -> SimProcess {
+    let sim = SimProcess::start_clusters(&contexts.join(","), &["--no-importer"]);
+    for ctx in contexts {
+        sim.ok_stdin(&["--context", ctx, "apply", "-f", "-"], &kind_coredns());
     }
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: coredns, namespace: kube-system, labels: {k8s-app: kube-dns}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {k8s-app: kube-dns}}
-  template:
-    metadata: {labels: {k8s-app: kube-dns}}
-    spec:
-      containers:
-      - {name: coredns, image: registry.k8s.io/coredns/coredns:v1.11.3, args: [-conf, /etc/coredns/Corefile]}
-"#;
+    sim
+}
+
+/// `mcs-harness ARGS` from the repository root, with `CI` and the extra environment set.
+fn harness<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>, env: &[(&str, &OsStr)]) -> Output {
+    let mut cmd = Command::new(harness_bin());
+    cmd.current_dir(root()).args(args).env("CI", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run mcs-harness")
+}
 
 /// `mcs-harness run --provider kind …` with an empty PATH (no kind, no docker).
 fn run_kind(sim: &SimProcess, args: &[&str]) -> Output {
     let empty = tempfile::tempdir().unwrap();
-    Command::new(harness_bin())
-        .current_dir(root())
-        .args(["run", "--provider", "kind", "--kubeconfig"])
-        .arg(&sim.kubeconfig)
-        .args(args)
-        .env("CI", "1")
-        .env("PATH", empty.path())
-        .output()
-        .expect("run mcs-harness")
+    let mut all: Vec<&OsStr> = ["run", "--provider", "kind", "--kubeconfig"]
+        .map(OsStr::new)
+        .to_vec();
+    all.push(sim.kubeconfig.as_os_str());
+    all.extend(args.iter().map(OsStr::new));
+    harness(all, &[("PATH", empty.path().as_os_str())])
+}
+
+/// The Corefile of `ctx`'s `kube-system/coredns`, read with kubectl.
+fn corefile(sim: &SimProcess, ctx: &str) -> String {
+    sim.ok(&[
+        "--context",
+        ctx,
+        "-n",
+        "kube-system",
+        "get",
+        "configmap",
+        "coredns",
+        "-o",
+        "jsonpath={.data.Corefile}",
+    ])
 }
 
 fn text(out: &Output) -> String {
@@ -81,10 +77,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn reused_kind_clusters_run_scenarios_with_the_in_process_importer() {
-    let sim = SimProcess::start_clusters("kind-mcs-1,kind-mcs-2", &["--no-importer"]);
-    for ctx in ["kind-mcs-1", "kind-mcs-2"] {
-        sim.ok_stdin(&["--context", ctx, "apply", "-f", "-"], KIND_COREDNS);
-    }
+    let sim = kind_like_sim(&["kind-mcs-1", "kind-mcs-2"]);
     let out = run_kind(
         &sim,
         &[
@@ -115,17 +108,7 @@ fn reused_kind_clusters_run_scenarios_with_the_in_process_importer() {
     );
     for ctx in ["kind-mcs-1", "kind-mcs-2"] {
         // The setup's Corefile stanza, read back with kubectl.
-        let corefile = sim.ok(&[
-            "--context",
-            ctx,
-            "-n",
-            "kube-system",
-            "get",
-            "configmap",
-            "coredns",
-            "-o",
-            "jsonpath={.data.Corefile}",
-        ]);
+        let corefile = corefile(&sim, ctx);
         assert!(corefile.contains("clusterset.local:53 {"), "{corefile}");
         assert_eq!(corefile.matches("# mcs-harness records begin").count(), 1);
         // The in-process importer held the lease (sim up ran without one).
@@ -149,10 +132,7 @@ fn reused_kind_clusters_run_scenarios_with_the_in_process_importer() {
 
 #[test]
 fn three_reused_kind_clusters_run_the_three_cluster_scenario() {
-    let sim = SimProcess::start_clusters("kind-tri-1,kind-tri-2,kind-tri-3", &["--no-importer"]);
-    for ctx in ["kind-tri-1", "kind-tri-2", "kind-tri-3"] {
-        sim.ok_stdin(&["--context", ctx, "apply", "-f", "-"], KIND_COREDNS);
-    }
+    let sim = kind_like_sim(&["kind-tri-1", "kind-tri-2", "kind-tri-3"]);
     let out = run_kind(
         &sim,
         &[
@@ -200,13 +180,10 @@ fn half_built_or_absent_kind_clusters_exit_2_with_what_to_do() {
 
 #[test]
 fn k3s_without_a_docker_daemon_exits_2_saying_what_to_do() {
-    let out = Command::new(harness_bin())
-        .current_dir(root())
-        .args(["run", "--provider", "k3s", "scenarios/mcs-basic.yaml"])
-        .env("CI", "1")
-        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
-        .output()
-        .expect("run mcs-harness");
+    let out = harness(
+        ["run", "--provider", "k3s", "scenarios/mcs-basic.yaml"],
+        &[("DOCKER_HOST", OsStr::new("tcp://127.0.0.1:1"))],
+    );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     if cfg!(feature = "k3s") {
@@ -267,11 +244,10 @@ esac
 
 #[test]
 fn absent_kind_clusters_are_created_routed_set_up_and_used() {
-    let sim = SimProcess::start_clusters("kind-mcs-1,kind-mcs-2", &["--no-importer"]);
+    let sim = kind_like_sim(&["kind-mcs-1", "kind-mcs-2"]);
     let work = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(work.path().join("contexts")).unwrap();
     for ctx in ["kind-mcs-1", "kind-mcs-2"] {
-        sim.ok_stdin(&["--context", ctx, "apply", "-f", "-"], KIND_COREDNS);
         // The context kind would write for this cluster, on its own.
         let one = sim.ok(&[
             "config",
@@ -291,15 +267,18 @@ fn absent_kind_clusters_are_created_routed_set_up_and_used() {
         work.path().join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = Command::new(harness_bin())
-        .current_dir(root())
-        .args(["run", "--provider", "kind", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .arg("scenarios/mcs-basic.yaml")
-        .env("CI", "1")
-        .env("PATH", &path)
-        .output()
-        .expect("run mcs-harness");
+    let path = OsStr::new(&path);
+    let out = harness(
+        [
+            OsStr::new("run"),
+            OsStr::new("--provider"),
+            OsStr::new("kind"),
+            OsStr::new("--kubeconfig"),
+            kubeconfig.as_os_str(),
+            OsStr::new("scenarios/mcs-basic.yaml"),
+        ],
+        &[("PATH", path)],
+    );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("creating kind clusters mcs-1, mcs-2"), "{all}");
@@ -321,44 +300,27 @@ fn absent_kind_clusters_are_created_routed_set_up_and_used() {
         "docker inspect -f {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} mcs-1-control-plane".to_string(),
         "docker exec mcs-2-control-plane ip route replace 10.10.0.0/16 via 172.18.0.1".to_string(),
     ];
+    // Only `kind create` needs the KUBECONFIG it was given.
     let got: Vec<String> = calls
         .lines()
-        .map(|l| l.split(" [KUBECONFIG=").next().unwrap_or(l).to_string())
-        .zip(calls.lines())
-        .map(|(short, full)| {
-            if short.starts_with("kind create") {
-                full.to_string()
-            } else {
-                short
-            }
+        .map(|l| match l.starts_with("kind create") {
+            true => l.to_string(),
+            false => l.split(" [KUBECONFIG=").next().unwrap_or(l).to_string(),
         })
         .collect();
     assert_eq!(got, want, "{calls}");
     // What kind would have left behind was then set up through the kube API.
     for ctx in ["kind-mcs-1", "kind-mcs-2"] {
-        let corefile = sim.ok(&[
-            "--context",
-            ctx,
-            "-n",
-            "kube-system",
-            "get",
-            "configmap",
-            "coredns",
-            "-o",
-            "jsonpath={.data.Corefile}",
-        ]);
+        let corefile = corefile(&sim, ctx);
         assert!(corefile.contains("clusterset.local:53 {"), "{corefile}");
     }
 
     // `kind up` (not dry-run) with the same stand-ins, then `kind down`.
     let kind_cmd = |args: &[&str]| {
-        Command::new(harness_bin())
-            .current_dir(root())
-            .args(args)
-            .env("KUBECONFIG", &kubeconfig)
-            .env("PATH", &path)
-            .output()
-            .expect("run mcs-harness")
+        harness(
+            args,
+            &[("KUBECONFIG", kubeconfig.as_os_str()), ("PATH", path)],
+        )
     };
     std::fs::write(work.path().join("calls.log"), "").unwrap();
     let up = kind_cmd(&["kind", "up"]);

@@ -2,30 +2,14 @@
 //! through the same engine and reporters as `mcs-harness run` (libtest-mimic, so it works
 //! with `cargo test` and `cargo nextest`). A failing scenario prints the console report.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use mcs_harness::engine::RunConfig;
-use mcs_harness::report::{Console, ConsoleMode, Reporter};
-use mcs_harness::run_cmd::{embedded_plan, run_with, scenario_files};
-
-/// A `Write` into shared memory, so the console report can go into a failure message.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::ErrorKind::Other)?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use mcs_harness::run_cmd::{embedded_plan, scenario_files};
+use support::run_captured;
 
 fn run_one(path: &Path) -> Result<(), Failed> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -35,13 +19,7 @@ fn run_one(path: &Path) -> Result<(), Failed> {
         let (plan, provider, _fleets) = embedded_plan(&scenarios, std::time::Duration::ZERO)
             .await
             .map_err(|e| e.to_string())?;
-        let out = Buffer::default();
-        let console: Box<dyn Reporter> =
-            Box::new(Console::new(Box::new(out.clone()), ConsoleMode::Plain));
-        let summary = run_with(plan, RunConfig::default(), provider, console)
-            .await
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&out.0.lock().map_err(|_| "poisoned")?).into_owned();
+        let (summary, text) = run_captured(plan, provider).await?;
         if summary.passed == 1 {
             Ok(())
         } else {

@@ -223,3 +223,38 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// A `Write` into shared memory, so the console report can go into a failure message.
+#[derive(Clone, Default)]
+pub struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::ErrorKind::Other)?
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `plan` with the plain console reporter writing into memory; the summary and the
+/// console text (for failure messages).
+pub async fn run_captured(
+    plan: Vec<mcs_harness::engine::Planned>,
+    provider: String,
+) -> Result<(mcs_harness::engine::RunSummary, String), String> {
+    use mcs_harness::report::{Console, ConsoleMode, Reporter};
+    let out = Buffer::default();
+    let console: Box<dyn Reporter> =
+        Box::new(Console::new(Box::new(out.clone()), ConsoleMode::Plain));
+    let cfg = mcs_harness::engine::RunConfig::default();
+    let summary = mcs_harness::run_cmd::run_with(plan, cfg, provider, console)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let text = String::from_utf8_lossy(&out.0.lock().map_err(|_| "poisoned")?).into_owned();
+    Ok((summary, text))
+}
