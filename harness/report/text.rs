@@ -180,9 +180,9 @@ pub(crate) fn check_symbol(state: CheckState) -> &'static str {
     }
 }
 
-/// The doctor's table: one row per link (chain order), one column per cluster, followed by
-/// the details of broken and propagating links.
-pub(crate) fn checks_table(checks: &[LinkCheck]) -> Vec<String> {
+/// The rows (links, chain order) and columns (clusters) of the doctor's table, in the order
+/// the checks first name them.
+pub(crate) fn check_axes(checks: &[LinkCheck]) -> (Vec<&str>, Vec<&str>) {
     let mut links: Vec<&str> = Vec::new();
     let mut clusters: Vec<&str> = Vec::new();
     for c in checks {
@@ -193,6 +193,13 @@ pub(crate) fn checks_table(checks: &[LinkCheck]) -> Vec<String> {
             clusters.push(&c.cluster);
         }
     }
+    (links, clusters)
+}
+
+/// The doctor's table: one row per link (chain order), one column per cluster, followed by
+/// the details of broken and propagating links.
+pub(crate) fn checks_table(checks: &[LinkCheck]) -> Vec<String> {
+    let (links, clusters) = check_axes(checks);
     let link_w = links
         .iter()
         .map(|l| l.chars().count())

@@ -124,16 +124,7 @@ fn state_class(state: CheckState) -> &'static str {
 
 /// The link × cluster table of checks, then the details of broken and propagating links.
 fn checks_table(checks: &[LinkCheck]) -> String {
-    let mut links: Vec<&str> = Vec::new();
-    let mut clusters: Vec<&str> = Vec::new();
-    for c in checks {
-        if !links.contains(&c.link.as_str()) {
-            links.push(&c.link);
-        }
-        if !clusters.contains(&c.cluster.as_str()) {
-            clusters.push(&c.cluster);
-        }
-    }
+    let (links, clusters) = text::check_axes(checks);
     let mut out = String::from("<table class=\"checks\"><thead><tr><th>link</th>");
     for c in &clusters {
         out.push_str(&format!("<th>{}</th>", escape(c)));
