@@ -120,7 +120,32 @@ pub struct ServiceFacts {
     pub updated: Option<Timestamp>,
 }
 
+impl ClusterFacts {
+    /// The endpoint IPs this cluster's Service should have: its ready pods' IPs when it has
+    /// a selector, else (endpoints managed by hand) whatever its Endpoints list.
+    pub fn expected_local_endpoints(&self) -> BTreeSet<String> {
+        match self
+            .service
+            .as_ref()
+            .is_some_and(ServiceFacts::has_selector)
+        {
+            true => self
+                .pods
+                .iter()
+                .filter(|p| p.ready)
+                .filter_map(|p| p.ip.clone())
+                .collect(),
+            false => self.local_endpoints.clone(),
+        }
+    }
+}
+
 impl ServiceFacts {
+    /// Whether it selects pods (a non-empty selector).
+    pub fn has_selector(&self) -> bool {
+        self.selector.as_ref().is_some_and(|m| !m.is_empty())
+    }
+
     /// Whether `spec.clusterIP` is `None`.
     pub fn headless(&self) -> bool {
         self.cluster_ip.as_deref() == Some("None")

@@ -171,7 +171,10 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter(|c| resolution.clusters.contains(&c.name))
             .collect();
-        let expected = valid.iter().flat_map(|c| contribution(c)).collect();
+        let expected = valid
+            .iter()
+            .flat_map(|c| c.expected_local_endpoints())
+            .collect();
         let exporting = || f.clusters.iter().filter(|c| c.export.is_some());
         Ctx {
             f,
@@ -190,24 +193,6 @@ impl<'a> Ctx<'a> {
     /// exports, or nobody exports and it has the Service.
     pub fn candidate(&self, c: &ClusterFacts) -> bool {
         c.export.is_some() || (!self.any_export && c.service.is_some())
-    }
-}
-
-/// The ready addresses a valid exporting cluster contributes.
-fn contribution(c: &ClusterFacts) -> BTreeSet<String> {
-    let has_selector = c
-        .service
-        .as_ref()
-        .and_then(|s| s.selector.as_ref())
-        .is_some_and(|s| !s.is_empty());
-    if has_selector {
-        c.pods
-            .iter()
-            .filter(|p| p.ready)
-            .filter_map(|p| p.ip.clone())
-            .collect()
-    } else {
-        c.local_endpoints.clone()
     }
 }
 

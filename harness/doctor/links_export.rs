@@ -98,16 +98,12 @@ fn usable<'c>(c: &'c ClusterFacts, ctx: &Ctx<'_>) -> Option<&'c super::facts::Se
         .filter(|s| ctx.candidate(c) && s.type_ != "ExternalName")
 }
 
-fn has_selector(s: &super::facts::ServiceFacts) -> bool {
-    s.selector.as_ref().is_some_and(|m| !m.is_empty())
-}
-
 /// The selector matches pods.
 pub(crate) fn selector(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     let Some(s) = usable(c, ctx) else {
         return Outcome::Skipped("no exported Service here".into());
     };
-    if !has_selector(s) {
+    if !s.has_selector() {
         return Outcome::Ok("no selector: endpoints are managed by hand".into());
     }
     if !c.pods.is_empty() {
@@ -150,7 +146,7 @@ pub(crate) fn selector(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
 
 /// Some matching pod is ready.
 pub(crate) fn pods_ready(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
-    let Some(s) = usable(c, ctx).filter(|s| has_selector(s) && !c.pods.is_empty()) else {
+    let Some(s) = usable(c, ctx).filter(|s| s.has_selector() && !c.pods.is_empty()) else {
         return Outcome::Skipped("no selected pods".into());
     };
     let ready = c.pods.iter().filter(|p| p.ready).count();
@@ -189,15 +185,7 @@ pub(crate) fn local_endpoints(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     };
     let object = format!("Endpoints {}/{}", ctx.f.namespace, ctx.f.service);
     let actual = &c.local_endpoints;
-    let expected: std::collections::BTreeSet<String> = if has_selector(s) {
-        c.pods
-            .iter()
-            .filter(|p| p.ready)
-            .filter_map(|p| p.ip.clone())
-            .collect()
-    } else {
-        actual.clone()
-    };
+    let expected = c.expected_local_endpoints();
     let remedy = format!(
         "the cluster's endpoints controller has not caught up with the pods, or the Service's \
          ports do not match the pods: `kubectl --context {} -n {} get endpoints,endpointslices \
@@ -213,7 +201,7 @@ pub(crate) fn local_endpoints(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         f.remedy = Some(remedy.clone());
         Outcome::Broken(f)
     };
-    if has_selector(s) && expected.is_empty() {
+    if s.has_selector() && expected.is_empty() {
         return Outcome::Skipped("no ready pods".into());
     }
     if actual.is_empty() {
