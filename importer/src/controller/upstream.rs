@@ -98,11 +98,11 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
         shape,
         exporting: &res.clusters,
         sources: &sources,
+        failures: &failures,
     };
     for c in &clusters {
         if c.has_namespace(ns) {
             ok &= ensure(c, &ctx).await;
-            warn_failures(c, ns, name, &failures).await;
         } else {
             ok &= remove(c, ns, name, &derived).await;
         }
@@ -113,23 +113,20 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
 
 /// A Warning Event `EndpointsImportFailed` on the cluster's ServiceImport per source cluster
 /// whose slices could not be read (as the GKE flavour does), where users and the doctor look.
-async fn warn_failures(c: &ClusterCache, ns: &str, name: &str, failures: &[(String, String)]) {
-    if failures.is_empty() {
-        return;
-    }
-    let ar = import_ar();
-    let import = match write::get(&c.client, &ar, ns, name).await {
-        Ok(Some(i)) => i,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(cluster = %c.name, error = %e, "failed to read the ServiceImport");
-            return;
-        }
-    };
-    for (cluster, err) in failures {
-        let note =
-            format!("failed to import endpoints of {ns}/{name} from cluster {cluster}: {err}");
-        write::warn(&c.recorder, &import, &ar, "EndpointsImportFailed", note).await;
+async fn warn_failures(c: &ClusterCache, import: &DynamicObject, x: &Ctx<'_>) {
+    for (cluster, err) in x.failures {
+        let note = format!(
+            "failed to import endpoints of {}/{} from cluster {cluster}: {err}",
+            x.ns, x.name
+        );
+        write::warn(
+            &c.recorder,
+            import,
+            &import_ar(),
+            "EndpointsImportFailed",
+            note,
+        )
+        .await;
     }
 }
 
@@ -140,6 +137,8 @@ struct Ctx<'a> {
     shape: &'a crate::conflict::ImportShape,
     exporting: &'a [String],
     sources: &'a [SourceEndpoints],
+    /// Source clusters whose slices could not be read, with the error.
+    failures: &'a [(String, String)],
 }
 
 /// The exporting clusters' own EndpointSlices of the Service (read now, not cached), and
@@ -220,6 +219,7 @@ async fn ensure(c: &ClusterCache, x: &Ctx<'_>) -> bool {
     ) else {
         return false;
     };
+    warn_failures(c, &import, x).await;
     let owner = OwnerReference {
         api_version: "multicluster.x-k8s.io/v1alpha1".into(),
         kind: "ServiceImport".into(),
