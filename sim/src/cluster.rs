@@ -30,6 +30,8 @@ pub struct Cluster {
     pub net: Arc<FleetNet>,
     /// How often readiness probes run (the sim compresses time).
     pub probe_period: std::time::Duration,
+    /// Whether Fault objects take effect (the fleet serves the Fault API).
+    pub faults: bool,
     /// The cluster DNS server's fault switch.
     pub dns: Arc<crate::dns::DnsControl>,
     /// Injected API failures (faults).
@@ -62,6 +64,7 @@ impl Cluster {
             plan,
             net,
             probe_period: std::time::Duration::from_millis(100),
+            faults: true,
             dns: Arc::default(),
             api_faults: crate::faults::ApiFaults::default(),
             dns_addr: std::sync::OnceLock::new(),

@@ -65,6 +65,9 @@ pub struct FleetConfig {
     pub port: u16,
     /// How often readiness probes run.
     pub probe_period: std::time::Duration,
+    /// Serve the Fault API (`faults.sim.mcs-harness.dev`). Off, the fleet behaves like a
+    /// real cluster, which has no way to inject faults.
+    pub faults: bool,
 }
 
 impl Default for FleetConfig {
@@ -74,6 +77,7 @@ impl Default for FleetConfig {
             event_log: 100_000,
             port: 0,
             probe_period: std::time::Duration::from_millis(100),
+            faults: true,
         }
     }
 }
@@ -204,6 +208,7 @@ impl Fleet {
             let plan = crate::net::AddressPlan::new(octets[i]);
             let mut c = Cluster::with_network(name, addr, cfg.event_log, plan, net.clone());
             c.probe_period = cfg.probe_period;
+            c.faults = cfg.faults;
             let cluster = Arc::new(c);
             net.register(&cluster);
             let token = random_token();
@@ -358,17 +363,19 @@ fn bootstrap(cluster: &Cluster) -> Result<(), FleetError> {
     }
     let node = node(cluster);
     create("", "nodes", node.clone(), None)?;
-    let fault_crd = crate::faults::crd();
-    let storage = crate::store::ResKey::new(crate::faults::GROUP, "faults");
-    cluster
-        .registry
-        .set_custom(&storage, crate::registry::defs_from_crd(&fault_crd));
-    create(
-        "apiextensions.k8s.io",
-        "customresourcedefinitions",
-        fault_crd,
-        None,
-    )?;
+    if cluster.faults {
+        let fault_crd = crate::faults::crd();
+        let storage = crate::store::ResKey::new(crate::faults::GROUP, "faults");
+        cluster
+            .registry
+            .set_custom(&storage, crate::registry::defs_from_crd(&fault_crd));
+        create(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            fault_crd,
+            None,
+        )?;
+    }
     let key = crate::store::ObjKey::new("", &cluster.node_name());
     crate::controllers::write_status(
         cluster,

@@ -168,6 +168,61 @@ async fn dns_vip_balancing_cross_cluster_and_faults() {
     })
     .await;
 
+    // Scoped to another namespace, a partition leaves this traffic alone; scoped to the
+    // destination pod's namespace, it cuts it (runs sharing a fleet scope their faults).
+    let scoped = |name: &str, spec: serde_json::Value| -> DynamicObject {
+        serde_json::from_value(
+            json!({"apiVersion": "sim.mcs-harness.dev/v1alpha1", "kind": "Fault",
+            "metadata": {"name": name}, "spec": spec}),
+        )
+        .unwrap()
+    };
+    let elsewhere = json!({"partition": {"peers": ["a"]}, "scope": {"namespaces": ["elsewhere"]}});
+    fb.create(&PostParams::default(), &scoped("cut-elsewhere", elsewhere))
+        .await
+        .unwrap();
+    active(&fb, "cut-elsewhere").await;
+    assert_eq!(
+        sh(&pb, &cmd).await.2,
+        0,
+        "a partition scoped elsewhere cuts nothing here"
+    );
+    let here = json!({"partition": {"peers": ["a"]}, "scope": {"namespaces": ["default"]}});
+    fb.create(&PostParams::default(), &scoped("cut-here", here))
+        .await
+        .unwrap();
+    active(&fb, "cut-here").await;
+    let (_, err, code) = sh(&pb, &cmd).await;
+    assert_eq!((code, err.trim()), (1, "wget: download timed out"));
+    for n in ["cut-elsewhere", "cut-here"] {
+        fb.delete(n, &DeleteParams::default()).await.unwrap();
+    }
+    common::eventually(5, "scoped partition healed", || {
+        let pb = pb.clone();
+        let cmd = cmd.clone();
+        async move { (sh(&pb, &cmd).await.2 == 0).then_some(()) }
+    })
+    .await;
+
+    // A DNS outage scoped to another namespace leaves names of this one resolving.
+    let dns_elsewhere =
+        json!({"dns": {"mode": "ServFail"}, "scope": {"namespaces": ["elsewhere"]}});
+    let fa0 = faults(&ca);
+    fa0.create(
+        &PostParams::default(),
+        &scoped("dns-elsewhere", dns_elsewhere),
+    )
+    .await
+    .unwrap();
+    active(&fa0, "dns-elsewhere").await;
+    let (out, _, code) = sh(&pa, "nslookup whereami.default.svc.cluster.local").await;
+    assert_eq!(code, 0, "{out}");
+    let (out, _, code) = sh(&pa, "nslookup whereami.elsewhere.svc.cluster.local").await;
+    assert!(code == 1 && out.contains("SERVFAIL"), "{out}");
+    fa0.delete("dns-elsewhere", &DeleteParams::default())
+        .await
+        .unwrap();
+
     // DNS outage in a: nslookup fails until the fault goes.
     let fa = faults(&ca);
     let f: DynamicObject = serde_json::from_value(
@@ -199,4 +254,17 @@ async fn dns_vip_balancing_cross_cluster_and_faults() {
     let (_, err, code) = sh(&pa, "frobnicate").await;
     assert_eq!(code, 127);
     assert!(err.contains("not found"), "{err}");
+}
+
+/// Waits until the fault controller reports Fault `name` in effect.
+async fn active(api: &Api<DynamicObject>, name: &str) {
+    common::eventually(5, "fault active", || {
+        let api = api.clone();
+        let name = name.to_string();
+        async move {
+            let f = api.get(&name).await.ok()?;
+            (f.data["status"]["active"] == true).then_some(())
+        }
+    })
+    .await;
 }

@@ -173,3 +173,79 @@ async fn invalid_fault_is_reported_inactive() {
         "{st}"
     );
 }
+
+#[tokio::test]
+async fn scoped_faults_touch_only_their_namespaces() {
+    let fleet = common::fleet().await;
+    let c = common::client(&fleet, "a").await;
+    let f = faults(&c);
+    for ns in ["mine", "theirs"] {
+        let ns: k8s_openapi::api::core::v1::Namespace =
+            serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+        Api::all(c.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .unwrap();
+    }
+    let spec =
+        json!({"apiErrors": {"rate": 1.0, "codes": [500]}, "scope": {"namespaces": ["mine"]}});
+    f.create(&PostParams::default(), &fault("mine-only", spec))
+        .await
+        .unwrap();
+    let st = status_of(&f, "mine-only").await;
+    assert!(
+        st["effect"]
+            .as_str()
+            .unwrap()
+            .ends_with(" in namespaces mine"),
+        "{st}"
+    );
+    let mine: Api<ConfigMap> = Api::namespaced(c.clone(), "mine");
+    let theirs: Api<ConfigMap> = Api::namespaced(c.clone(), "theirs");
+    let e = mine.list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 500),
+        "{e:?}"
+    );
+    theirs.list(&ListParams::default()).await.unwrap();
+    Api::<ConfigMap>::all(c.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+
+    let deny = json!({"deny": {"user": "admin", "resources": ["configmaps"]}, "scope": {"namespaces": ["theirs"]}});
+    f.create(&PostParams::default(), &fault("deny-theirs", deny))
+        .await
+        .unwrap();
+    status_of(&f, "deny-theirs").await;
+    let e = theirs.list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 403),
+        "{e:?}"
+    );
+    f.delete("mine-only", &DeleteParams::default())
+        .await
+        .unwrap();
+    common::eventually(5, "mine restored", || {
+        let m = mine.clone();
+        async move { m.list(&ListParams::default()).await.ok().map(|_| ()) }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_fleet_without_faults_does_not_serve_the_fault_api() {
+    let cfg = mcs_sim::FleetConfig {
+        faults: false,
+        ..Default::default()
+    };
+    let fleet = common::fleet_with(cfg).await;
+    let c = common::client(&fleet, "a").await;
+    let e = faults(&c).list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 404),
+        "{e:?}"
+    );
+    let gvk = GroupVersionKind::gvk("sim.mcs-harness.dev", "v1alpha1", "Fault");
+    assert!(kube::discovery::pinned_kind(&c, &gvk).await.is_err());
+}

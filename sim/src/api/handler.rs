@@ -108,7 +108,7 @@ async fn dispatch(
         Route::Resource(path) => {
             let mut params = parse_query(uri.query())?;
             let def = resolve(&cluster, &path)?;
-            inject_faults(&cluster, &def, &mut params).await?;
+            inject_faults(&cluster, &def, &path, &mut params).await?;
             let req = Req {
                 cluster,
                 def,
@@ -124,12 +124,22 @@ async fn dispatch(
 }
 
 /// API-error faults: latency, random failures, capped watches (never for Fault objects, so
-/// a fault can always be deleted).
-async fn inject_faults(cluster: &Cluster, def: &ResourceDef, params: &mut Params) -> ApiResult<()> {
+/// a fault can always be deleted). A scoped fault sees the request's namespace: the path's,
+/// or the name of a Namespace object.
+async fn inject_faults(
+    cluster: &Cluster,
+    def: &ResourceDef,
+    path: &ResourcePath,
+    params: &mut Params,
+) -> ApiResult<()> {
     if def.group == crate::faults::GROUP {
         return Ok(());
     }
-    let injected = cluster.api_faults.roll();
+    let namespace = match (def.group.as_str(), def.plural.as_str()) {
+        ("", "namespaces") => path.name.as_deref(),
+        _ => path.namespace.as_deref(),
+    };
+    let injected = cluster.api_faults.roll(namespace);
     if !injected.latency.is_zero() {
         tokio::time::sleep(injected.latency).await;
     }

@@ -71,7 +71,8 @@ fn spawn(cluster: Arc<Cluster>, mut c: impl Controller) -> JoinHandle<()> {
 
 /// Starts every controller of `cluster`; abort the handles to stop them.
 pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
-    vec![
+    let faults = cluster.faults;
+    let mut tasks = vec![
         spawn(cluster.clone(), crd::CrdController),
         spawn(cluster.clone(), namespace::NamespaceController::default()),
         spawn(cluster.clone(), gc::GarbageCollector),
@@ -79,11 +80,20 @@ pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
         spawn(cluster.clone(), replicaset::ReplicaSetController::default()),
         spawn(cluster.clone(), endpoints::EndpointsController::default()),
         spawn(cluster.clone(), mirroring::MirroringController),
-        spawn(cluster.clone(), crate::faults::FaultController::default()),
         spawn(
             cluster.clone(),
             crate::net::ServiceProxy::new(cluster.clone()),
         ),
-        spawn(cluster.clone(), crate::kubelet::Kubelet::new(cluster)),
-    ]
+    ];
+    if faults {
+        tasks.push(spawn(
+            cluster.clone(),
+            crate::faults::FaultController::default(),
+        ));
+    }
+    tasks.push(spawn(
+        cluster.clone(),
+        crate::kubelet::Kubelet::new(cluster),
+    ));
+    tasks
 }

@@ -14,7 +14,7 @@ mod records;
 mod server;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use answer::{Answer, TTL, answer};
 pub use hickory_proto::op::ResponseCode;
@@ -50,40 +50,64 @@ pub enum DnsMode {
     Drop,
 }
 
-impl DnsMode {
-    fn to_u8(self) -> u8 {
-        match self {
-            DnsMode::Normal => 0,
-            DnsMode::ServFail => 1,
-            DnsMode::Drop => 2,
-        }
-    }
-
-    fn from_u8(v: u8) -> Self {
-        match v {
-            1 => DnsMode::ServFail,
-            2 => DnsMode::Drop,
-            _ => DnsMode::Normal,
-        }
-    }
-}
-
-/// The fault switch of one DNS server, read (one atomic load) on every query.
+/// The fault switch of one DNS server, read on every query: the modes faults put in force,
+/// each for the whole cluster or only for names in some namespaces.
 #[derive(Debug, Default)]
 pub struct DnsControl {
-    mode: AtomicU8,
+    /// Fast path: whether any rule is in force.
+    any: AtomicBool,
+    rules: std::sync::RwLock<Vec<(DnsMode, Vec<String>)>>,
 }
 
 impl DnsControl {
-    /// Switches the server to `mode`; takes effect from the next query.
+    /// Switches the whole server to `mode`; takes effect from the next query.
     pub fn set(&self, mode: DnsMode) {
-        self.mode.store(mode.to_u8(), Ordering::Relaxed);
+        let rules = match mode {
+            DnsMode::Normal => Vec::new(),
+            m => vec![(m, Vec::new())],
+        };
+        self.set_rules(rules);
     }
 
-    /// The current mode.
-    pub fn mode(&self) -> DnsMode {
-        DnsMode::from_u8(self.mode.load(Ordering::Relaxed))
+    /// Replaces the rules: each a mode and the namespaces it is limited to (empty: every
+    /// name). The last matching rule wins.
+    pub fn set_rules(&self, rules: Vec<(DnsMode, Vec<String>)>) {
+        let rules: Vec<_> = rules
+            .into_iter()
+            .filter(|(m, _)| *m != DnsMode::Normal)
+            .collect();
+        self.any.store(!rules.is_empty(), Ordering::Relaxed);
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules;
     }
+
+    /// The mode for names outside any namespace (cluster-wide rules only).
+    pub fn mode(&self) -> DnsMode {
+        self.mode_for("")
+    }
+
+    /// The mode for a query of `name`.
+    pub fn mode_for(&self, name: &str) -> DnsMode {
+        if !self.any.load(Ordering::Relaxed) {
+            return DnsMode::Normal;
+        }
+        let ns = namespace_of(name);
+        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
+        rules
+            .iter()
+            .rev()
+            .find(|(_, scope)| scope.is_empty() || ns.is_some_and(|n| scope.iter().any(|s| s == n)))
+            .map_or(DnsMode::Normal, |(m, _)| *m)
+    }
+}
+
+/// The namespace a cluster DNS name is about: the label before the first `svc` or `pod`
+/// label (`whereami.NS.svc.clusterset.local`, `host.svc.NS.svc…`, `1-2-3-4.NS.pod…`).
+fn namespace_of(name: &str) -> Option<&str> {
+    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+    let at = labels
+        .iter()
+        .position(|l| l.eq_ignore_ascii_case("svc") || l.eq_ignore_ascii_case("pod"))?;
+    at.checked_sub(1).map(|i| labels[i])
 }
 
 #[cfg(test)]
@@ -105,5 +129,27 @@ mod control_tests {
         assert_eq!(c.mode(), DnsMode::ServFail);
         c.set(DnsMode::Normal);
         assert_eq!(c.mode(), DnsMode::Normal);
+    }
+
+    #[test]
+    fn scoped_rules_apply_to_names_of_their_namespaces() {
+        let c = DnsControl::default();
+        c.set_rules(vec![(DnsMode::ServFail, vec!["mine".into()])]);
+        assert_eq!(
+            c.mode_for("web.mine.svc.clusterset.local."),
+            DnsMode::ServFail
+        );
+        assert_eq!(
+            c.mode_for("web.mine.svc.clusterset.local.mine.svc.cluster.local"),
+            DnsMode::ServFail
+        );
+        assert_eq!(c.mode_for("web.theirs.svc.cluster.local"), DnsMode::Normal);
+        assert_eq!(c.mode_for("example.com"), DnsMode::Normal);
+        assert_eq!(c.mode(), DnsMode::Normal);
+        c.set_rules(vec![
+            (DnsMode::ServFail, vec!["mine".into()]),
+            (DnsMode::Drop, vec![]),
+        ]);
+        assert_eq!(c.mode_for("web.theirs.svc.cluster.local"), DnsMode::Drop);
     }
 }

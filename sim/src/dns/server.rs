@@ -171,15 +171,21 @@ enum Transport {
 /// The encoded reply to one request, `None` when nothing is to be sent (Drop mode, not a
 /// query, or too short to carry a message id).
 fn respond(shared: &Shared, request: &[u8], transport: Transport) -> Option<Vec<u8>> {
-    let mode = shared.control.mode();
-    if mode == DnsMode::Drop {
-        return None;
-    }
     let msg = match Message::from_vec(request) {
         Ok(msg) => msg,
+        Err(_) if shared.control.mode() == DnsMode::Drop => return None,
         Err(_) => return format_error(request),
     };
     if msg.metadata.message_type != MessageType::Query {
+        return None;
+    }
+    let name = msg
+        .queries
+        .first()
+        .map(|q| q.name.to_ascii())
+        .unwrap_or_default();
+    let mode = shared.control.mode_for(&name);
+    if mode == DnsMode::Drop {
         return None;
     }
     let reply = reply(&shared.cluster, &msg, mode);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::FaultSpec;
+use super::{FaultSpec, Scope};
 use crate::api::DenyRule;
 use crate::cluster::Cluster;
 use crate::controllers::{Controller, write_status};
@@ -16,8 +16,8 @@ use crate::store::{EventType, Meta, ObjKey, ResKey, StoreEvent};
 /// The fault controller of one cluster.
 #[derive(Default)]
 pub struct FaultController {
-    /// DNS faults in force, by Fault name.
-    dns: BTreeMap<String, String>,
+    /// DNS faults in force, by Fault name: mode and scope.
+    dns: BTreeMap<String, (String, Scope)>,
 }
 
 fn faults() -> ResKey {
@@ -60,19 +60,28 @@ impl FaultController {
     }
 
     fn set_dns(&self, cluster: &Cluster) {
-        let mode = match self.dns.values().last().map(String::as_str) {
-            Some("Drop") => DnsMode::Drop,
-            Some(_) => DnsMode::ServFail,
-            None => DnsMode::Normal,
-        };
-        cluster.dns.set(mode);
+        let rules = self
+            .dns
+            .values()
+            .map(|(mode, scope)| {
+                let mode = match mode.as_str() {
+                    "Drop" => DnsMode::Drop,
+                    _ => DnsMode::ServFail,
+                };
+                (mode, scope.namespaces.clone())
+            })
+            .collect();
+        cluster.dns.set_rules(rules);
     }
 
     fn apply(&mut self, cluster: &Cluster, name: &str, obj: &Value) {
-        let status = match FaultSpec::parse(&obj["spec"]) {
-            Ok(spec) => {
-                self.install(cluster, name, &spec);
-                json!({"active": true, "effect": spec.describe(), "message": format!("in effect in cluster {}", cluster.name)})
+        let parsed = FaultSpec::parse(&obj["spec"])
+            .and_then(|spec| Scope::parse(&obj["spec"]).map(|scope| (spec, scope)));
+        let status = match parsed {
+            Ok((spec, scope)) => {
+                self.install(cluster, name, &spec, &scope);
+                let effect = format!("{}{}", spec.describe(), scope.describe());
+                json!({"active": true, "effect": effect, "message": format!("in effect in cluster {}", cluster.name)})
             }
             Err(msg) => json!({"active": false, "effect": "", "message": msg}),
         };
@@ -85,15 +94,17 @@ impl FaultController {
         );
     }
 
-    fn install(&mut self, cluster: &Cluster, name: &str, spec: &FaultSpec) {
+    fn install(&mut self, cluster: &Cluster, name: &str, spec: &FaultSpec, scope: &Scope) {
         match spec {
             FaultSpec::Partition { peers } => cluster.net.add_partition(Partition {
                 owner: owner(cluster, name),
                 cluster: cluster.name.clone(),
                 peers: peers.clone(),
+                namespaces: scope.namespaces.clone(),
             }),
             FaultSpec::Dns { mode } => {
-                self.dns.insert(name.to_string(), mode.clone());
+                self.dns
+                    .insert(name.to_string(), (mode.clone(), scope.clone()));
                 self.set_dns(cluster);
             }
             FaultSpec::ApiErrors {
@@ -101,11 +112,16 @@ impl FaultController {
                 codes,
                 latency_ms,
                 watch_drop_seconds,
-            } => {
-                cluster
-                    .api_faults
-                    .set(name, *rate, codes.clone(), *latency_ms, *watch_drop_seconds)
-            }
+            } => cluster.api_faults.set(
+                name,
+                super::api_errors::Rule::new(
+                    *rate,
+                    codes.clone(),
+                    *latency_ms,
+                    *watch_drop_seconds,
+                )
+                .scoped(scope.namespaces.clone()),
+            ),
             FaultSpec::Deny {
                 user,
                 verbs,
@@ -124,8 +140,28 @@ impl FaultController {
                 } else {
                     resources.clone()
                 },
-                namespaces: namespaces.clone(),
+                namespaces: scoped_namespaces(namespaces, scope),
             }),
+        }
+    }
+}
+
+/// The namespaces a deny rule covers: its own, limited to the scope's. A rule whose
+/// namespaces all lie outside the scope covers nothing, which an unmatchable name expresses.
+fn scoped_namespaces(own: &[String], scope: &Scope) -> Vec<String> {
+    match (own.is_empty(), scope.namespaces.is_empty()) {
+        (_, true) => own.to_vec(),
+        (true, false) => scope.namespaces.clone(),
+        (false, false) => {
+            let both: Vec<String> = own
+                .iter()
+                .filter(|n| scope.covers(Some(n)))
+                .cloned()
+                .collect();
+            match both.is_empty() {
+                true => vec![String::new()],
+                false => both,
+            }
         }
     }
 }

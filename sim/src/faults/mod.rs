@@ -7,14 +7,17 @@
 //!   are slowed down, and watches are cut every N seconds;
 //! - `deny: {user, verbs, resources, namespaces}` — 403 for an identity (e.g. the importer
 //!   reading endpoints).
+//!
+//! An optional `scope: {namespaces: [..]}` limits the fault to those namespaces (see
+//! [`Scope`]), so test runs sharing a fleet only break their own namespaces.
 
 mod api_errors;
 mod controller;
 mod spec;
 
-pub use api_errors::{ApiFaults, Injected};
+pub use api_errors::{ApiFaults, Injected, Rule as ApiErrorRule};
 pub use controller::FaultController;
-pub use spec::{FaultSpec, crd};
+pub use spec::{FaultSpec, Scope, crd};
 
 /// API group of Fault objects.
 pub const GROUP: &str = "sim.mcs-harness.dev";

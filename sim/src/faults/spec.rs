@@ -97,6 +97,57 @@ impl FaultSpec {
     }
 }
 
+/// Where a fault applies: the whole cluster (no namespaces), or only what concerns the
+/// listed namespaces. A simulation choice, so that several test runs can share one fleet and
+/// still break only their own namespaces (a real outage is cluster-wide):
+/// - `partition`: connections to pods in these namespaces;
+/// - `dns`: queries for names in these namespaces (`*.NS.svc.cluster.local`,
+///   `*.NS.svc.clusterset.local`, `*.NS.pod.cluster.local`);
+/// - `apiErrors`: requests on objects in these namespaces (and on the Namespace objects);
+/// - `deny`: requests in these namespaces (intersected with `deny.namespaces`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Namespaces the fault is limited to; empty: the whole cluster.
+    pub namespaces: Vec<String>,
+}
+
+impl Scope {
+    /// Parses `spec.scope` (absent: the whole cluster).
+    pub fn parse(spec: &Value) -> Result<Scope, String> {
+        let Some(scope) = spec.get("scope") else {
+            return Ok(Scope::default());
+        };
+        let ns = &scope["namespaces"];
+        let ok = scope.is_object()
+            && scope
+                .as_object()
+                .is_some_and(|o| o.keys().all(|k| k == "namespaces"))
+            && (ns.is_null()
+                || ns
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(Value::is_string)));
+        if !ok {
+            return Err("scope must be {namespaces: [NAME, ...]}".into());
+        }
+        Ok(Scope {
+            namespaces: strings(ns),
+        })
+    }
+
+    /// Whether something in namespace `ns` (None: cluster-scoped) is affected.
+    pub fn covers(&self, ns: Option<&str>) -> bool {
+        self.namespaces.is_empty() || ns.is_some_and(|n| self.namespaces.iter().any(|x| x == n))
+    }
+
+    /// ` in namespaces a,b` for descriptions (empty for the whole cluster).
+    pub fn describe(&self) -> String {
+        match self.namespaces.is_empty() {
+            true => String::new(),
+            false => format!(" in namespaces {}", self.namespaces.join(",")),
+        }
+    }
+}
+
 fn or_all(v: &[String]) -> String {
     if v.is_empty() {
         "*".into()
@@ -236,5 +287,19 @@ mod tests {
         assert!(FaultSpec::parse(&json!({"apiErrors": {"rate": 2}})).is_err());
         assert!(FaultSpec::parse(&json!({"apiErrors": {"codes": [200]}})).is_err());
         assert!(FaultSpec::parse(&json!({"deny": {}})).is_err());
+    }
+
+    #[test]
+    fn scope_limits_a_fault_to_namespaces() {
+        let whole = Scope::parse(&json!({"dns": {}})).unwrap();
+        assert!(whole.covers(None) && whole.covers(Some("x")));
+        let s = Scope::parse(&json!({"dns": {}, "scope": {"namespaces": ["a", "b"]}})).unwrap();
+        assert!(s.covers(Some("a")) && !s.covers(Some("c")) && !s.covers(None));
+        assert_eq!(s.describe(), " in namespaces a,b");
+        assert!(Scope::parse(&json!({"scope": {"ns": ["a"]}})).is_err());
+        assert!(Scope::parse(&json!({"scope": {"namespaces": [1]}})).is_err());
+        assert!(Scope::parse(&json!({"scope": []})).is_err());
+        // `scope` is not a fault kind of its own.
+        assert!(FaultSpec::parse(&json!({"scope": {}, "dns": {}})).is_ok());
     }
 }

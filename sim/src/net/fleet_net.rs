@@ -24,6 +24,9 @@ pub struct Partition {
     pub cluster: String,
     /// The other side.
     pub peers: Vec<String>,
+    /// Only connections to pods in these namespaces are cut (empty: every connection). A
+    /// simulation choice, so that runs sharing a fleet break only their own traffic.
+    pub namespaces: Vec<String>,
 }
 
 /// Routing state shared by every cluster of a fleet.
@@ -71,13 +74,28 @@ impl FleetNet {
             .retain(|p| p.owner != owner);
     }
 
-    /// Whether traffic between clusters `a` and `b` is blocked.
-    pub fn blocked(&self, a: &str, b: &str) -> bool {
+    /// Whether traffic between clusters `a` and `b` is blocked; `namespace` tells, when a
+    /// partition is scoped, the namespace of the destination pod (looked up only then).
+    pub fn blocked(&self, a: &str, b: &str, namespace: impl FnOnce() -> Option<String>) -> bool {
         let ps = self.partitions.read().unwrap_or_else(|e| e.into_inner());
-        ps.iter().any(|p| {
+        let mut matching = ps.iter().filter(|p| {
             (p.cluster == a && p.peers.iter().any(|x| x == b))
                 || (p.cluster == b && p.peers.iter().any(|x| x == a))
-        })
+        });
+        let mut scopes = Vec::new();
+        for p in matching.by_ref() {
+            if p.namespaces.is_empty() {
+                return true;
+            }
+            scopes.push(&p.namespaces);
+        }
+        if scopes.is_empty() {
+            return false;
+        }
+        let Some(ns) = namespace() else {
+            return false;
+        };
+        scopes.iter().any(|s| s.iter().any(|x| *x == ns))
     }
 
     /// The endpoint a connection to Service VIP `vip:port` of `cluster` goes to, round-robin
@@ -117,7 +135,7 @@ impl FleetNet {
             })?;
             return Box::pin(self.connect_to(from, target, timeout)).await;
         }
-        if from.is_some_and(|f| self.blocked(f, &owner.name)) {
+        if from.is_some_and(|f| self.blocked(f, &owner.name, || pod_namespace(&owner, ip))) {
             tokio::time::sleep(timeout).await;
             return Err(timed_out(addr));
         }
@@ -150,6 +168,19 @@ impl Network for FleetNet {
     ) -> BoxFuture<'a, io::Result<TcpStream>> {
         Box::pin(self.connect_to(Some(from_cluster), addr, timeout))
     }
+}
+
+/// The namespace of the pod with IP `ip` in `cluster`, if one has it.
+fn pod_namespace(cluster: &Cluster, ip: Ipv4Addr) -> Option<String> {
+    let ip = ip.to_string();
+    let page = cluster
+        .store
+        .list(&ResKey::new("", "pods"), None, None, 1, &|p| {
+            p["status"]["podIP"] == ip.as_str()
+        });
+    page.items
+        .first()
+        .and_then(|p| p["metadata"]["namespace"].as_str().map(str::to_string))
 }
 
 /// Ready backends of the Service with ClusterIP `vip` serving `port`.
