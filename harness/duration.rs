@@ -42,9 +42,47 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// A duration for people, in the units [`parse_duration`] reads: `250ms`, `10s`, `1m30s`,
+/// `1.25s` (sub-second remainders above one second are shown to the millisecond).
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let (secs, rest) = (ms / 1000, ms % 1000);
+    if rest != 0 && secs < 60 {
+        let frac = format!("{rest:03}");
+        return format!("{secs}.{}s", frac.trim_end_matches('0'));
+    }
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, s) => format!("{h}h{m}m{s}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_durations_read_back() {
+        for (d, want) in [
+            (Duration::from_micros(500_907), "500ms"),
+            (Duration::from_secs(10), "10s"),
+            (Duration::from_millis(1250), "1.25s"),
+            (Duration::from_secs(90), "1m30s"),
+            (Duration::from_secs(120), "2m"),
+            (Duration::from_secs(3600), "1h"),
+        ] {
+            assert_eq!(human(d), want);
+        }
+        for s in ["500ms", "10s", "1m30s", "2m", "1h"] {
+            assert_eq!(human(parse_duration(s).unwrap()), s);
+        }
+    }
 
     #[test]
     fn parses_units_and_rejects_garbage() {

@@ -25,8 +25,8 @@ use std::time::Duration;
 pub use expr::Expr;
 pub use model::{
     ClearFaultAction, DnsAnswer, ExpectDnsAction, ExpectHttpAction, ExpectImportAction,
-    FaultAction, Flavour, ManifestAction, NamespacePolicy, PatchAction, PatchType, ScaleAction,
-    ScenarioDoc, ServiceAction, StartProbeAction, StopProbeAction, WaitAction,
+    FaultAction, Flavour, ManifestAction, NamespacePolicy, PatchAction, PatchType, RequiresDoc,
+    ScaleAction, ScenarioDoc, ServiceAction, StartProbeAction, StopProbeAction, WaitAction,
 };
 pub use template::{TemplateError, Vars, render};
 pub use validate::{DEFAULT_STEP_TIMEOUT, DEFAULT_TIMEOUT};
@@ -74,6 +74,28 @@ pub const DIAGNOSIS_IDS: [&str; 19] = [
     "propagating",
 ];
 
+/// Namespaces the harness refuses to touch unless `--allow-namespace` names them: the
+/// cluster's own (`kube-system`, `default`) and GKE MCS's (`gke-mcs`).
+pub const PROTECTED_NAMESPACES: [&str; 3] = ["kube-system", "gke-mcs", "default"];
+
+/// What loading may allow that the defaults refuse.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Protected namespaces the user allowed (`--allow-namespace`).
+    pub allow_namespaces: Vec<String>,
+    /// Fixture files may lie outside the scenario's project root (`--allow-outside-files`).
+    pub allow_outside_files: bool,
+}
+
+/// What a scenario needs from the fleet it runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Requirements {
+    /// At least this many clusters.
+    pub clusters: usize,
+    /// The embedded fleet's Fault API.
+    pub faults: bool,
+}
+
 /// A validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -95,6 +117,8 @@ pub struct Scenario {
     pub timeouts: Timeouts,
     /// Steps in order.
     pub steps: Vec<Step>,
+    /// What it needs from the fleet (its flavour aside).
+    pub requires: Requirements,
 }
 
 /// Resolved default timeouts.
@@ -130,6 +154,15 @@ impl Step {
     /// The step's own timeout, falling back to `timeouts.default`.
     pub fn effective_timeout(&self, t: &Timeouts) -> Duration {
         self.timeout.unwrap_or(t.default)
+    }
+
+    /// Whether the step installs or removes a sim Fault (also inside `expectFailure`).
+    pub fn uses_faults(&self) -> bool {
+        match &self.action {
+            Action::Fault(_) | Action::ClearFault(_) => true,
+            Action::ExpectFailure { step, .. } => step.uses_faults(),
+            _ => false,
+        }
     }
 }
 
@@ -237,30 +270,42 @@ pub enum ScenarioError {
     },
 }
 
-/// Loads and validates a scenario file.
+/// Loads and validates a scenario file with the default [`LoadOptions`].
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// Loads and validates a scenario file.
+pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Scenario, ScenarioError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
         origin: origin.clone(),
         source,
     })?;
-    parse(&text, &origin)
+    parse_with(&text, &origin, opts)
+}
+
+/// Parses and validates scenario text with the default [`LoadOptions`].
+pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    parse_with(text, origin, &LoadOptions::default())
 }
 
 /// Parses and validates scenario text; `origin` names it in errors, and its parent
-/// directory is where fixture files are looked up first.
-pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+/// directory (made absolute, so that `cd scenarios && run .` still finds the project's
+/// fixtures) is where fixture files are looked up first.
+pub fn parse_with(text: &str, origin: &str, opts: &LoadOptions) -> Result<Scenario, ScenarioError> {
     let options = serde_saphyr::options! { legacy_octal_numbers: true };
     let doc: ScenarioDoc =
         serde_saphyr::from_str_with_options(text, options).map_err(|e| syntax_error(&e, origin))?;
     let base = Path::new(origin).parent().map(|p| {
-        if p.as_os_str().is_empty() {
-            PathBuf::from(".")
+        let p = if p.as_os_str().is_empty() {
+            Path::new(".")
         } else {
-            p.to_path_buf()
-        }
+            p
+        };
+        std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
     });
-    validate::scenario(doc, origin, base)
+    validate::scenario(doc, origin, base, opts)
 }
 
 /// Converts a parser error into `origin:line:col: message` with a hint.

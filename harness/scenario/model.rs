@@ -38,13 +38,19 @@ pub struct ScenarioDoc {
     /// Default timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsDoc,
+    /// What the scenario needs from the fleet beyond what its steps show (the number of
+    /// clusters, faults and flavour are also inferred). A provider that cannot offer it
+    /// skips the scenario with the reason.
+    #[serde(default)]
+    #[schemars(with = "Option<RequiresDoc>")]
+    pub requires: Option<Spanned<RequiresDoc>>,
     /// The steps, run in order (at least one).
     #[schemars(with = "Vec<StepDoc>")]
     pub steps: Spanned<Vec<Spanned<StepDoc>>>,
 }
 
 /// The MCS flavour a scenario targets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Flavour {
     /// GKE (`net.gke.io` ServiceImports, `gke-mcs-*` derived Services).
@@ -52,6 +58,22 @@ pub enum Flavour {
     Gke,
     /// Upstream `multicluster.x-k8s.io` (KEP-1645).
     Upstream,
+}
+
+impl Flavour {
+    /// `gke` or `upstream`, as written in scenarios and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavour::Gke => "gke",
+            Flavour::Upstream => "upstream",
+        }
+    }
+
+    /// The API group/version the harness uses for it, e.g. `net.gke.io/v1`.
+    pub fn api(self) -> String {
+        let f: mcs_importer::Flavour = self.into();
+        format!("{}/{}", f.group(), f.version())
+    }
 }
 
 impl From<mcs_importer::Flavour> for Flavour {
@@ -100,6 +122,18 @@ impl Default for NamespacePolicy {
     fn default() -> Self {
         NamespacePolicy::Fresh { create_in: None }
     }
+}
+
+/// `requires`: capabilities the fleet must have.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequiresDoc {
+    /// At least this many clusters (default: the number of `clusters`; may not be fewer).
+    #[serde(default)]
+    pub clusters: Option<u32>,
+    /// The embedded fleet's Fault API (`fault`/`clearFault` steps imply it).
+    #[serde(default)]
+    pub faults: Option<bool>,
 }
 
 /// Default timeouts as written (durations like `500ms`, `30s`, `2m`, `1m30s`).
@@ -242,8 +276,9 @@ pub struct ScaleAction {
     pub cluster: SpannedStr,
     /// Deployment name.
     pub deployment: String,
-    /// Desired replicas.
-    pub replicas: u32,
+    /// Desired replicas (0 to 2147483647, as `spec.replicas` is an int32).
+    #[schemars(with = "u32", range(min = 0, max = 2147483647))]
+    pub replicas: Spanned<i64>,
 }
 
 /// `export` / `unexport`: a Service in a cluster.

@@ -131,7 +131,7 @@ fn patch_scale_export_steps() {
         json!([{"op": "replace", "path": "/spec/replicas", "value": 2}])
     );
     assert!(
-        matches!(&s.steps[3].action, Action::Scale(x) if x.replicas == 3 && x.deployment == "whereami")
+        matches!(&s.steps[3].action, Action::Scale(x) if x.replicas.value == 3 && x.deployment == "whereami")
     );
     assert!(matches!(&s.steps[4].action, Action::Export(x) if x.service == "whereami"));
     assert!(matches!(&s.steps[5].action, Action::Unexport(x) if x.cluster.value == "b"));

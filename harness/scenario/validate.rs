@@ -18,11 +18,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default for `timeouts.step`.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Validation context: where the file is and which clusters it declares.
+/// Validation context: where the file is, which clusters it declares, what is allowed.
 pub(super) struct Ctx {
     pub origin: String,
     pub base: Option<PathBuf>,
     pub clusters: Vec<String>,
+    pub opts: super::LoadOptions,
+    /// Fixture files must lie inside this directory (the project root), unless allowed.
+    pub root: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -96,8 +99,53 @@ impl Ctx {
                 );
                 return Err(self.err(&t.referenced, msg));
             }
+            let ns = match (d["apiVersion"].as_str(), d["kind"].as_str()) {
+                (Some("v1"), Some("Namespace")) => d["metadata"]["name"].as_str(),
+                _ => d["metadata"]["namespace"].as_str(),
+            };
+            if let Some(ns) = ns {
+                self.namespace_allowed(ns, &t.referenced)
+                    .map_err(|e| e.at(at.map(|a| (a.line(), a.column()))))?;
+            }
         }
         Ok(())
+    }
+
+    /// Refuses a protected namespace (kube-system, gke-mcs, default) unless allowed.
+    fn namespace_allowed(&self, ns: &str, at: &Location) -> Result<(), ScenarioError> {
+        let protected = super::PROTECTED_NAMESPACES.contains(&ns);
+        if !protected || self.opts.allow_namespaces.iter().any(|a| a == ns) {
+            return Ok(());
+        }
+        let msg = format!(
+            "namespace {ns:?} is protected: the harness never touches kube-system, gke-mcs or default; use another namespace, or pass --allow-namespace {ns} if you mean it"
+        );
+        Err(self.err(at, msg))
+    }
+
+    /// Refuses a fixture outside the project root unless `--allow-outside-files`.
+    fn inside_root(&self, path: &Path, file: &SpannedStr) -> Result<(), ScenarioError> {
+        if self.opts.allow_outside_files {
+            return Ok(());
+        }
+        let Some(root) = &self.root else {
+            return Ok(());
+        };
+        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let (path, root) = (canon(path), canon(root));
+        // The current directory is the user's choice of project too (fixtures are looked up
+        // there last).
+        let cwd = std::env::current_dir().ok().map(|d| canon(&d));
+        if path.starts_with(&root) || cwd.is_some_and(|d| path.starts_with(d)) {
+            return Ok(());
+        }
+        let msg = format!(
+            "fixture file {:?} resolves to {}, outside the scenario's project root {}: keep fixtures inside the project, or pass --allow-outside-files",
+            file.value,
+            path.display(),
+            root.display()
+        );
+        Err(self.err(&file.referenced, msg))
     }
 }
 
@@ -106,11 +154,15 @@ pub(super) fn scenario(
     doc: ScenarioDoc,
     origin: &str,
     base: Option<PathBuf>,
+    opts: &super::LoadOptions,
 ) -> Result<Scenario, ScenarioError> {
+    let root = base.as_deref().map(project_root);
     let mut ctx = Ctx {
         origin: origin.to_string(),
         base,
         clusters: Vec::new(),
+        opts: opts.clone(),
+        root,
     };
     label(&ctx, &doc.name, "scenario name")?;
     ctx.clusters = clusters(&ctx, &doc.clusters)?;
@@ -132,6 +184,11 @@ pub(super) fn scenario(
             "namespace {name:?} is not a DNS-1123 label: use lowercase letters, digits and '-'"
         );
         return Err(ctx.err(&ns.referenced, msg));
+    }
+    if let Some(ns) = &doc.namespace
+        && let NamespacePolicy::Fixed { name } = &ns.value
+    {
+        ctx.namespace_allowed(name, &ns.referenced)?;
     }
     if let Some(ns) = &doc.namespace
         && let NamespacePolicy::Fresh {
@@ -158,6 +215,7 @@ pub(super) fn scenario(
         .map(|s| step(&ctx, s, false))
         .collect::<Result<Vec<_>, _>>()?;
     probe_order(&ctx, &steps)?;
+    let requires = requirements(&ctx, doc.requires.as_ref(), &steps)?;
     Ok(Scenario {
         origin: ctx.origin,
         base_dir: ctx.base,
@@ -168,7 +226,53 @@ pub(super) fn scenario(
         namespace: doc.namespace.map(|n| n.value).unwrap_or_default(),
         timeouts,
         steps,
+        requires,
     })
+}
+
+/// What the scenario needs: `requires` as written, checked against what its steps imply.
+fn requirements(
+    ctx: &Ctx,
+    doc: Option<&Spanned<RequiresDoc>>,
+    steps: &[Step],
+) -> Result<super::Requirements, ScenarioError> {
+    let uses_faults = steps.iter().any(Step::uses_faults);
+    let named = ctx.clusters.len();
+    let Some(doc) = doc else {
+        return Ok(super::Requirements {
+            clusters: named,
+            faults: uses_faults,
+        });
+    };
+    let clusters = match doc.value.clusters {
+        Some(n) if (n as usize) < named => {
+            let msg = format!(
+                "requires.clusters is {n}, but the scenario names {named} clusters: remove it or raise it to at least {named}"
+            );
+            return Err(ctx.err(&doc.referenced, msg));
+        }
+        Some(n) => n as usize,
+        None => named,
+    };
+    if doc.value.faults == Some(false) && uses_faults {
+        return Err(ctx.err(
+            &doc.referenced,
+            "requires.faults is false, but the scenario has fault steps: remove `faults: false`",
+        ));
+    }
+    Ok(super::Requirements {
+        clusters,
+        faults: uses_faults || doc.value.faults == Some(true),
+    })
+}
+
+/// The project root of a scenario directory: the nearest ancestor (itself included) that
+/// holds a `fixtures/` directory, else the directory itself.
+fn project_root(base: &Path) -> PathBuf {
+    base.ancestors()
+        .find(|d| d.join("fixtures").is_dir())
+        .unwrap_or(base)
+        .to_path_buf()
 }
 
 /// Checks `clusters`: at least one, DNS-1123 labels, no duplicates.
@@ -334,6 +438,14 @@ fn action(ctx: &Ctx, raw: Raw) -> Result<Action, ScenarioError> {
                 ctx.template(t)?;
             }
             p.period = p.interval.as_ref().map(|d| ctx.duration(d)).transpose()?;
+            if let (Some(d), Some(t)) = (p.period, &p.interval)
+                && d.is_zero()
+            {
+                return Err(ctx.err(
+                    &t.referenced,
+                    "startProbe.interval must be longer than 0s: probing without a pause floods the clusters; use e.g. 100ms",
+                ));
+            }
             Action::StartProbe(p)
         }
         Action::StopProbe(mut p) => {
@@ -408,7 +520,16 @@ fn failure(ctx: &Ctx, f: ExpectFailureAction) -> Result<Action, ScenarioError> {
 /// Cluster references and templates of the remaining actions.
 fn check_refs(ctx: &Ctx, a: Action) -> Result<Action, ScenarioError> {
     match &a {
-        Action::Scale(s) => ctx.cluster(&s.cluster)?,
+        Action::Scale(s) => {
+            ctx.cluster(&s.cluster)?;
+            if !(0..=i64::from(i32::MAX)).contains(&s.replicas.value) {
+                let msg = format!(
+                    "replicas {} is out of range: spec.replicas is an int32, use 0 to 2147483647",
+                    s.replicas.value
+                );
+                return Err(ctx.err(&s.replicas.referenced, msg));
+            }
+        }
         Action::Export(s) | Action::Unexport(s) => ctx.cluster(&s.cluster)?,
         Action::ExpectImport(i) => {
             ctx.cluster(&i.cluster)?;
@@ -465,6 +586,7 @@ fn manifest(ctx: &Ctx, mut m: ManifestAction) -> Result<ManifestAction, Scenario
                 let msg = format!("fixture file {:?} not found (looked relative to the scenario's directory and the project root); check the path", file.value);
                 ctx.err(&file.referenced, msg)
             })?;
+            ctx.inside_root(&path, file)?;
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 ctx.err(
                     &file.referenced,
