@@ -28,7 +28,7 @@
 //! Nothing is asserted: numbers are printed as a table, as README rows and as
 //! `BENCH key=value` lines for scripts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::error::Error;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -36,10 +36,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use mcs_harness::engine::{self, ClusterHandle, EventSink, Planned, RunConfig, RunSummary};
+use mcs_harness::engine::{self, EventSink, Planned, RunConfig, RunSummary};
 use mcs_harness::event::{Event, Milestone, Outcome};
-use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions};
-use mcs_harness::run_cmd::embedded_plan;
+use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions, Provider};
 use mcs_harness::scenario::{self, Scenario};
 use mcs_sim::store::{ResKey, Store};
 use serde_json::json;
@@ -119,30 +118,31 @@ fn parse(yaml: &str, name: &str) -> BoxResult<Scenario> {
     Ok(scenario::parse(yaml, &origin)?)
 }
 
-async fn plan(fleet: &EmbeddedFleet, scenarios: Vec<Scenario>) -> BoxResult<Vec<Planned>> {
-    let mut out = Vec::new();
-    for s in scenarios {
-        let mut clusters = BTreeMap::new();
+/// Scenarios that all share `fleet`'s clusters (as a `sim up` fleet bound with `--cluster`).
+async fn plan(
+    fleet: &EmbeddedFleet,
+    scenarios: Vec<Scenario>,
+) -> BoxResult<(Vec<Planned>, Arc<dyn Provider>)> {
+    let mut names: Vec<String> = Vec::new();
+    for s in &scenarios {
         for c in &s.clusters {
-            let client = fleet.client(c).await?;
-            let h = ClusterHandle {
-                name: c.clone(),
-                location: "embedded".into(),
-                client,
-            };
-            clusters.insert(c.clone(), h);
+            if !names.contains(c) {
+                names.push(c.clone());
+            }
         }
-        out.push(Planned {
-            scenario: Arc::new(s),
-            clusters: Ok(clusters),
-        });
     }
-    Ok(out)
+    let provider: Arc<dyn Provider> = Arc::new(mcs_harness::fleet::shared(fleet, &names).await?);
+    let plan = scenarios
+        .into_iter()
+        .map(|s| Planned::run(Arc::new(s)))
+        .collect();
+    Ok((plan, provider))
 }
 
 /// Starts `engine::run` on its own task; events arrive on the returned receiver.
 fn start(
     plan: Vec<Planned>,
+    provider: Arc<dyn Provider>,
     jobs: usize,
 ) -> (
     tokio::task::JoinHandle<RunSummary>,
@@ -154,7 +154,8 @@ fn start(
         ..RunConfig::default()
     };
     let sink = EventSink::new(tx);
-    let run = engine::run(plan, cfg, "bench".into(), sink, CancellationToken::new());
+    let intro = engine::RunIntro::default();
+    let run = engine::run(plan, provider, cfg, intro, sink, CancellationToken::new());
     (tokio::spawn(run), rx)
 }
 
@@ -264,9 +265,9 @@ async fn detect_waits(fleet: &EmbeddedFleet, clock: &CommitClock) -> BoxResult<D
             "  - wait: {{cluster: a, apiVersion: v1, kind: ConfigMap, name: x, for: '.data.k == \"go-{i}\"'}}\n"
         ));
     }
-    let plan = plan(fleet, vec![parse(&yaml, "detect")?]).await?;
+    let (plan, provider) = plan(fleet, vec![parse(&yaml, "detect")?]).await?;
     let writer = fleet.client("a").await?;
-    let (run, mut rx) = start(plan, 1);
+    let (run, mut rx) = start(plan, provider, 1);
     let mut cms: Option<Api<ConfigMap>> = None;
     let mut writes = Vec::new();
     let mut finished: HashMap<usize, Instant> = HashMap::new();
@@ -312,7 +313,8 @@ async fn propagation(fleet: &EmbeddedFleet) -> BoxResult<(Samples, Samples)> {
     for _ in 0..PROPAGATIONS {
         scenarios.push(parse(PROPAGATE, "propagate")?);
     }
-    let (run, mut rx) = start(plan(fleet, scenarios).await?, 1);
+    let (plan, provider) = plan(fleet, scenarios).await?;
+    let (run, mut rx) = start(plan, provider, 1);
     let (mut seen, mut correct) = (Vec::new(), Vec::new());
     while let Some(e) = rx.recv().await {
         if let Event::Milestone {
@@ -346,15 +348,20 @@ async fn mcs_basic() -> BoxResult<Basic> {
     let (mut wall, mut fleet_start) = (Vec::new(), Vec::new());
     for _ in 0..BASIC_RUNS {
         let t = Instant::now();
-        let (plan, _, fleets) = embedded_plan(std::slice::from_ref(&s), Duration::ZERO).await?;
+        let opts = EmbeddedOptions {
+            clusters: s.clusters.clone(),
+            ..EmbeddedOptions::default()
+        };
+        let fleet = EmbeddedFleet::start(&opts).await?;
         fleet_start.push(t.elapsed());
+        let (plan, provider) = plan(&fleet, vec![(*s).clone()]).await?;
         let t = Instant::now();
-        let (run, mut rx) = start(plan, 1);
+        let (run, mut rx) = start(plan, provider, 1);
         while rx.recv().await.is_some() {}
         let summary = run.await?;
         wall.push(t.elapsed());
         all_passed(&summary, "mcs-basic")?;
-        drop(fleets);
+        drop(fleet);
     }
     Ok(Basic {
         wall: Samples::new(wall),
@@ -384,15 +391,16 @@ fn status_kib(field: &str) -> u64 {
 async fn concurrent() -> BoxResult<Concurrent> {
     let mut scenarios = Vec::new();
     for _ in 0..CONCURRENT {
-        scenarios.push(Arc::new(parse(SMALL_BASIC, "small-basic")?));
+        scenarios.push(parse(SMALL_BASIC, "small-basic")?);
     }
-    // The `run` command's own binding: one fleet, one client per scenario and cluster.
-    let (plan, _, fleets) = embedded_plan(&scenarios, Duration::ZERO).await?;
+    // One shared fleet, as `run --cluster` against a `sim up` fleet.
+    let fleets = EmbeddedFleet::start(&EmbeddedOptions::default()).await?;
+    let (plan, provider) = plan(&fleets, scenarios).await?;
     // "5" resets VmHWM to the current RSS (Linux ≥ 4.0), so the peak is this run's.
     let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let rss_before_kib = status_kib("VmRSS");
     let t = Instant::now();
-    let (run, mut rx) = start(plan, CONCURRENT);
+    let (run, mut rx) = start(plan, provider, CONCURRENT);
     let mut per_scenario = Vec::new();
     while let Some(e) = rx.recv().await {
         if let Event::ScenarioFinished { duration, .. } = e {

@@ -33,6 +33,10 @@ pub enum Command {
     },
     /// Run the simulated MCS importer against real clusters (e.g. kind) until Ctrl-C.
     Importer(ImporterArgs),
+    /// Remove what dead runs left on clusters: namespaces, objects and Faults labelled with a
+    /// run id whose run's Lease has expired (never a live run's). Exit 0 done, 1 something
+    /// could not be removed, 2 usage error.
+    Gc(crate::gc_cmd::GcArgs),
     /// Print the JSON Schema of scenario files (for editors: yaml-language-server).
     Schema,
 }
@@ -108,4 +112,8 @@ pub struct SimUp {
     /// Importer propagation delay (e.g. 30s), to mimic GKE's minutes.
     #[arg(long, default_value = "0", value_parser = crate::duration::parse_duration)]
     pub propagation_delay: std::time::Duration,
+    /// Do not serve the Fault API (`faults.sim.mcs-harness.dev`): the fleet then behaves
+    /// like real clusters, which cannot be broken on purpose.
+    #[arg(long)]
+    pub no_faults: bool,
 }

@@ -269,6 +269,8 @@ impl Reporter for Collector {
                 };
             }
             Event::RunStarted { .. }
+            | Event::Preflight { .. }
+            | Event::Notice { .. }
             | Event::ScenarioStarted { .. }
             | Event::StepStarted { .. }
             | Event::WaitProgress { .. }

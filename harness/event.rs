@@ -24,6 +24,19 @@ pub enum Event {
         #[serde(with = "rfc3339")]
         at: SystemTime,
     },
+    /// What preflight found on the run's clusters (right after RunStarted).
+    Preflight {
+        /// One entry per cluster.
+        report: crate::fleet::PreflightReport,
+    },
+    /// Something the user should know that is neither a step nor a result (e.g. a scenario
+    /// that must run alone on shared clusters).
+    Notice {
+        /// The scenario it is about, if any.
+        scenario: Option<String>,
+        /// What to know.
+        message: String,
+    },
     /// A scenario begins (its namespace exists in every cluster it is created in).
     ScenarioStarted {
         /// Scenario name.

@@ -11,6 +11,7 @@ pub mod duration;
 pub mod engine;
 pub mod event;
 pub mod fleet;
+pub mod gc_cmd;
 pub mod importer_cmd;
 #[cfg(feature = "k3s")]
 pub mod k3s;

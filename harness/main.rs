@@ -27,7 +27,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::Run(args) => {
                 let code = mcs_harness::run_cmd::run(&args).await?;
-                return Ok(if code == 0 { 0 } else { 1 });
+                return Ok(u8::try_from(code).unwrap_or(1));
             }
             Command::Sim {
                 action: SimAction::Up(opts),
@@ -37,11 +37,18 @@ fn main() -> std::process::ExitCode {
             Command::Importer(args) => {
                 mcs_harness::importer_cmd::run(&args, &mut std::io::stdout()).await?;
             }
+            Command::Gc(args) => {
+                let code = mcs_harness::gc_cmd::run(&args, &mut std::io::stdout()).await?;
+                return Ok(u8::try_from(code).unwrap_or(1));
+            }
             Command::Schema => {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&mcs_harness::scenario::json_schema())?
-                );
+                use std::io::Write;
+                let text = serde_json::to_string_pretty(&mcs_harness::scenario::json_schema())?;
+                match writeln!(std::io::stdout().lock(), "{text}") {
+                    // `schema | head -1`: the reader has what it wanted.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    other => other?,
+                }
             }
         }
         Ok(0)

@@ -1,22 +1,25 @@
-//! `mcs-harness run`: loads scenarios (every load error is reported, then exit 2), binds
-//! their clusters — to an embedded fleet started in-process (default), or to kubeconfig
-//! contexts with `--cluster NAME=CONTEXT` — runs them with reporters attached, and cleans
-//! up on Ctrl-C. Exit code: 0 all passed, 1 a scenario failed.
+//! `mcs-harness run`: loads scenarios (every load error is reported, then exit 2), opens the
+//! provider and runs preflight on it (exit 2 on any problem), decides per scenario whether
+//! it runs or is skipped for a missing capability, collects what dead runs left on shared
+//! clusters, holds the run's Lease, runs the scenarios with reporters attached, and cleans
+//! up on Ctrl-C. Exit code: 0 all passed, 1 a scenario failed, 2 bad input, 130 SIGINT,
+//! 143 SIGTERM (both after cleanup).
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
-use kube::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::compare::{Collector, Findings, Limits, RunData, compare, flaky};
-use crate::engine::{self, ClusterHandle, EventSink, Planned, RunConfig};
-use crate::fleet::{EmbeddedFleet, EmbeddedOptions, FleetError, clients_from_kubeconfig};
+use crate::engine::{self, EventSink, Planned, RunConfig, RunIntro};
+use crate::fleet::gc::{GcOptions, RunVerdict};
+use crate::fleet::liveness::RunLease;
+use crate::fleet::{OpenError, Provider, ProviderError, ProviderKind, ProviderOptions};
 use crate::report::{Console, ConsoleMode, FanOut, Html, Json, Junit, Markdown, Reporter};
-use crate::scenario::{self, Flavour, Scenario, ScenarioError};
+use crate::scenario::{self, LoadOptions, Scenario, ScenarioError};
 
 /// Options of `run`.
 #[derive(Debug, Args)]
@@ -24,17 +27,17 @@ pub struct RunArgs {
     /// Scenario files or directories of them (default: `scenarios/`).
     pub paths: Vec<PathBuf>,
     /// Bind a scenario cluster to a kubeconfig context: `--cluster a=gke_proj_zone_c1`
-    /// (repeat). Without any, an embedded fleet is started in-process.
+    /// (repeat). Without any, each scenario gets an embedded fleet of its own.
     #[arg(long = "cluster", value_name = "NAME=CONTEXT", value_parser = parse_binding)]
     pub clusters: Vec<(String, String)>,
     /// Kubeconfig for `--cluster` and `--provider kind` (default: $KUBECONFIG or
     /// ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
-    /// Where the clusters come from: `embedded` (default; in-process fleet), `kind` (kind
-    /// clusters `kind-<prefix>-1…N`, reused or created, importer in-process), `k3s` (k3s
-    /// containers; needs Docker and a build with `--features k3s`). `--cluster` binds
-    /// existing contexts instead.
+    /// Where the clusters come from: `embedded` (default; a fleet per scenario, in-process),
+    /// `kind` (kind clusters `kind-<prefix>-1…N`, reused or created, importer in-process),
+    /// `k3s` (k3s containers; needs Docker and a build with `--features k3s`). `--cluster`
+    /// binds existing contexts instead.
     #[arg(long, value_enum, conflicts_with = "clusters")]
     pub provider: Option<ProviderArg>,
     /// kind cluster name prefix for `--provider kind`.
@@ -47,15 +50,19 @@ pub struct RunArgs {
     /// MCS flavour set up on kind/k3s clusters (scenarios of the other flavour are skipped).
     #[arg(long, value_enum, default_value = "gke")]
     pub flavour: crate::cli::FlavourArg,
-    /// Run up to N scenarios at the same time.
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
-    /// Keep what the run created (namespaces, probe pods, faults) for debugging.
+    /// Run up to N scenarios at the same time (default: the number of CPUs).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Keep what the run created (namespaces, probe pods, faults) for debugging; prints the
+    /// command that removes it.
     #[arg(long)]
     pub keep: bool,
     /// Allow scenarios to use this protected namespace (kube-system, gke-mcs, default).
     #[arg(long = "allow-namespace", value_name = "NAMESPACE")]
     pub allow_namespaces: Vec<String>,
+    /// Allow `file:` fixtures outside the scenario's project root.
+    #[arg(long)]
+    pub allow_outside_files: bool,
     /// Image of the probe pods that run DNS and HTTP probes.
     #[arg(long, default_value = crate::probe::DEFAULT_PROBE_IMAGE)]
     pub probe_image: String,
@@ -87,17 +94,24 @@ pub struct RunArgs {
     pub max_regression: f64,
     /// Importer propagation delay of the embedded fleet (e.g. 2s), to mimic GKE.
     #[arg(long, default_value = "0", value_parser = crate::duration::parse_duration)]
-    pub propagation_delay: std::time::Duration,
+    pub propagation_delay: Duration,
+    /// Bound of each cluster's preflight checks (reachable, credentials, MCS API,
+    /// permissions).
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
+    pub preflight_timeout: Duration,
+    /// Do not remove, at start, what dead runs left on the clusters (see `mcs-harness gc`).
+    #[arg(long)]
+    pub no_gc: bool,
 }
 
 /// `--provider` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProviderArg {
-    /// The embedded fleet, in-process.
+    /// A fleet per scenario, in-process.
     Embedded,
-    /// Two kind clusters.
+    /// kind clusters.
     Kind,
-    /// Two k3s containers (feature `k3s`).
+    /// k3s containers (feature `k3s`).
     K3s,
 }
 
@@ -113,8 +127,16 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A duration longer than zero.
+pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match crate::duration::parse_duration(s)? {
+        d if d.is_zero() => Err(format!("{s:?} must be longer than 0s")),
+        d => Ok(d),
+    }
+}
+
 /// Parses `NAME=CONTEXT`.
-fn parse_binding(s: &str) -> Result<(String, String), String> {
+pub fn parse_binding(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((n, c)) if !n.is_empty() && !c.is_empty() => Ok((n.to_string(), c.to_string())),
         _ => Err(format!(
@@ -135,12 +157,25 @@ pub enum RunCmdError {
     /// A path does not exist.
     #[error("{0}: no such file or directory")]
     Missing(String),
-    /// Clusters could not be reached or built.
+    /// The provider could not be opened, or preflight failed.
     #[error(transparent)]
-    Fleet(#[from] FleetError),
-    /// A scenario cluster has no binding.
+    Open(#[from] OpenError),
+    /// A scenario cannot be bound as the command line says.
     #[error(transparent)]
-    Engine(#[from] engine::EngineError),
+    Bind(#[from] ProviderError),
+    /// Every selected scenario would be skipped: a run that tests nothing must not pass.
+    #[error(
+        "no scenario can run on this fleet:\n{0}\nbind more clusters, select other scenarios, or use the embedded fleet"
+    )]
+    NothingRuns(String),
+    /// A report path cannot be written.
+    #[error("cannot write the report {path}: {message}")]
+    ReportPath {
+        /// Path as given.
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// A report could not be written.
     #[error("failed to write reports: {0}")]
     Report(String),
@@ -155,12 +190,9 @@ pub enum RunCmdError {
     /// Signal handlers could not be installed.
     #[error("failed to install signal handlers")]
     Signal(#[source] std::io::Error),
-    /// The kind provider could not provide clusters.
-    #[error("the kind provider failed")]
-    Kind(#[source] crate::kind::cmd::KindCmdError),
-    /// The k3s provider could not provide clusters.
-    #[error("{0}")]
-    K3s(String),
+    /// The run's Lease could not be created.
+    #[error(transparent)]
+    Lease(#[from] crate::fleet::liveness::LivenessError),
 }
 
 fn list(errors: &[ScenarioError]) -> String {
@@ -203,11 +235,16 @@ fn missing(p: &Path) -> RunCmdError {
     RunCmdError::Missing(p.display().to_string())
 }
 
-/// Loads every file, collecting all errors.
+/// Loads every file with the default options, collecting all errors.
 pub fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, RunCmdError> {
+    load_all_with(files, &LoadOptions::default())
+}
+
+/// Loads every file, collecting all errors.
+pub fn load_all_with(files: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Scenario>, RunCmdError> {
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
     for f in files {
-        match scenario::load(f) {
+        match scenario::load_with(f, opts) {
             Ok(s) => ok.push(s),
             Err(e) => bad.push(e),
         }
@@ -219,10 +256,25 @@ pub fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, RunCmdError> {
     }
 }
 
-/// Runs `mcs-harness run`; returns the exit code (0 passed, 1 failed).
+/// The number of scenarios run at once by default: one per CPU.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Runs `mcs-harness run`; returns the exit code (0 passed, 1 failed, 130/143 signalled).
 pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
+    for p in [&args.junit, &args.json, &args.markdown, &args.html]
+        .into_iter()
+        .flatten()
+    {
+        writable(p)?;
+    }
     let files = scenario_files(&args.paths)?;
-    let mut scenarios = load_all(&files)?;
+    let load = LoadOptions {
+        allow_namespaces: args.allow_namespaces.clone(),
+        allow_outside_files: args.allow_outside_files,
+    };
+    let mut scenarios = load_all_with(&files, &load)?;
     if let Some(f) = &args.filter {
         scenarios.retain(|s| s.name.contains(f.as_str()));
         if scenarios.is_empty() {
@@ -236,49 +288,55 @@ pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
         .iter()
         .flat_map(|s| std::iter::repeat_n(s.clone(), args.repeat as usize))
         .collect();
-    // Whatever keeps the clusters (fleets, in-process importers, containers) lives until
-    // the run is over.
-    let mut _keep: Vec<Box<dyn Send>> = Vec::new();
-    let (plan, provider) = match (args.provider, args.clusters.is_empty()) {
-        (None | Some(ProviderArg::Embedded), true) => {
-            let (plan, provider, fleets) =
-                embedded_plan(&scenarios, args.propagation_delay).await?;
-            _keep.extend(fleets.into_iter().map(|f| Box::new(f) as Box<dyn Send>));
-            (plan, provider)
-        }
-        (Some(ProviderArg::Kind), _) => {
-            let flavour: mcs_importer::Flavour = args.flavour.into();
-            let opts = crate::kind::provider::KindOptions {
-                prefix: args.kind_prefix.clone(),
-                clusters: args.cluster_count,
-                flavour,
-                kubeconfig: args.kubeconfig.clone(),
-                propagation_delay: args.propagation_delay,
-            };
-            let kind = crate::kind::provider::bring_up(&opts, &mut std::io::stderr())
-                .await
-                .map_err(RunCmdError::Kind)?;
-            let plan = local_plan(&scenarios, &kind.prepared.clusters, flavour, "kind");
-            let provider = kind.describe(flavour);
-            _keep.push(Box::new(kind));
-            (plan, provider)
-        }
-        (Some(ProviderArg::K3s), _) => k3s_plan(&scenarios, args, &mut _keep).await?,
-        (_, false) => {
-            let (plan, provider, _) = context_plan(&scenarios, args).await?;
-            (plan, provider)
-        }
-    };
+    let (provider, preflight) = crate::fleet::open(&provider_options(args)).await?;
+    let plan = plan(&scenarios, provider.as_ref())?;
+    if plan.iter().all(|p| p.skip.is_some()) {
+        return Err(RunCmdError::NothingRuns(
+            plan.iter()
+                .map(|p| {
+                    format!(
+                        "  {}: {}",
+                        p.scenario.name,
+                        p.skip.clone().unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+    }
     let cfg = RunConfig {
         keep: args.keep,
         allow_namespaces: args.allow_namespaces.clone(),
         probe_image: args.probe_image.clone(),
-        jobs: args.jobs,
+        jobs: args.jobs.map_or_else(default_jobs, |j| j as usize),
         ..RunConfig::default()
+    };
+    let shared = !provider.capabilities().fleet_per_scenario;
+    let mut notices = Vec::new();
+    let lease = match shared {
+        true => {
+            if !args.no_gc {
+                notices.extend(collect_dead_runs(provider.as_ref(), &cfg).await);
+            }
+            Some(RunLease::acquire(provider.registry(), &cfg.run_id).await?)
+        }
+        false => None,
     };
     let (collector, data) = Collector::new();
     let reporter = reporters(args, collector);
-    let summary = run_with(plan, cfg, provider, reporter).await?;
+    let intro = RunIntro {
+        preflight: Some(preflight),
+        notices,
+    };
+    let run_id = cfg.run_id.clone();
+    let provider: Arc<dyn Provider> = Arc::from(provider);
+    let (summary, signal) = run_with(plan, provider.clone(), cfg, intro, reporter).await?;
+    if let Some(l) = lease {
+        l.release(args.keep).await;
+    }
+    if args.keep {
+        say(&kept_note(args, provider.as_ref(), &run_id));
+    }
     let current = data.lock().map(|d| d.clone()).unwrap_or_default();
     let findings = match &baseline {
         Some(b) => compare(
@@ -295,19 +353,164 @@ pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
         },
     };
     if let Some(p) = &args.baseline {
-        println!(
+        say(&format!(
             "\ncompared with baseline {}: {}",
             p.display(),
             match findings.is_empty() {
                 true => "no regressions".to_string(),
                 false => format!("{} finding(s)", findings.lines().len()),
             }
-        );
+        ));
     }
     for line in findings.lines() {
-        println!("{line}");
+        say(&line);
     }
-    Ok(i32::from(summary.failed > 0 || !findings.is_empty()))
+    Ok(match signal {
+        Some(sig) => 128 + sig,
+        None => i32::from(summary.failed > 0 || !findings.is_empty()),
+    })
+}
+
+/// Prints a line on stdout; a reader that went away (`run | head`) is not an error.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+fn provider_options(args: &RunArgs) -> ProviderOptions {
+    let kind = match (args.provider, args.clusters.is_empty()) {
+        (_, false) => ProviderKind::Contexts(args.clusters.clone()),
+        (None | Some(ProviderArg::Embedded), true) => ProviderKind::Embedded,
+        (Some(ProviderArg::Kind), true) => ProviderKind::Kind,
+        (Some(ProviderArg::K3s), true) => ProviderKind::K3s,
+    };
+    ProviderOptions {
+        kind,
+        kubeconfig: args.kubeconfig.clone(),
+        kind_prefix: args.kind_prefix.clone(),
+        cluster_count: args.cluster_count,
+        flavour: mcs_importer::Flavour::from(args.flavour).into(),
+        propagation_delay: args.propagation_delay,
+        preflight_timeout: args.preflight_timeout,
+    }
+}
+
+/// Each scenario runs, or is skipped with the capability it lacks; a scenario the command
+/// line binds wrongly is an error.
+pub fn plan(
+    scenarios: &[Arc<Scenario>],
+    provider: &dyn Provider,
+) -> Result<Vec<Planned>, ProviderError> {
+    scenarios
+        .iter()
+        .map(|s| {
+            Ok(Planned {
+                scenario: s.clone(),
+                skip: provider.fit(s)?,
+            })
+        })
+        .collect()
+}
+
+/// Fails unless `path` can be written (its directory exists and takes a new file).
+fn writable(path: &Path) -> Result<(), RunCmdError> {
+    let err = |message: String| RunCmdError::ReportPath {
+        path: path.display().to_string(),
+        message,
+    };
+    if path.is_dir() {
+        return Err(err("it is a directory: give a file path".into()));
+    }
+    if path.exists() {
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| err(format!("{e}: check its permissions")));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(err(format!(
+            "directory {} does not exist: create it first",
+            dir.display()
+        )));
+    }
+    let probe = dir.join(format!(".mcs-harness-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| err(format!("directory {} is not writable: {e}", dir.display())))
+}
+
+/// Removes what dead runs left on the provider's clusters; one notice per run collected.
+async fn collect_dead_runs(provider: &dyn Provider, cfg: &RunConfig) -> Vec<String> {
+    let opts = GcOptions {
+        except: Some(cfg.run_id.clone()),
+        allow_namespaces: cfg.allow_namespaces.clone(),
+        wait: Duration::from_secs(60),
+        ..GcOptions::default()
+    };
+    let mut notes = Vec::new();
+    for c in crate::fleet::gc::gc(provider.registry(), &opts).await {
+        for (run, verdict) in &c.runs {
+            if let RunVerdict::Collected(objects) = verdict {
+                notes.push(format!(
+                    "gc: removed what dead run {run} left in cluster {}: {}",
+                    c.cluster,
+                    objects.join(", ")
+                ));
+            }
+        }
+        notes.extend(
+            c.problems
+                .iter()
+                .map(|p| format!("gc: cluster {}: {p}", c.cluster)),
+        );
+    }
+    notes
+}
+
+/// What `--keep` left, and the exact commands that remove it.
+fn kept_note(args: &RunArgs, provider: &dyn Provider, run_id: &str) -> String {
+    if provider.capabilities().fleet_per_scenario {
+        return "kept: nothing outlives this run (each scenario's embedded fleet ended with it)"
+            .to_string();
+    }
+    let kubeconfig = args
+        .kubeconfig
+        .as_ref()
+        .map(|k| format!(" --kubeconfig {}", k.display()))
+        .unwrap_or_default();
+    let bound: Vec<String> = provider
+        .registry()
+        .iter()
+        .map(|h| format!(" --cluster {}={}", h.name, h.location))
+        .collect();
+    let mut lines = vec![
+        format!("kept: everything run {run_id} created stays; to remove it:"),
+        format!(
+            "  mcs-harness gc{kubeconfig}{} --run-id {run_id}",
+            bound.join("")
+        ),
+        "  or, with kubectl:".to_string(),
+    ];
+    for h in provider.registry().iter() {
+        let faults = match provider.capabilities().faults {
+            true => ",faults.sim.mcs-harness.dev",
+            false => "",
+        };
+        lines.push(format!(
+            "  kubectl{kubeconfig} --context {} delete namespaces{faults} -l {}={run_id} && kubectl{kubeconfig} --context {} -n {} delete lease {}",
+            h.location,
+            crate::engine::RUN_LABEL,
+            h.location,
+            crate::fleet::liveness::LEASE_NAMESPACE,
+            crate::fleet::liveness::lease_name(run_id)
+        ));
+    }
+    lines.join("\n")
 }
 
 fn read_baseline(path: &Path) -> Result<RunData, RunCmdError> {
@@ -321,25 +524,29 @@ fn read_baseline(path: &Path) -> Result<RunData, RunCmdError> {
     RunData::from_json(&v).map_err(err)
 }
 
-/// Runs a plan with a reporter, cancelling on SIGINT/SIGTERM (cleanup still runs).
+/// Runs a plan on `provider` with a reporter, cancelling on SIGINT/SIGTERM (cleanup still
+/// runs); returns the totals and the signal that stopped the run, if one did.
 pub async fn run_with(
     plan: Vec<Planned>,
+    provider: Arc<dyn Provider>,
     cfg: RunConfig,
-    provider: String,
+    intro: RunIntro,
     mut reporter: Box<dyn Reporter>,
-) -> Result<engine::RunSummary, RunCmdError> {
+) -> Result<(engine::RunSummary, Option<i32>), RunCmdError> {
     let cancel = CancellationToken::new();
+    let (sig_tx, sig_rx) = tokio::sync::oneshot::channel::<i32>();
     let signals = {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate()).map_err(RunCmdError::Signal)?;
         let mut int = signal(SignalKind::interrupt()).map_err(RunCmdError::Signal)?;
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
+            let sig = tokio::select! {
+                _ = term.recv() => 15,
+                _ = int.recv() => 2,
+            };
             eprintln!("interrupted: stopping and cleaning up (this waits for namespaces to go)");
+            let _ = sig_tx.send(sig);
             cancel.cancel();
         })
     };
@@ -356,15 +563,17 @@ pub async fn run_with(
         }
         errors
     });
-    let summary = engine::run(plan, cfg, provider, EventSink::new(tx), cancel).await;
+    let summary = engine::run(plan, provider, cfg, intro, EventSink::new(tx), cancel).await;
     signals.abort();
+    let mut sig_rx = sig_rx;
+    let signal = sig_rx.try_recv().ok();
     let errors = consumer
         .await
         .map_err(|e| RunCmdError::Report(e.to_string()))?;
     if !errors.is_empty() {
         return Err(RunCmdError::Report(errors.join("; ")));
     }
-    Ok(summary)
+    Ok((summary, signal))
 }
 
 /// Console (progress bar on a terminal outside CI) plus the requested files.
@@ -392,217 +601,4 @@ fn reporters(args: &RunArgs, collector: Collector) -> Box<dyn Reporter> {
         all.push(Box::new(Html::new(p.clone())));
     }
     Box::new(FanOut::new(all))
-}
-
-/// Embedded fleets, one per flavour in use, each with the union of the scenarios'
-/// cluster names. The fleets are returned so they live as long as the run.
-pub async fn embedded_plan(
-    scenarios: &[Arc<Scenario>],
-    propagation_delay: std::time::Duration,
-) -> Result<(Vec<Planned>, String, Vec<EmbeddedFleet>), RunCmdError> {
-    let mut fleets: Vec<(Flavour, EmbeddedFleet)> = Vec::new();
-    let mut described = Vec::new();
-    for flavour in [Flavour::Gke, Flavour::Upstream] {
-        let mut names: Vec<String> = Vec::new();
-        for s in scenarios.iter().filter(|s| s.flavour == flavour) {
-            for c in &s.clusters {
-                if !names.contains(c) {
-                    names.push(c.clone());
-                }
-            }
-        }
-        if names.is_empty() {
-            continue;
-        }
-        let opts = EmbeddedOptions {
-            clusters: names.clone(),
-            flavour: flavour.into(),
-            propagation_delay,
-            ..EmbeddedOptions::default()
-        };
-        let fleet = EmbeddedFleet::start(&opts).await?;
-        described.push(format!("{} ({})", flavour_name(flavour), names.join(", ")));
-        fleets.push((flavour, fleet));
-    }
-    let mut plan = Vec::new();
-    for s in scenarios {
-        let mut clusters = BTreeMap::new();
-        if let Some((_, fleet)) = fleets.iter().find(|(f, _)| *f == s.flavour) {
-            for c in &s.clusters {
-                let client = fleet.client(c).await?;
-                clusters.insert(c.clone(), handle(c, "embedded", client));
-            }
-        }
-        plan.push(Planned {
-            scenario: s.clone(),
-            clusters: Ok(clusters),
-        });
-    }
-    let provider = format!("embedded fleet: {}", described.join("; "));
-    Ok((plan, provider, fleets.into_iter().map(|(_, f)| f).collect()))
-}
-
-/// Binds each scenario's clusters, in the order the scenario lists them, to the local
-/// clusters in order; scenarios needing more clusters, or the other flavour, are skipped
-/// with the reason.
-pub fn local_plan(
-    scenarios: &[Arc<Scenario>],
-    clusters: &[crate::local::LocalCluster],
-    flavour: mcs_importer::Flavour,
-    provider: &str,
-) -> Vec<Planned> {
-    let flavour: Flavour = flavour.into();
-    scenarios
-        .iter()
-        .map(|s| {
-            let bound = if s.flavour != flavour {
-                Err(format!(
-                    "needs the {} MCS flavour; the {provider} clusters were set up for {}: run \
-                     again with --flavour {}",
-                    flavour_name(s.flavour),
-                    flavour_name(flavour),
-                    flavour_name(s.flavour)
-                ))
-            } else if s.clusters.len() > clusters.len() {
-                Err(format!(
-                    "needs {} clusters; the {provider} provider has {}",
-                    s.clusters.len(),
-                    clusters.len()
-                ))
-            } else {
-                Ok(s.clusters
-                    .iter()
-                    .zip(clusters)
-                    .map(|(name, c)| (name.clone(), handle(name, &c.location, c.client.clone())))
-                    .collect())
-            };
-            Planned {
-                scenario: s.clone(),
-                clusters: bound,
-            }
-        })
-        .collect()
-}
-
-#[cfg(not(feature = "k3s"))]
-async fn k3s_plan(
-    _scenarios: &[Arc<Scenario>],
-    _args: &RunArgs,
-    _keep: &mut Vec<Box<dyn Send>>,
-) -> Result<(Vec<Planned>, String), RunCmdError> {
-    Err(RunCmdError::K3s(
-        "this mcs-harness was built without the k3s provider: rebuild with \
-         `cargo build --release --features k3s` (needs a Docker daemon at run time)"
-            .into(),
-    ))
-}
-
-#[cfg(feature = "k3s")]
-async fn k3s_plan(
-    scenarios: &[Arc<Scenario>],
-    args: &RunArgs,
-    keep: &mut Vec<Box<dyn Send>>,
-) -> Result<(Vec<Planned>, String), RunCmdError> {
-    let flavour: mcs_importer::Flavour = args.flavour.into();
-    let opts = crate::k3s::K3sOptions {
-        clusters: args.cluster_count,
-        ..crate::k3s::K3sOptions::default()
-    };
-    let fleet = crate::k3s::start(&opts)
-        .await
-        .map_err(|e| RunCmdError::K3s(format!("the k3s provider failed: {e}")))?;
-    let prepared = crate::local::prepare(fleet.clusters.clone(), flavour, args.propagation_delay)
-        .await
-        .map_err(|e| RunCmdError::K3s(format!("preparing the k3s clusters failed: {e}")))?;
-    let plan = local_plan(scenarios, &prepared.clusters, flavour, "k3s");
-    let provider = fleet.describe();
-    // Dropped in this order at the end of the run: the importer, then the containers.
-    keep.push(Box::new(prepared));
-    keep.push(Box::new(fleet));
-    Ok((plan, provider))
-}
-
-fn flavour_name(f: Flavour) -> &'static str {
-    match f {
-        Flavour::Gke => "gke",
-        Flavour::Upstream => "upstream",
-    }
-}
-
-fn handle(name: &str, location: &str, client: Client) -> ClusterHandle {
-    ClusterHandle {
-        name: name.to_string(),
-        location: location.to_string(),
-        client,
-    }
-}
-
-/// Clusters bound to kubeconfig contexts. Scenarios whose MCS flavour the bound clusters
-/// do not serve are skipped with the reason; unbound clusters are usage errors.
-async fn context_plan(
-    scenarios: &[Arc<Scenario>],
-    args: &RunArgs,
-) -> Result<(Vec<Planned>, String, Vec<EmbeddedFleet>), RunCmdError> {
-    let contexts: Vec<String> = args.clusters.iter().map(|(_, c)| c.clone()).collect();
-    let clients = clients_from_kubeconfig(args.kubeconfig.as_deref(), &contexts).await?;
-    let mut bound: BTreeMap<String, ClusterHandle> = BTreeMap::new();
-    for ((name, ctx), (_, client)) in args.clusters.iter().zip(clients) {
-        bound.insert(name.clone(), handle(name, ctx, client));
-    }
-    let mut plan = Vec::new();
-    // Discovery answers per (cluster, flavour), asked once however many scenarios share them.
-    let mut served = std::collections::HashMap::new();
-    for s in scenarios {
-        let mut clusters = BTreeMap::new();
-        for c in &s.clusters {
-            let h = bound.get(c).ok_or_else(|| engine::EngineError::Unbound {
-                scenario: s.name.clone(),
-                cluster: c.clone(),
-            })?;
-            clusters.insert(c.clone(), h.clone());
-        }
-        let ok = serves_flavour(&clusters, s.flavour, &mut served).await;
-        plan.push(Planned {
-            scenario: s.clone(),
-            clusters: ok.map(|()| clusters),
-        });
-    }
-    let shown: Vec<String> = args
-        .clusters
-        .iter()
-        .map(|(n, c)| format!("{n}={c}"))
-        .collect();
-    Ok((plan, format!("contexts {}", shown.join(", ")), Vec::new()))
-}
-
-/// Whether every cluster serves the flavour's ServiceImport API (else: the skip reason);
-/// `known` remembers the answers per (cluster, flavour).
-async fn serves_flavour(
-    clusters: &BTreeMap<String, ClusterHandle>,
-    flavour: Flavour,
-    known: &mut std::collections::HashMap<(String, &'static str), bool>,
-) -> Result<(), String> {
-    let f: mcs_importer::Flavour = flavour.into();
-    for (name, h) in clusters {
-        let key = (name.clone(), flavour_name(flavour));
-        let ok = match known.get(&key) {
-            Some(ok) => *ok,
-            None => {
-                let gvk = kube::api::GroupVersionKind::gvk(f.group(), f.version(), "ServiceImport");
-                let ok = kube::discovery::pinned_kind(&h.client, &gvk).await.is_ok();
-                known.insert(key, ok);
-                ok
-            }
-        };
-        if !ok {
-            return Err(format!(
-                "needs the {} MCS API ({}/{} ServiceImport), which cluster {name} ({}) does not serve",
-                flavour_name(flavour),
-                f.group(),
-                f.version(),
-                h.location
-            ));
-        }
-    }
-    Ok(())
 }

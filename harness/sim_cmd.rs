@@ -28,6 +28,7 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
         importer: !opts.no_importer,
         flavour: opts.flavour.into(),
         propagation_delay: opts.propagation_delay,
+        faults: !opts.no_faults,
     };
     let mut fleet = EmbeddedFleet::start(&eo)
         .await
@@ -53,6 +54,9 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
         None => "importer: not running (--no-importer)".to_string(),
     };
     let _ = writeln!(out, "{importer}");
+    if opts.no_faults {
+        let _ = writeln!(out, "faults: not served (--no-faults)");
+    }
     let _ = writeln!(
         out,
         "kubeconfig: {}  (export KUBECONFIG={})",

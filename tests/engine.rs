@@ -2,13 +2,12 @@
 //! passing scenario, the last mismatch of a timed-out wait, cleanup after failure and
 //! timeout (zero objects with the run label anywhere), protected namespaces refused.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
-use mcs_harness::engine::{self, ClusterHandle, EventSink, Planned, RunConfig, RunSummary};
+use mcs_harness::engine::{self, EventSink, Planned, RunConfig, RunSummary};
 use mcs_harness::event::{Event, Milestone, Outcome};
 use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions};
 use mcs_harness::scenario::{self, Scenario};
@@ -20,38 +19,47 @@ struct Ran {
     run_id: String,
 }
 
-/// `yaml` (as if it were scenarios/test.yaml) planned on `fleet`'s clusters.
-async fn planned(fleet: &EmbeddedFleet, yaml: &str) -> Planned {
+/// `yaml` (as if it were scenarios/test.yaml), loaded with `opts`.
+fn planned_with(yaml: &str, opts: &scenario::LoadOptions) -> Planned {
     let root = env!("CARGO_MANIFEST_DIR");
-    let s: Scenario = scenario::parse(yaml, &format!("{root}/scenarios/test.yaml")).unwrap();
-    let mut clusters = BTreeMap::new();
-    for c in &s.clusters {
-        let client = fleet.client(c).await.unwrap();
-        let h = ClusterHandle {
-            name: c.clone(),
-            location: "embedded".into(),
-            client,
-        };
-        clusters.insert(c.clone(), h);
-    }
-    Planned {
-        scenario: Arc::new(s),
-        clusters: Ok(clusters),
-    }
+    let origin = format!("{root}/scenarios/test.yaml");
+    let s: Scenario = scenario::parse_with(yaml, &origin, opts).unwrap();
+    Planned::run(Arc::new(s))
 }
 
-async fn run(fleet: &EmbeddedFleet, yaml: &str, cfg: RunConfig) -> Ran {
-    let plan = vec![planned(fleet, yaml).await];
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let run_id = cfg.run_id.clone();
+/// `yaml` (as if it were scenarios/test.yaml).
+fn planned(yaml: &str) -> Planned {
+    planned_with(yaml, &scenario::LoadOptions::default())
+}
+
+/// Runs `plan` on `fleet`'s clusters a and b, shared as a `sim up` fleet would be.
+async fn run_plan(
+    fleet: &EmbeddedFleet,
+    plan: Vec<Planned>,
+    cfg: RunConfig,
+) -> (RunSummary, tokio::sync::mpsc::UnboundedReceiver<Event>) {
+    let names = ["a".to_string(), "b".to_string()];
+    let provider = Arc::new(mcs_harness::fleet::shared(fleet, &names).await.unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let summary = engine::run(
         plan,
+        provider,
         cfg,
-        "test".into(),
+        engine::RunIntro::default(),
         EventSink::new(tx),
         CancellationToken::new(),
     )
     .await;
+    (summary, rx)
+}
+
+async fn run(fleet: &EmbeddedFleet, yaml: &str, cfg: RunConfig) -> Ran {
+    run_loaded(fleet, planned(yaml), cfg).await
+}
+
+async fn run_loaded(fleet: &EmbeddedFleet, plan: Planned, cfg: RunConfig) -> Ran {
+    let run_id = cfg.run_id.clone();
+    let (summary, mut rx) = run_plan(fleet, vec![plan], cfg).await;
     let mut events = Vec::new();
     while let Ok(e) = rx.try_recv() {
         events.push(e);
@@ -317,7 +325,20 @@ steps:
         kind: ConfigMap
         metadata: {name: harness-was-here}
 "#;
-    let r = run(&fleet, yaml, RunConfig::default()).await;
+    // Loading refuses it with the position of the namespace policy...
+    let root = env!("CARGO_MANIFEST_DIR");
+    let e = scenario::parse(yaml, &format!("{root}/scenarios/test.yaml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("test.yaml:4:12: namespace \"kube-system\" is protected"),
+        "{e}"
+    );
+    // ... and the engine refuses it again at run time, when only loading allowed it.
+    let opts = scenario::LoadOptions {
+        allow_namespaces: vec!["kube-system".into()],
+        ..Default::default()
+    };
+    let r = run_loaded(&fleet, planned_with(yaml, &opts), RunConfig::default()).await;
     let Outcome::Failed(f) = &r.summary.outcomes[0].1 else {
         panic!("refused expected")
     };
@@ -335,7 +356,7 @@ steps:
         allow_namespaces: vec!["kube-system".into()],
         ..RunConfig::default()
     };
-    let r = run(&fleet, yaml, cfg).await;
+    let r = run_loaded(&fleet, planned_with(yaml, &opts), cfg).await;
     assert_eq!(r.summary.passed, 1, "{:#?}", r.summary.outcomes);
     assert!(cms.get_opt("harness-was-here").await.unwrap().is_none());
     assert!(
@@ -352,24 +373,13 @@ async fn scenarios_run_concurrently_in_their_own_namespaces() {
     let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
         .await
         .unwrap();
-    let mut plan = Vec::new();
-    for _ in 0..4 {
-        plan.push(planned(&fleet, BASIC).await);
-    }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let plan = (0..4).map(|_| planned(BASIC)).collect();
     let cfg = RunConfig {
         jobs: 4,
         ..RunConfig::default()
     };
     let run_id = cfg.run_id.clone();
-    let summary = engine::run(
-        plan,
-        cfg,
-        "test".into(),
-        EventSink::new(tx),
-        CancellationToken::new(),
-    )
-    .await;
+    let (summary, mut rx) = run_plan(&fleet, plan, cfg).await;
     assert_eq!(summary.passed, 4, "{:#?}", summary.outcomes);
     let mut namespaces = std::collections::BTreeSet::new();
     while let Ok(e) = rx.try_recv() {

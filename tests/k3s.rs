@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use mcs_harness::k3s::{self, K3sOptions};
-use mcs_harness::run_cmd::{load_all, local_plan, scenario_files};
-use mcs_importer::Flavour;
+use mcs_harness::fleet::{ProviderKind, ProviderOptions};
+use mcs_harness::k3s;
+use mcs_harness::run_cmd::{load_all, plan, scenario_files};
+use mcs_harness::scenario::Flavour;
 use support::run_captured;
 
 const NAME: &str = "k3s::two_clusters_run_mcs_basic";
@@ -54,22 +55,22 @@ fn two_clusters_run_mcs_basic(root: &Path) -> Result<Completion, Failed> {
             .pop()
             .ok_or("no scenario loaded")?;
         let scenario = Arc::new(scenario);
-        // One k3s cluster per scenario cluster, bound positionally: a → k3s-1, b → k3s-2.
-        let opts = K3sOptions {
-            clusters: scenario.clusters.len(),
-            ..K3sOptions::default()
+        // One k3s cluster per scenario cluster, bound positionally: a → k3s-1, b → k3s-2,
+        // through the same provider layer (and preflight) as `run --provider k3s`.
+        let opts = ProviderOptions {
+            kind: ProviderKind::K3s,
+            kubeconfig: None,
+            kind_prefix: "mcs".into(),
+            cluster_count: scenario.clusters.len(),
+            flavour: Flavour::Gke,
+            propagation_delay: Duration::ZERO,
+            preflight_timeout: Duration::from_secs(30),
         };
-        let fleet = k3s::start(&opts).await.map_err(chain)?;
-        eprintln!("{}", fleet.describe());
-        let prepared =
-            mcs_harness::local::prepare(fleet.clusters.clone(), Flavour::Gke, Duration::ZERO)
-                .await
-                .map_err(chain)?;
-        let plan = local_plan(&[scenario], &prepared.clusters, Flavour::Gke, "k3s");
-        let (summary, text) = run_captured(plan, fleet.describe()).await?;
-        // Stop the importer before the containers go (both inside the runtime).
-        drop(prepared);
-        drop(fleet);
+        let (provider, preflight) = mcs_harness::fleet::open(&opts).await.map_err(chain)?;
+        eprintln!("{} (preflight {:?})", provider.describe(), preflight.took);
+        let plan = plan(&[scenario], provider.as_ref()).map_err(chain)?;
+        // The provider (importer, then containers) is dropped inside the runtime.
+        let (summary, text) = run_captured(plan, Arc::from(provider)).await?;
         match summary.passed == 1 {
             true => Ok(Completion::Completed),
             false => Err(Failed::from(format!(

@@ -99,13 +99,10 @@ fn reused_kind_clusters_run_scenarios_with_the_in_process_importer() {
     );
     assert!(all.contains("1 passed; 0 failed; 2 skipped"), "{all}");
     assert!(
-        all.contains("needs the upstream MCS flavour; the kind clusters were set up for gke"),
+        all.contains("needs the upstream MCS API (multicluster.x-k8s.io/v1alpha1), which this fleet does not serve (it serves: gke)"),
         "{all}"
     );
-    assert!(
-        all.contains("needs 3 clusters; the kind provider has 2"),
-        "{all}"
-    );
+    assert!(all.contains("needs 3 clusters; this fleet has 2"), "{all}");
     for ctx in ["kind-mcs-1", "kind-mcs-2"] {
         // The setup's Corefile stanza, read back with kubectl.
         let corefile = corefile(&sim, ctx);

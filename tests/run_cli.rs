@@ -84,7 +84,7 @@ fn shipped_scenarios_pass_on_contexts_with_junit() {
     // The fleet serves net.gke.io only: the upstream scenario is skipped, and says why.
     assert!(stdout.contains("headless-upstream"), "{stdout}");
     assert!(
-        stdout.contains("multicluster.x-k8s.io/v1alpha1 ServiceImport"),
+        stdout.contains("needs the upstream MCS API (multicluster.x-k8s.io/v1alpha1), which this fleet does not serve"),
         "{stdout}"
     );
     assert!(stdout.contains("3 passed; 0 failed; 1 skipped"), "{stdout}");
@@ -190,10 +190,35 @@ fn usage_errors_exit_2() {
         .arg("scenarios/mcs-basic.yaml")
         .output()
         .unwrap();
+    // A fleet on which no selected scenario can run is a usage error, not a green run.
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("cluster \"b\" is not bound; pass --cluster b=CONTEXT"),
+        stderr.contains("no scenario can run on this fleet")
+            && stderr.contains("mcs-basic: needs 2 clusters; this fleet has 1"),
+        "{stderr}"
+    );
+    // Enough clusters, but a scenario names one the command line does not bind.
+    let out = Command::new(harness_bin())
+        .current_dir(root())
+        .args([
+            "run",
+            "--cluster",
+            "a=a",
+            "--cluster",
+            "x=b",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig)
+        .arg("scenarios/mcs-basic.yaml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "names cluster \"b\", which is not bound (bound: a=a, x=b): add --cluster b=CONTEXT"
+        ),
         "{stderr}"
     );
 }
@@ -224,14 +249,23 @@ fn sigint_mid_run_cleans_up_everything() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The run is mid-scenario once its Fault exists (the step after it sleeps).
+    // The run is mid-scenario once its Fault exists (the step after it sleeps). On shared
+    // clusters its name carries the run id.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while sim
-        .run(&["--context", "b", "get", "fault", "slow-dns"])
-        .status
-        .code()
-        != Some(0)
-    {
+    let fault_of_the_run = || {
+        let out = sim.run(&[
+            "--context",
+            "b",
+            "get",
+            "faults",
+            "-l",
+            "mcs-harness.dev/run-id",
+            "-o",
+            "name",
+        ]);
+        String::from_utf8_lossy(&out.stdout).contains("fault.sim.mcs-harness.dev/slow-dns-")
+    };
+    while !fault_of_the_run() {
         assert!(
             Instant::now() < deadline,
             "the run never reached its fault step"
@@ -253,7 +287,8 @@ fn sigint_mid_run_cleans_up_everything() {
         .map_while(Result::ok)
         .collect::<Vec<_>>()
         .join("\n");
-    assert_eq!(status.code(), Some(1), "{stdout}");
+    // 128 + SIGINT, after cleanup.
+    assert_eq!(status.code(), Some(130), "{stdout}");
     assert!(stdout.contains("cancelled"), "{stdout}");
     assert_eq!(leftovers(&sim), Vec::<String>::new());
 }

@@ -1,6 +1,7 @@
 //! Every shipped scenario (`scenarios/*.yaml`) is a test, run on its own embedded fleet
-//! through the same engine and reporters as `mcs-harness run` (libtest-mimic, so it works
-//! with `cargo test` and `cargo nextest`). A failing scenario prints the console report.
+//! through the same provider, engine and reporters as `mcs-harness run` (libtest-mimic, so
+//! it works with `cargo test` and `cargo nextest`). A failing scenario prints the console
+//! report.
 
 mod support;
 
@@ -8,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use mcs_harness::run_cmd::{embedded_plan, scenario_files};
+use mcs_harness::fleet::EmbeddedProvider;
+use mcs_harness::run_cmd::{plan, scenario_files};
 use support::run_captured;
 
 fn run_one(path: &Path) -> Result<(), Failed> {
@@ -16,10 +18,11 @@ fn run_one(path: &Path) -> Result<(), Failed> {
     rt.block_on(async {
         let scenario = mcs_harness::scenario::load(path).map_err(|e| e.to_string())?;
         let scenarios = vec![Arc::new(scenario)];
-        let (plan, provider, _fleets) = embedded_plan(&scenarios, std::time::Duration::ZERO)
+        let provider = EmbeddedProvider::start(std::time::Duration::ZERO)
             .await
             .map_err(|e| e.to_string())?;
-        let (summary, text) = run_captured(plan, provider).await?;
+        let plan = plan(&scenarios, &provider).map_err(|e| e.to_string())?;
+        let (summary, text) = run_captured(plan, Arc::new(provider)).await?;
         if summary.passed == 1 {
             Ok(())
         } else {

@@ -116,6 +116,7 @@ impl Recipe {
             importer,
             flavour,
             propagation_delay: delay,
+            ..EmbeddedOptions::default()
         })
         .await
         .expect("fleet starts");

@@ -47,6 +47,14 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The clusters a scenario got, and whether others share them.
+pub(super) struct Bound {
+    /// Logical cluster → handle.
+    pub clusters: BTreeMap<String, ClusterHandle>,
+    /// Shared with other scenarios or runs.
+    pub shared: bool,
+}
+
 /// One running scenario.
 pub(super) struct Ctx {
     /// The scenario.
@@ -61,6 +69,9 @@ pub(super) struct Ctx {
     pub flavour: mcs_importer::Flavour,
     /// Logical cluster → handle.
     pub clusters: BTreeMap<String, ClusterHandle>,
+    /// Whether the clusters are shared with other scenarios or runs (faults then get the
+    /// run id in their names and are scoped to the scenario's namespace).
+    pub shared: bool,
     /// Run-wide options.
     pub cfg: Arc<RunConfig>,
     /// Event sink.
@@ -85,7 +96,7 @@ impl Ctx {
         scenario: Arc<Scenario>,
         display: &str,
         namespace: String,
-        clusters: BTreeMap<String, ClusterHandle>,
+        bound: Bound,
         cfg: Arc<RunConfig>,
         sink: EventSink,
         cancel: CancellationToken,
@@ -97,7 +108,8 @@ impl Ctx {
             display: display.to_string(),
             namespace,
             flavour,
-            clusters,
+            clusters: bound.clusters,
+            shared: bound.shared,
             cfg,
             sink,
             cancel,
@@ -110,6 +122,31 @@ impl Ctx {
             unexported: Mutex::default(),
             background: tokio::sync::Mutex::default(),
         }
+    }
+
+    /// The name a scenario's Fault `name` gets in the cluster: as written on a fleet of its
+    /// own; with the run id on shared clusters, so runs never share (or delete) each other's.
+    pub fn fault_name(&self, name: &str) -> String {
+        match self.shared {
+            true => format!("{name}-{}", self.run_id),
+            false => name.to_string(),
+        }
+    }
+
+    /// A Fault's spec as installed: on shared clusters limited to the scenario's namespace
+    /// (unless the scenario scopes it itself), so other scenarios and runs are untouched.
+    pub fn fault_spec(&self, spec: &serde_json::Value) -> serde_json::Value {
+        let mut spec = spec.clone();
+        if self.shared
+            && let Some(m) = spec.as_object_mut()
+            && !m.contains_key("scope")
+        {
+            m.insert(
+                "scope".into(),
+                serde_json::json!({"namespaces": [self.namespace]}),
+            );
+        }
+        spec
     }
 
     /// Scenario name as events show it.
@@ -166,10 +203,18 @@ impl Ctx {
             return Ok(p.clone());
         }
         let client = self.client(cluster)?;
-        let pod = ProbePod::ensure(
+        // A fixed namespace may be shared with other runs: the pod's name carries the run id.
+        let name = match self.scenario.namespace {
+            crate::scenario::NamespacePolicy::Fixed { .. } => {
+                format!("{}-{}", crate::probe::PROBE_POD, self.run_id)
+            }
+            crate::scenario::NamespacePolicy::Fresh { .. } => crate::probe::PROBE_POD.to_string(),
+        };
+        let pod = ProbePod::ensure_named(
             client,
             cluster,
             &self.namespace,
+            &name,
             &self.run_id,
             &self.cfg.probe_image,
             self.scenario.timeouts.default,

@@ -33,7 +33,7 @@ mod tests;
 
 pub use error::{EngineError, Result};
 pub use events::EventSink;
-pub use run::{ClusterHandle, Planned, RunConfig, RunSummary, run};
+pub use run::{ClusterHandle, Planned, RunConfig, RunIntro, RunSummary, run};
 
 /// Label put on every object the harness creates; its value is the run id.
 pub const RUN_LABEL: &str = crate::probe::RUN_LABEL;
@@ -42,7 +42,7 @@ pub const RUN_LABEL: &str = crate::probe::RUN_LABEL;
 pub const FIELD_MANAGER: &str = "mcs-harness";
 
 /// Namespaces the harness refuses to touch unless `--allow-namespace` names them.
-pub const PROTECTED_NAMESPACES: [&str; 3] = ["kube-system", "gke-mcs", "default"];
+pub use crate::scenario::PROTECTED_NAMESPACES;
 
 /// A new run id: 8 lowercase base-36 characters from the clock, the pid and a counter.
 pub fn new_run_id() -> String {

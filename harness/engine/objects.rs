@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
 };
@@ -27,14 +27,8 @@ pub(super) struct Resolver {
     cache: Mutex<HashMap<KindKey, (ApiResource, bool)>>,
 }
 
-/// Backoff for transient API errors: 20 ms doubling to 1 s, 8 attempts (~4 s in all).
-pub(super) fn backoff() -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(20))
-        .with_max_delay(Duration::from_secs(1))
-        .with_max_times(8)
-        .with_jitter()
-}
+/// Backoff for transient API errors (the harness-wide pace).
+pub(super) use crate::retry::backoff;
 
 /// Whether an API error is worth retrying (the harness-wide rule).
 pub(super) use crate::retry::transient;

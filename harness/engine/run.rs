@@ -1,18 +1,19 @@
 //! The run loop: every planned scenario (skipped ones reported as such), up to `jobs` at a
 //! time, one Event stream, cancellation shared by all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
-use kube::Client;
+use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
-use super::context::Ctx;
+use super::context::{Bound, Ctx};
 use super::events::EventSink;
 use super::scenario::run_scenario;
-use crate::event::{Event, Outcome, ScenarioInfo};
+use crate::event::{Event, Failure, Outcome, ScenarioInfo};
+use crate::fleet::Provider;
 use crate::scenario::{NamespacePolicy, Scenario};
 
 /// Run-wide options.
@@ -42,32 +43,34 @@ impl Default for RunConfig {
     }
 }
 
-/// A logical cluster bound to a real one.
-#[derive(Clone)]
-pub struct ClusterHandle {
-    /// Logical name (as in scenarios).
-    pub name: String,
-    /// Where it runs, for reports: a context name or `embedded`.
-    pub location: String,
-    /// Its client.
-    pub client: Client,
-}
+/// Logical clusters bound to real ones (the provider layer's handle).
+pub use crate::fleet::ClusterHandle;
 
-impl std::fmt::Debug for ClusterHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClusterHandle")
-            .field("name", &self.name)
-            .field("location", &self.location)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A scenario and its clusters, or the reason it cannot run on this fleet.
+/// A scenario as the run loop gets it: bound when its turn comes, or skipped.
 pub struct Planned {
     /// The scenario.
     pub scenario: Arc<Scenario>,
-    /// Logical cluster → handle, or why the scenario is skipped.
-    pub clusters: Result<BTreeMap<String, ClusterHandle>, String>,
+    /// Why it is skipped (a capability the provider lacks), if it is.
+    pub skip: Option<String>,
+}
+
+impl Planned {
+    /// A scenario that runs.
+    pub fn run(scenario: Arc<Scenario>) -> Planned {
+        Planned {
+            scenario,
+            skip: None,
+        }
+    }
+}
+
+/// What the run loop announces right after RunStarted.
+#[derive(Clone, Debug, Default)]
+pub struct RunIntro {
+    /// What preflight found.
+    pub preflight: Option<crate::fleet::PreflightReport>,
+    /// Notices (e.g. what gc removed before the run).
+    pub notices: Vec<String>,
 }
 
 /// Totals of a run.
@@ -109,11 +112,13 @@ fn identities(plan: &[Planned], run_id: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Runs the plan and returns the totals; emits RunStarted … RunFinished.
+/// Runs the plan on `provider`'s clusters and returns the totals; emits RunStarted …
+/// RunFinished (and the intro right after RunStarted).
 pub async fn run(
     plan: Vec<Planned>,
+    provider: Arc<dyn Provider>,
     cfg: RunConfig,
-    provider: String,
+    intro: RunIntro,
     sink: EventSink,
     cancel: CancellationToken,
 ) -> RunSummary {
@@ -122,7 +127,11 @@ pub async fn run(
     let names = identities(&plan, &cfg.run_id);
     sink.emit(Event::RunStarted {
         run_id: cfg.run_id.clone(),
-        provider,
+        provider: format!(
+            "{} ({})",
+            provider.describe(),
+            provider.capabilities().describe()
+        ),
         scenarios: plan
             .iter()
             .zip(&names)
@@ -135,13 +144,33 @@ pub async fn run(
             .collect(),
         at: SystemTime::now(),
     });
+    if let Some(report) = intro.preflight {
+        sink.emit(Event::Preflight { report });
+    }
+    for message in intro.notices {
+        sink.emit(Event::Notice {
+            scenario: None,
+            message,
+        });
+    }
     let jobs = cfg.jobs.max(1);
+    // Scenarios that install faults on shared clusters run alone (write lock); the others
+    // share (read lock). On fleets of their own, nothing is locked.
+    let alone = Arc::new(RwLock::new(()));
     let outcomes: Vec<(usize, String, Outcome)> =
         futures::stream::iter(plan.into_iter().zip(names).enumerate())
             .map(|(i, (p, (name, ns)))| {
                 let (cfg, sink, cancel) = (cfg.clone(), sink.clone(), cancel.clone());
+                let (provider, alone) = (provider.clone(), alone.clone());
                 async move {
-                    let outcome = one(p, &name, ns, cfg, sink, cancel).await;
+                    let run = One {
+                        name: &name,
+                        namespace: ns,
+                        cfg,
+                        sink,
+                        cancel,
+                    };
+                    let outcome = run.go(p, provider.as_ref(), &alone).await;
                     (i, name, outcome)
                 }
             })
@@ -168,37 +197,79 @@ pub async fn run(
     summary
 }
 
-async fn one(
-    p: Planned,
-    name: &str,
+/// One scenario's turn in the run loop.
+struct One<'a> {
+    name: &'a str,
     namespace: String,
     cfg: Arc<RunConfig>,
     sink: EventSink,
     cancel: CancellationToken,
-) -> Outcome {
-    let clusters = match p.clusters {
-        Ok(c) => c,
-        Err(reason) => {
-            let outcome = Outcome::Skipped { reason };
-            sink.emit(Event::ScenarioFinished {
-                scenario: name.to_string(),
-                outcome: outcome.clone(),
-                duration: std::time::Duration::ZERO,
-            });
-            return outcome;
-        }
-    };
-    if cancel.is_cancelled() {
-        let outcome = Outcome::Skipped {
-            reason: "cancelled (SIGINT/SIGTERM)".into(),
-        };
-        sink.emit(Event::ScenarioFinished {
-            scenario: name.to_string(),
+}
+
+impl One<'_> {
+    fn finish(&self, outcome: Outcome) -> Outcome {
+        self.sink.emit(Event::ScenarioFinished {
+            scenario: self.name.to_string(),
             outcome: outcome.clone(),
             duration: std::time::Duration::ZERO,
         });
-        return outcome;
+        outcome
     }
-    let ctx = Ctx::new(p.scenario, name, namespace, clusters, cfg, sink, cancel);
-    run_scenario(&ctx).await
+
+    async fn go(self, p: Planned, provider: &dyn Provider, alone: &RwLock<()>) -> Outcome {
+        if let Some(reason) = p.skip {
+            return self.finish(Outcome::Skipped { reason });
+        }
+        let exclusive = !provider.capabilities().fleet_per_scenario && p.scenario.requires.faults;
+        let (mut _alone, mut _shared) = (None, None);
+        if exclusive {
+            self.sink.emit(Event::Notice {
+                scenario: Some(self.name.to_string()),
+                message: "installs faults on shared clusters: runs alone (other scenarios of \
+                          this run wait; its faults are scoped to its namespace)"
+                    .to_string(),
+            });
+            _alone = Some(alone.write().await);
+        } else {
+            _shared = Some(alone.read().await);
+        }
+        if self.cancel.is_cancelled() {
+            return self.finish(Outcome::Skipped {
+                reason: "cancelled (SIGINT/SIGTERM)".into(),
+            });
+        }
+        let binding = match provider.bind(&p.scenario).await {
+            Ok(b) => b,
+            Err(e) => {
+                let f = Failure::msg(format!("binding its clusters: {}", error_chain(&e)));
+                return self.finish(Outcome::Failed(f));
+            }
+        };
+        let ctx = Ctx::new(
+            p.scenario,
+            self.name,
+            self.namespace,
+            Bound {
+                clusters: binding.clusters.clone(),
+                shared: binding.shared,
+            },
+            self.cfg,
+            self.sink,
+            self.cancel,
+        );
+        let outcome = run_scenario(&ctx).await;
+        drop(binding);
+        outcome
+    }
+}
+
+/// An error and its sources, joined by `: `.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(&format!(": {s}"));
+        cur = s.source();
+    }
+    out
 }

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use backon::Retryable;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use serde_json::json;
@@ -150,7 +151,8 @@ async fn bounded(ctx: &Ctx, index: usize, step: &Step) -> Result<(), Failure> {
     {
         Ok(r) => r,
         Err(_) => Err(Failure::msg(format!(
-            "step did not finish within {limit:?}"
+            "step did not finish within {}",
+            crate::duration::human(limit)
         ))),
     }
 }
@@ -240,8 +242,9 @@ async fn namespaces(ctx: &Ctx) -> Result<(), Failure> {
     };
     for cluster in targets {
         let api = Api::<Namespace>::all(ctx.client(&cluster)?);
-        let exists = api
-            .get_opt(&ctx.namespace)
+        let exists = (|| api.get_opt(&ctx.namespace))
+            .retry(crate::retry::backoff())
+            .when(crate::retry::transient)
             .await
             .map_err(|e| Failure::msg(format!("get namespace in {cluster}: {e}")))?
             .is_some();

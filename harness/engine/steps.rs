@@ -34,7 +34,7 @@ pub(super) async fn run(
         Action::Delete(m) => delete(ctx, m, timeout).await,
         Action::Patch(p) => patch(ctx, p).await,
         Action::Scale(s) => {
-            let p = json!({"spec": {"replicas": s.replicas}});
+            let p = json!({"spec": {"replicas": s.replicas.value}});
             let t = ctx
                 .target(
                     &s.cluster.value,
@@ -74,14 +74,16 @@ pub(super) async fn run(
         Action::ExpectDns(a) => expect_dns(ctx, index, a, timeout).await,
         Action::ExpectHttp(a) => expect_http(ctx, index, a, timeout).await,
         Action::Fault(f) => {
+            let (name, spec) = (ctx.fault_name(&f.name), ctx.fault_spec(&f.spec));
             let obj = json!({"apiVersion": FAULT_API_VERSION, "kind": "Fault",
-                "metadata": {"name": f.name}, "spec": f.spec});
+                "metadata": {"name": name}, "spec": spec});
             ctx.apply_object(&f.cluster.value, obj).await?;
-            fault_active(ctx, index, &f.cluster.value, &f.name, timeout).await
+            fault_active(ctx, index, &f.cluster.value, &name, timeout).await
         }
         Action::ClearFault(f) => {
+            let name = ctx.fault_name(&f.name);
             let t = ctx
-                .target(&f.cluster.value, FAULT_API_VERSION, "Fault", &f.name, None)
+                .target(&f.cluster.value, FAULT_API_VERSION, "Fault", &name, None)
                 .await?;
             ctx.delete_object(&t, &f.cluster.value, timeout, false)
                 .await
@@ -296,7 +298,7 @@ pub(super) fn describe(step: &Step) -> String {
         Action::Patch(p) => format!("patch {} {} in {}", p.kind, p.name.value, p.cluster.value),
         Action::Scale(s) => format!(
             "scale {} to {} in {}",
-            s.deployment, s.replicas, s.cluster.value
+            s.deployment, s.replicas.value, s.cluster.value
         ),
         Action::Export(s) | Action::Unexport(s) => {
             format!("{} {} in {}", step.kind(), s.service, s.cluster.value)

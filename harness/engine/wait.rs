@@ -140,15 +140,40 @@ where
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + spec.timeout;
     let mut triggers: SelectAll<Trigger> = futures::stream::select_all(triggers);
-    let mut last: Option<Check>;
+    let mut last: Option<Check> = None;
     let mut held = 0u32;
     let mut progress = Progress::default();
     loop {
-        let c = (|| check())
+        let evaluated = (|| check())
             .retry(backoff())
             .when(|e: &CheckError| e.transient)
-            .await
-            .map_err(|e| Failure::msg(format!("{}: {}", spec.what, e.message)))?;
+            .await;
+        let c = match evaluated {
+            Ok(c) => c,
+            Err(e) if !e.transient => {
+                return Err(Failure::msg(format!("{}: {}", spec.what, e.message)));
+            }
+            // A transient error never ends a wait before its deadline: look again at the
+            // next trigger or tick, keeping the last real observation for the report.
+            Err(e) => {
+                held = 0;
+                progress.report(ctx, spec.index, &e.message, started.elapsed());
+                let failing = Check {
+                    ok: false,
+                    summary: format!("API error (retried until the deadline): {}", e.message),
+                    expected: String::new(),
+                    seen: String::new(),
+                };
+                let keep = last.take().filter(|l| !l.expected.is_empty());
+                let shown = keep.unwrap_or(failing);
+                last = Some(shown);
+                tokio::select! {
+                    () = tokio::time::sleep(spec.poll.next()) => continue,
+                    () = tokio::time::sleep_until(deadline) => return Err(timed_out(&spec, last)),
+                    () = ctx.cancel.cancelled() => return Err(Failure::msg("cancelled (SIGINT/SIGTERM)")),
+                }
+            }
+        };
         if c.ok {
             held += 1;
             if held >= spec.hold.max(1) {
@@ -180,13 +205,24 @@ fn drain(triggers: &mut SelectAll<Trigger>) {
 fn timed_out(spec: &WaitSpec, last: Option<Check>) -> Failure {
     let Some(last) = last else {
         return Failure::msg(format!(
-            "timed out after {:?} waiting for {}",
-            spec.timeout, spec.what
+            "timed out after {} waiting for {}",
+            crate::duration::human(spec.timeout),
+            spec.what
         ));
     };
+    if last.expected.is_empty() {
+        return Failure::msg(format!(
+            "timed out after {} waiting for {}: {}",
+            crate::duration::human(spec.timeout),
+            spec.what,
+            last.summary
+        ));
+    }
     let mut f = Failure::msg(format!(
-        "timed out after {:?} waiting for {}: {}",
-        spec.timeout, spec.what, last.summary
+        "timed out after {} waiting for {}: {}",
+        crate::duration::human(spec.timeout),
+        spec.what,
+        last.summary
     ));
     f.diff = Some(diff(&last.expected, &last.seen));
     f.expected = Some(last.expected);

@@ -27,6 +27,8 @@ pub struct EmbeddedOptions {
     pub flavour: Flavour,
     /// Its propagation delay.
     pub propagation_delay: Duration,
+    /// Serve the sim's Fault API (off: the fleet cannot be broken on purpose, like a real one).
+    pub faults: bool,
 }
 
 impl Default for EmbeddedOptions {
@@ -37,6 +39,7 @@ impl Default for EmbeddedOptions {
             importer: true,
             flavour: Flavour::Gke,
             propagation_delay: Duration::ZERO,
+            faults: true,
         }
     }
 }
@@ -47,6 +50,8 @@ pub struct EmbeddedFleet {
     pub fleet: Fleet,
     /// The importer, when running.
     pub importer: Option<Importer>,
+    /// The MCS flavour its CRDs and importer play.
+    pub flavour: Flavour,
     admin: Kubeconfig,
 }
 
@@ -60,6 +65,7 @@ impl EmbeddedFleet {
         let cfg = FleetConfig {
             clusters: opts.clusters.clone(),
             port: opts.port,
+            faults: opts.faults,
             ..Default::default()
         };
         let fleet = Fleet::start(&cfg).await.map_err(FleetError::Sim)?;
@@ -95,6 +101,7 @@ impl EmbeddedFleet {
         Ok(EmbeddedFleet {
             fleet,
             importer,
+            flavour: opts.flavour,
             admin,
         })
     }

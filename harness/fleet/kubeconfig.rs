@@ -51,6 +51,11 @@ pub enum FleetError {
 
 /// A client for `context` of an in-memory kubeconfig.
 pub async fn client_for_context(kc: &Kubeconfig, context: &str) -> Result<Client, FleetError> {
+    connect(kc, context).await.map(|(c, _)| c)
+}
+
+/// A client for `context` of an in-memory kubeconfig, and its API server URL.
+pub async fn connect(kc: &Kubeconfig, context: &str) -> Result<(Client, String), FleetError> {
     let opts = KubeConfigOptions {
         context: Some(context.to_string()),
         ..Default::default()
@@ -61,10 +66,12 @@ pub async fn client_for_context(kc: &Kubeconfig, context: &str) -> Result<Client
             context: context.to_string(),
             source,
         })?;
-    Client::try_from(cfg).map_err(|source| FleetError::Client {
+    let server = cfg.cluster_url.to_string();
+    let client = Client::try_from(cfg).map_err(|source| FleetError::Client {
         context: context.to_string(),
         source,
-    })
+    })?;
+    Ok((client, server))
 }
 
 /// The pseudo-context naming the cluster the harness runs in (service account token and
@@ -107,10 +114,43 @@ pub async fn clients_from_kubeconfig(
     Ok(out)
 }
 
+/// Handles for `NAME=CONTEXT` bindings of the kubeconfig at `path` (or `$KUBECONFIG` /
+/// default), in the order given; [`IN_CLUSTER`] uses the pod's in-cluster configuration.
+pub async fn handles_from_kubeconfig(
+    path: Option<&Path>,
+    bindings: &[(String, String)],
+) -> Result<Vec<super::ClusterHandle>, FleetError> {
+    let needs_file = bindings.iter().any(|(_, c)| c != IN_CLUSTER);
+    let kc = match needs_file {
+        true => read_kubeconfig(path)?,
+        false => Kubeconfig::default(),
+    };
+    let mut out = Vec::new();
+    for (name, ctx) in bindings {
+        let (client, server) = match ctx.as_str() {
+            IN_CLUSTER => in_cluster_with_url()?,
+            _ => connect(&kc, ctx).await?,
+        };
+        out.push(super::ClusterHandle {
+            name: name.clone(),
+            location: ctx.clone(),
+            server,
+            client,
+        });
+    }
+    Ok(out)
+}
+
 fn in_cluster() -> Result<Client, FleetError> {
+    in_cluster_with_url().map(|(c, _)| c)
+}
+
+fn in_cluster_with_url() -> Result<(Client, String), FleetError> {
     let cfg = Config::incluster().map_err(|e| FleetError::InCluster(e.to_string()))?;
-    Client::try_from(cfg).map_err(|source| FleetError::Client {
+    let server = cfg.cluster_url.to_string();
+    let client = Client::try_from(cfg).map_err(|source| FleetError::Client {
         context: IN_CLUSTER.to_string(),
         source,
-    })
+    })?;
+    Ok((client, server))
 }

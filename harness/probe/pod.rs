@@ -71,12 +71,29 @@ impl ProbePod {
         image: &str,
         timeout: Duration,
     ) -> Result<ProbePod> {
+        Self::ensure_named(
+            client, cluster, namespace, PROBE_POD, run_id, image, timeout,
+        )
+        .await
+    }
+
+    /// [`ProbePod::ensure`] with a pod name of the caller's (runs sharing a namespace use
+    /// names with their run id).
+    pub async fn ensure_named(
+        client: Client,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+        run_id: &str,
+        image: &str,
+        timeout: Duration,
+    ) -> Result<ProbePod> {
         let deadline = Instant::now() + timeout;
         let mut probe = ProbePod {
             client,
             cluster: cluster.to_string(),
             namespace: namespace.to_string(),
-            name: PROBE_POD.to_string(),
+            name: name.to_string(),
             container: CONTAINER.to_string(),
             image: image.to_string(),
         };

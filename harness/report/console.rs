@@ -96,7 +96,12 @@ impl Console {
             Some(bar) => bar.suspend(write),
             None => write(),
         };
-        result.map_err(ReportError::Console)
+        match result {
+            // A reader that went away (`run | head`) does not fail the run: the exit code
+            // and the report files still tell the result.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(ReportError::Console),
+        }
     }
 
     fn set_message(&self, msg: String) {
@@ -194,6 +199,11 @@ impl Reporter for Console {
                 self.start_bar();
                 self.print(&format!("running {n} {noun} (provider {provider})\n"))
             }
+            Event::Preflight { report } => self.print(&text::preflight_table(report).join("\n")),
+            Event::Notice { scenario, message } => self.print(&match scenario {
+                Some(s) => format!("note: scenario {s} {message}"),
+                None => format!("note: {message}"),
+            }),
             Event::ScenarioStarted {
                 scenario,
                 namespace,

@@ -10,6 +10,11 @@
 //!   "startedAt": "2026-11-26T10:00:00.000Z",          // RFC 3339 UTC, ms; null if unknown
 //!   "durationMs": 2310.5,                             // null until RunFinished
 //!   "passed": 3, "failed": 0, "skipped": 1,
+//!   "preflight": {"tookMs": 4.1, "clusters": [{"cluster": "a", "location": "ctx-a",
+//!                 "server": "https://…", "version": "v1.33.0", "user": "admin" | null,
+//!                 "mcsApis": ["net.gke.io/v1"], "flavours": ["gke"], "faults": false,
+//!                 "permissionsChecked": 17 | null, "problems": [], "tookMs": 3.2}]} | null,
+//!   "notices": [{"scenario": "repro-partition" | null, "message": "..."}],
 //!   "scenarios": [{
 //!     "name": "mcs-basic", "file": "scenarios/mcs-basic.yaml", "description": null,
 //!     "plannedSteps": 6, "namespace": "mcs-basic-r1",
@@ -99,6 +104,8 @@ impl Json {
             "passed": passed,
             "failed": failed,
             "skipped": skipped,
+            "preflight": r.preflight.as_ref().map(|p| serde_json::to_value(p).unwrap_or(Value::Null)),
+            "notices": r.notices.iter().map(|(s, m)| json!({"scenario": s, "message": m})).collect::<Vec<_>>(),
             "scenarios": r.scenarios.iter().map(scenario).collect::<Vec<_>>(),
         })
     }

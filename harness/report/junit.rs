@@ -47,7 +47,17 @@ impl Junit {
         if let Some(t) = self.record.totals {
             report.set_time(t.duration);
         }
-        report.add_test_suites(self.record.scenarios.iter().map(suite));
+        let props = self
+            .record
+            .preflight
+            .as_ref()
+            .map(preflight_properties)
+            .unwrap_or_default();
+        report.add_test_suites(self.record.scenarios.iter().map(|s| {
+            let mut suite = suite(s);
+            suite.add_properties(props.iter().cloned());
+            suite
+        }));
         report.to_string().map_err(ReportError::Junit)
     }
 }
@@ -62,6 +72,26 @@ impl Reporter for Junit {
         let xml = self.render()?;
         write_file(&self.path, &xml)
     }
+}
+
+/// The preflight table as `preflight.<cluster>.<what>` properties (every suite carries them:
+/// JUnit has no run-level properties).
+fn preflight_properties(r: &crate::fleet::PreflightReport) -> Vec<quick_junit::Property> {
+    let mut out = Vec::new();
+    for c in &r.clusters {
+        let key = |what: &str| format!("preflight.{}.{what}", c.cluster);
+        out.push((key("context"), c.location.clone()).into());
+        out.push((key("server"), c.server.clone()).into());
+        out.push((key("version"), c.version.clone().unwrap_or_default()).into());
+        out.push((key("user"), c.user.clone().unwrap_or_default()).into());
+        out.push((key("mcs"), c.mcs_apis.join(",")).into());
+        out.push((key("faults"), c.faults.to_string()).into());
+        let perms = c
+            .permissions_checked
+            .map_or_else(|| "not checked".to_string(), |n| format!("{n} checked"));
+        out.push((key("permissions"), perms).into());
+    }
+    out
 }
 
 fn timestamp(at: SystemTime) -> chrono::DateTime<chrono::FixedOffset> {

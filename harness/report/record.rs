@@ -20,6 +20,10 @@ pub(crate) struct RunRecord {
     pub scenarios: Vec<ScenarioRecord>,
     /// Set by RunFinished.
     pub totals: Option<Totals>,
+    /// What preflight found, when it ran.
+    pub preflight: Option<crate::fleet::PreflightReport>,
+    /// Notices, with the scenario they are about.
+    pub notices: Vec<(Option<String>, String)>,
 }
 
 /// The counts of RunFinished.
@@ -110,6 +114,10 @@ impl RunRecord {
                     skipped: *skipped,
                     duration: *duration,
                 });
+            }
+            Event::Preflight { report } => self.preflight = Some(report.clone()),
+            Event::Notice { scenario, message } => {
+                self.notices.push((scenario.clone(), message.clone()));
             }
             Event::ScenarioStarted { scenario, .. }
             | Event::StepStarted { scenario, .. }
@@ -211,7 +219,10 @@ impl ScenarioRecord {
             Event::StepStarted { .. } | Event::WaitProgress { .. } | Event::StepFinished { .. } => {
                 self.apply_step(e);
             }
-            Event::RunStarted { .. } | Event::RunFinished { .. } => {}
+            Event::RunStarted { .. }
+            | Event::RunFinished { .. }
+            | Event::Preflight { .. }
+            | Event::Notice { .. } => {}
         }
     }
 
@@ -240,6 +251,8 @@ impl ScenarioRecord {
                 s.duration = Some(*duration);
             }
             Event::RunStarted { .. }
+            | Event::Preflight { .. }
+            | Event::Notice { .. }
             | Event::ScenarioStarted { .. }
             | Event::Milestone { .. }
             | Event::Diagnosis { .. }

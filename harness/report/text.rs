@@ -234,3 +234,49 @@ pub(crate) fn checks_table(checks: &[LinkCheck]) -> Vec<String> {
     }
     lines
 }
+
+/// The preflight table: one line per cluster (what it is, what it serves, whether it is
+/// fine), then one line per problem.
+pub(crate) fn preflight_table(r: &crate::fleet::PreflightReport) -> Vec<String> {
+    let mut lines = vec![format!(
+        "preflight: {} cluster(s) checked in {}",
+        r.clusters.len(),
+        duration(r.took)
+    )];
+    for c in &r.clusters {
+        lines.push(format!("  {}", preflight_line(c)));
+    }
+    for p in r.problems() {
+        lines.push(format!("  problem: {p}"));
+    }
+    lines
+}
+
+/// `a  context=a  https://127.1.1.1:6443  v1.33.0  user=admin  mcs=net.gke.io/v1  faults  permissions ok (17)  ok  3 ms`.
+pub(crate) fn preflight_line(c: &crate::fleet::preflight::ClusterCheck) -> String {
+    let mut parts = vec![c.cluster.clone(), format!("context={}", c.location)];
+    if !c.server.is_empty() {
+        parts.push(c.server.clone());
+    }
+    parts.push(c.version.clone().unwrap_or_else(|| "version ?".into()));
+    if let Some(u) = &c.user {
+        parts.push(format!("user={u}"));
+    }
+    parts.push(match c.mcs_apis.is_empty() {
+        true => "mcs=none".to_string(),
+        false => format!("mcs={}", c.mcs_apis.join(",")),
+    });
+    if c.faults {
+        parts.push("faults".into());
+    }
+    parts.push(match c.permissions_checked {
+        Some(n) => format!("permissions checked ({n})"),
+        None => "permissions not checked (no SelfSubjectAccessReview)".into(),
+    });
+    parts.push(match c.problems.len() {
+        0 => "ok".to_string(),
+        n => format!("{n} problem(s)"),
+    });
+    parts.push(duration(c.took));
+    parts.join("  ")
+}

@@ -245,14 +245,15 @@ impl std::io::Write for Buffer {
 /// console text (for failure messages).
 pub async fn run_captured(
     plan: Vec<mcs_harness::engine::Planned>,
-    provider: String,
+    provider: std::sync::Arc<dyn mcs_harness::fleet::Provider>,
 ) -> Result<(mcs_harness::engine::RunSummary, String), String> {
     use mcs_harness::report::{Console, ConsoleMode, Reporter};
     let out = Buffer::default();
     let console: Box<dyn Reporter> =
         Box::new(Console::new(Box::new(out.clone()), ConsoleMode::Plain));
     let cfg = mcs_harness::engine::RunConfig::default();
-    let summary = mcs_harness::run_cmd::run_with(plan, cfg, provider, console)
+    let intro = mcs_harness::engine::RunIntro::default();
+    let (summary, _) = mcs_harness::run_cmd::run_with(plan, provider, cfg, intro, console)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let text = String::from_utf8_lossy(&out.0.lock().map_err(|_| "poisoned")?).into_owned();

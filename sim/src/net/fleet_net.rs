@@ -95,7 +95,7 @@ impl FleetNet {
         let Some(ns) = namespace() else {
             return false;
         };
-        scopes.iter().any(|s| s.iter().any(|x| *x == ns))
+        scopes.iter().any(|s| s.contains(&ns))
     }
 
     /// The endpoint a connection to Service VIP `vip:port` of `cluster` goes to, round-robin
