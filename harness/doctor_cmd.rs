@@ -59,6 +59,10 @@ pub struct DoctorArgs {
     /// Bound of each probe step (probe pod start, DNS lookup, HTTP request).
     #[arg(long, default_value = "20s", value_parser = crate::duration::parse_duration)]
     pub probe_timeout: Duration,
+    /// How long each cluster may take to answer at all (reachable, credentials accepted)
+    /// before the doctor gives up with exit 2.
+    #[arg(long, default_value = "10s", value_parser = crate::run_cmd::parse_positive_duration)]
+    pub connect_timeout: Duration,
     /// Also check the fleet's MCS feature and the importer's IAM binding with gcloud.
     #[arg(long)]
     pub gcloud: bool,
@@ -126,6 +130,9 @@ pub enum DoctorCmdError {
     /// The doctor could not read a cluster.
     #[error("the doctor could not finish")]
     Doctor(#[from] doctor::DoctorError),
+    /// A cluster does not answer, or rejects the credentials.
+    #[error("cannot diagnose: {}", .0.join("; "))]
+    Unreachable(Vec<String>),
     /// The output could not be written.
     #[error("failed to write the output")]
     Output(#[from] std::io::Error),
@@ -197,10 +204,43 @@ async fn member(kc: &Kubeconfig, context: &str, api: &str) -> Result<Client, Str
     }
 }
 
+/// Every cluster answers `/version` within `timeout` (else the doctor would wait on it for
+/// minutes): one problem line per cluster that does not.
+async fn reachable(
+    members: &[(String, String, Client)],
+    timeout: Duration,
+) -> Result<(), DoctorCmdError> {
+    let checks = members.iter().map(|(name, ctx, client)| async move {
+        let answer = tokio::time::timeout(timeout, client.apiserver_version()).await;
+        let why = match answer {
+            Ok(Ok(_)) => return None,
+            Ok(Err(e)) => {
+                let p = crate::fleet::preflight::problem("read /version", &e);
+                format!("{}; {}", p.message, p.remedy)
+            }
+            Err(_) => format!(
+                "no answer within {} (raise --connect-timeout, or check the address)",
+                crate::duration::human(timeout)
+            ),
+        };
+        Some(format!("cluster {name} (context {ctx}): {why}"))
+    });
+    let problems: Vec<String> = futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(DoctorCmdError::Unreachable(problems)),
+    }
+}
+
 /// Runs `doctor`; returns the exit code (0 healthy, 1 broken or propagating).
 pub async fn run(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<i32, DoctorCmdError> {
     let kc = read_kubeconfig(args.kubeconfig.as_deref())?;
     let (members, notes) = fleet(args, &kc).await?;
+    reachable(&members, args.connect_timeout).await?;
     let project = args.project.clone().or_else(|| {
         members
             .iter()

@@ -4,7 +4,7 @@ mod support;
 
 use std::process::Command;
 
-use support::harness_bin;
+use support::{harness_bin, root};
 
 #[test]
 fn help_lists_the_sim_command() {
@@ -97,4 +97,75 @@ fn shipped_schema_file_matches_the_schema_command() {
             path.display()
         );
     }
+}
+
+#[test]
+fn bad_run_command_lines_exit_2_before_anything_runs() {
+    let run = |args: &[&str]| {
+        Command::new(harness_bin())
+            .current_dir(root())
+            .arg("run")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let out = run(&["--jobs", "0", "scenarios/mcs-basic.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert!(err(&out).contains("--jobs"), "{}", err(&out));
+    let out = run(&[
+        "--cluster",
+        "a=x",
+        "--cluster",
+        "a=y",
+        "scenarios/mcs-basic.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert!(
+        err(&out).contains("cluster \"a\" is bound twice with --cluster"),
+        "{}",
+        err(&out)
+    );
+    for (flag, path) in [
+        ("--junit", "/nonexistent-dir/junit.xml"),
+        ("--json", "/proc/report.json"),
+        ("--html", "scenarios"),
+    ] {
+        let out = run(&[flag, path, "scenarios/mcs-basic.yaml"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", err(&out));
+        assert!(
+            err(&out).contains(&format!("cannot write the report {path}")),
+            "{flag}: {}",
+            err(&out)
+        );
+    }
+    let out = run(&["--preflight-timeout", "0s", "scenarios/mcs-basic.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' schema | head -1; echo \"status=${{PIPESTATUS:-}}\"",
+            harness_bin()
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(text.starts_with('{'), "{text}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The exit status of the harness itself, seen through bash's pipe status.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' schema | head -c 1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+            harness_bin()
+        ))
+        .output()
+        .unwrap();
+    let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(code, "0", "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -117,3 +117,174 @@ fn cronjob_rbac_is_minimal_and_args_are_valid() {
         assert!(help.contains(f.as_str()), "{f} is not a `run` flag");
     }
 }
+
+/// The workflow's `run scenarios` script, as GitHub Actions would run it (bash, the env of
+/// the workflow), against a 2-cluster fleet without faults (as a real GKE fleet): its
+/// contexts point at the fleet, `./target/release/mcs-harness` is the binary under test.
+#[test]
+fn nightly_workflow_run_step_passes_on_a_two_cluster_fleet() {
+    let text = std::fs::read_to_string(root().join("examples/ci/nightly-gke.yml")).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let script = doc["jobs"]["mcs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .find(|r| r.contains("mcs-harness run"))
+        .unwrap()
+        .to_string();
+    let env = &doc["env"];
+    assert!(
+        env["CLUSTER_A"].is_string() && env["CLUSTER_B"].is_string(),
+        "{env}"
+    );
+    let sim = support::SimProcess::start_with(&["--no-faults"]);
+    // The job's checkout: the repository's scenarios and fixtures, the built binary.
+    let work = sim.dir.path().join("checkout");
+    std::fs::create_dir_all(work.join("target/release")).unwrap();
+    for d in ["scenarios", "fixtures"] {
+        std::os::unix::fs::symlink(root().join(d), work.join(d)).unwrap();
+    }
+    std::os::unix::fs::symlink(harness_bin(), work.join("target/release/mcs-harness")).unwrap();
+    let summary = sim.dir.path().join("step-summary.md");
+    std::fs::write(&summary, "").unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.args(["-e", "-c", &script])
+        .current_dir(&work)
+        .env("KUBECONFIG", &sim.kubeconfig)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("CI", "true");
+    for (k, v) in env.as_object().unwrap() {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    // The workflow's two contexts are the fleet's (gke_PROJECT_LOCATION_CLUSTER on GKE).
+    cmd.env("CLUSTER_A", "a").env("CLUSTER_B", "b");
+    let out = cmd.output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    // --repeat 3 of the 6 portable scenarios; the rest skipped with their reasons.
+    assert!(all.contains("18 passed; 0 failed; 18 skipped"), "{all}");
+    for f in ["junit.xml", "report.json", "report.html"] {
+        assert!(work.join(f).is_file(), "{f} written");
+    }
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("| mcs-basic |"), "{md}");
+}
+
+/// The CronJob's container as a kubelet would run it in cluster `a`: the service-account
+/// token and CA at the in-cluster paths (a private mount namespace over /run), the
+/// `KUBERNETES_SERVICE_*` variables, the volumes at their mount paths, and its exact
+/// arguments. Cluster `b` is reached through the Secret's kubeconfig. The fleet serves no
+/// Fault API, as a real one.
+#[test]
+fn cronjob_container_runs_in_cluster_against_a_two_cluster_fleet() {
+    let text = std::fs::read_to_string(root().join("examples/k8s/cronjob.yaml")).unwrap();
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+    let container = &docs[4]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    let sim = support::SimProcess::start_with(&["--no-faults"]);
+    let kc: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&sim.kubeconfig).unwrap()).unwrap();
+    let ctx_a = kc["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "a")
+        .unwrap();
+    let user_a = kc["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == ctx_a["context"]["user"])
+        .unwrap();
+    let token = user_a["user"]["token"].as_str().unwrap().to_string();
+    let cluster_a = kc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == ctx_a["context"]["cluster"])
+        .unwrap();
+    let server = cluster_a["cluster"]["server"].as_str().unwrap();
+    let ca = cluster_a["cluster"]["certificate-authority-data"]
+        .as_str()
+        .unwrap();
+    let (host, port) = server
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .unwrap();
+    // The volumes, each in a directory of its own, mapped to its mountPath.
+    let vols = sim.dir.path().join("volumes");
+    let mut mounts = Vec::new();
+    for m in container["volumeMounts"].as_array().unwrap() {
+        let (name, path) = (
+            m["name"].as_str().unwrap(),
+            m["mountPath"].as_str().unwrap(),
+        );
+        let dir = vols.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        if name == "cluster-b" {
+            std::fs::copy(&sim.kubeconfig, dir.join("kubeconfig")).unwrap();
+        }
+        mounts.push((path.to_string(), dir));
+    }
+    // The image's /scenarios (examples/k8s/Dockerfile: COPY scenarios /scenarios).
+    mounts.push(("/scenarios".to_string(), root().join("scenarios")));
+    let sa = sim.dir.path().join("serviceaccount");
+    std::fs::create_dir_all(&sa).unwrap();
+    std::fs::write(sa.join("token"), &token).unwrap();
+    std::fs::write(sa.join("namespace"), "mcs-harness").unwrap();
+    std::fs::write(sa.join("ca.crt.b64"), ca).unwrap();
+    // Paths under a mountPath are the volume's files; the service account is mounted over a
+    // private /run, so nothing of this reaches the host's filesystem.
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let mut a = a.as_str().unwrap().to_string();
+            for (path, dir) in &mounts {
+                a = a.replace(path.as_str(), dir.to_str().unwrap());
+            }
+            a
+        })
+        .collect();
+    let script = format!(
+        "set -e; mount -t tmpfs tmpfs /run; d=/run/secrets/kubernetes.io/serviceaccount; \
+         mkdir -p $d; cp {sa}/token {sa}/namespace $d/; base64 -d {sa}/ca.crt.b64 > $d/ca.crt; \
+         exec \"$@\"",
+        sa = sa.display()
+    );
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+        ])
+        .arg(harness_bin())
+        .args(&args)
+        .current_dir(root())
+        .env("KUBERNETES_SERVICE_HOST", host)
+        .env("KUBERNETES_SERVICE_PORT", port)
+        .env("CI", "1")
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("a=@in-cluster"), "{all}");
+    assert!(all.contains("6 passed; 0 failed; 6 skipped"), "{all}");
+    let reports = &mounts.iter().find(|(p, _)| p == "/reports").unwrap().1;
+    assert!(reports.join("report.json").is_file() && reports.join("junit.xml").is_file());
+}

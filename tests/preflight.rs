@@ -160,6 +160,28 @@ fn broken_clusters_exit_2_before_running_naming_the_context() {
     }
     let left = sim.ok(&["get", "ns", "-l", "mcs-harness.dev/run-id", "-o", "name"]);
     assert_eq!(left.trim(), "", "nothing created in a");
+    // The doctor gives up on a cluster that never answers within its connect timeout.
+    let t = Instant::now();
+    let out = Command::new(harness_bin())
+        .args(["doctor", "-n", "demo", "whereami", "--kubeconfig"])
+        .arg(&path)
+        .args([
+            "--cluster",
+            "a=a",
+            "--cluster",
+            "b=silent",
+            "--connect-timeout",
+            "2s",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cluster b (context silent): no answer within 2s"),
+        "{err}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
 }
 
 #[test]

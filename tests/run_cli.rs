@@ -225,6 +225,16 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn sigint_mid_run_cleans_up_everything() {
+    interrupted_mid_run_cleans_up_everything("-INT", 130);
+}
+
+#[test]
+fn sigterm_mid_run_cleans_up_everything() {
+    interrupted_mid_run_cleans_up_everything("-TERM", 143);
+}
+
+/// Sends `signal` mid-run: the run cleans up, then exits with `code` (128 + the signal).
+fn interrupted_mid_run_cleans_up_everything(signal: &str, code: i32) {
     let sim = SimProcess::start();
     let scenario = sim.dir.path().join("slow.yaml");
     std::fs::write(
@@ -276,7 +286,7 @@ fn sigint_mid_run_cleans_up_everything() {
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
-            .args(["-INT", &pid])
+            .args([signal, &pid])
             .status()
             .unwrap()
             .success()
@@ -287,8 +297,8 @@ fn sigint_mid_run_cleans_up_everything() {
         .map_while(Result::ok)
         .collect::<Vec<_>>()
         .join("\n");
-    // 128 + SIGINT, after cleanup.
-    assert_eq!(status.code(), Some(130), "{stdout}");
+    // 128 + the signal, after cleanup.
+    assert_eq!(status.code(), Some(code), "{stdout}");
     assert!(stdout.contains("cancelled"), "{stdout}");
     assert_eq!(leftovers(&sim), Vec::<String>::new());
 }

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use backon::Retryable;
 use futures::future::join_all;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
@@ -134,10 +135,12 @@ async fn create(client: &Client, run_id: &str) -> Result<(), kube::Error> {
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": LEASE_NAMESPACE,
         "labels": {"app.kubernetes.io/managed-by": MANAGER}}}))
     .map_err(kube::Error::SerdeError)?;
-    match Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-    {
+    let (namespaces, pp) = (Api::<Namespace>::all(client.clone()), PostParams::default());
+    let made = (|| namespaces.create(&pp, &ns))
+        .retry(crate::retry::backoff().with_max_times(12))
+        .when(transient)
+        .await;
+    match made {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 409 => {}
         Err(e) => return Err(e),
@@ -153,17 +156,15 @@ async fn create(client: &Client, run_id: &str) -> Result<(), kube::Error> {
     }))
     .map_err(kube::Error::SerdeError)?;
     let api: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
-    let mut pause = Duration::from_millis(50);
-    loop {
-        match api.create(&PostParams::default(), &lease).await {
-            Ok(_) => return Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 409 => return renew(&api, run_id).await,
-            Err(e) if transient(&e) && pause < Duration::from_secs(2) => {
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-            }
-            Err(e) => return Err(e),
-        }
+    let pp = PostParams::default();
+    let created = (|| api.create(&pp, &lease))
+        .retry(crate::retry::backoff().with_max_times(12))
+        .when(transient)
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => renew(&api, run_id).await,
+        Err(e) => Err(e),
     }
 }
 

@@ -175,13 +175,31 @@ async fn check_bounded(h: &ClusterHandle, timeout: Duration) -> ClusterCheck {
     c
 }
 
+/// Whether the server answered but asks to be asked again (5xx, 429): retried within the
+/// preflight bound. Transport failures (refused, TLS) are answers about the cluster: not retried.
+fn overloaded(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code >= 500 || s.code == 429)
+}
+
+/// `f` retried while the server is overloaded (the caller's timeout bounds it).
+async fn retried<T, F, Fut>(f: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    use backon::Retryable;
+    f.retry(crate::retry::backoff().with_max_times(usize::MAX))
+        .when(overloaded)
+        .await
+}
+
 /// The checks of one cluster, in order; stops at the first problem that makes the rest moot.
 async fn check(client: &Client, c: &mut ClusterCheck) {
-    match client.apiserver_version().await {
+    match retried(|| client.apiserver_version()).await {
         Ok(v) => c.version = Some(v.git_version),
         Err(e) => return c.problems.push(problem("read /version", &e)),
     }
-    let groups = match client.list_api_groups().await {
+    let groups = match retried(|| client.list_api_groups()).await {
         Ok(g) => g,
         Err(e) => return c.problems.push(problem("list API groups", &e)),
     };
@@ -197,7 +215,7 @@ async fn check(client: &Client, c: &mut ClusterCheck) {
         .iter()
         .any(|v| v == "authentication.k8s.io/v1")
     {
-        match who_am_i(client).await {
+        match retried(|| who_am_i(client)).await {
             Ok(user) => c.user = user,
             Err(e) => return c.problems.push(problem("create a SelfSubjectReview", &e)),
         }
@@ -206,7 +224,7 @@ async fn check(client: &Client, c: &mut ClusterCheck) {
         c.mcs_apis.extend(versions(group));
     }
     for f in [Flavour::Gke, Flavour::Upstream] {
-        match serves_mcs(client, f).await {
+        match retried(|| serves_mcs(client, f)).await {
             Ok(true) => c.flavours.push(f),
             Ok(false) => {}
             Err(e) => return c.problems.push(problem(&format!("read {}", f.api()), &e)),
@@ -309,7 +327,7 @@ async fn permissions(client: &Client, c: &mut ClusterCheck) {
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let asks = wanted.iter().map(|need| {
         let api = api.clone();
-        async move { (need, allowed(&api, need).await) }
+        async move { (need, retried(|| allowed(&api, need)).await) }
     });
     let mut denied = Vec::new();
     for (need, answer) in join_all(asks).await {
