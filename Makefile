@@ -27,3 +27,4 @@ bench:
 	$(CARGO) run --release -p mcs-sim --example fleet_bench
 	$(CARGO) run --release --example importer_bench
 	$(CARGO) run --release --example engine_bench
+	$(CARGO) run --release --example suite_bench

@@ -16,6 +16,19 @@ use super::record::{RunRecord, ScenarioRecord};
 use super::{ReportError, Reporter, text, write_file};
 use crate::event::{Event, Failure, Outcome};
 
+/// The preflight table in a `<details>` block (one code-fenced line per cluster).
+fn preflight_details(r: &RunRecord) -> String {
+    let Some(p) = &r.preflight else {
+        return String::new();
+    };
+    let body = text::preflight_table(p).join("\n");
+    format!(
+        "\n<details><summary>preflight: {} cluster(s)</summary>\n\n{}</details>\n",
+        p.clusters.len(),
+        fence("text", &body)
+    )
+}
+
 /// The Markdown reporter; writes its file on [`Reporter::finish`].
 pub struct Markdown {
     path: PathBuf,
@@ -53,6 +66,17 @@ impl Markdown {
             md.push_str(&table_row(s));
         }
         md.push_str(&probe_lines(r));
+        md.push_str(&preflight_details(r));
+        for (scenario, message) in &r.notices {
+            let about = scenario
+                .as_deref()
+                .map(|s| format!("{s}: "))
+                .unwrap_or_default();
+            md.push_str(&format!(
+                "- note: {}\n",
+                inline(&format!("{about}{message}"))
+            ));
+        }
         for s in &r.scenarios {
             if matches!(s.outcome, Some(Outcome::Failed(_))) {
                 md.push_str(&failure_details(s));

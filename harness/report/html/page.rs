@@ -27,6 +27,7 @@ pub(super) fn document(r: &RunRecord) -> String {
     ));
     h.push_str(&header(r));
     h.push_str(&summary(r));
+    h.push_str(&preflight(r));
     for (i, s) in r.scenarios.iter().enumerate() {
         h.push_str(&scenario_section(i, s));
     }
@@ -98,6 +99,32 @@ fn outcome_badge(outcome: Option<&Outcome>) -> String {
 
 fn scenario_id(i: usize, s: &ScenarioRecord) -> String {
     slug(&format!("scenario-{i}-"), &s.name)
+}
+
+/// The preflight table and the run's notices, when there are any.
+fn preflight(r: &RunRecord) -> String {
+    let mut h = String::new();
+    if let Some(p) = &r.preflight {
+        h.push_str(&format!(
+            "<section id=\"preflight\"><h2>Preflight</h2><pre>{}</pre></section>\n",
+            escape(&text::preflight_table(p).join("\n"))
+        ));
+    }
+    if !r.notices.is_empty() {
+        h.push_str("<section id=\"notices\"><h2>Notes</h2><ul>");
+        for (scenario, message) in &r.notices {
+            let about = scenario
+                .as_deref()
+                .map(|s| format!("{s}: "))
+                .unwrap_or_default();
+            h.push_str(&format!(
+                "<li>{}</li>",
+                escape(&format!("{about}{message}"))
+            ));
+        }
+        h.push_str("</ul></section>\n");
+    }
+    h
 }
 
 fn summary(r: &RunRecord) -> String {
