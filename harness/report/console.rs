@@ -200,10 +200,10 @@ impl Reporter for Console {
                 self.print(&format!("running {n} {noun} (provider {provider})\n"))
             }
             Event::Preflight { report } => self.print(&text::preflight_table(report).join("\n")),
-            Event::Notice { scenario, message } => self.print(&match scenario {
-                Some(s) => format!("note: scenario {s} {message}"),
-                None => format!("note: {message}"),
-            }),
+            Event::Notice { scenario, message } => self.print(&format!(
+                "note: {}",
+                text::notice(scenario.as_deref(), message)
+            )),
             Event::ScenarioStarted {
                 scenario,
                 namespace,

@@ -235,6 +235,14 @@ pub(crate) fn checks_table(checks: &[LinkCheck]) -> Vec<String> {
     lines
 }
 
+/// A notice as one sentence: `scenario NAME MESSAGE`, or the message alone.
+pub(crate) fn notice(scenario: Option<&str>, message: &str) -> String {
+    match scenario {
+        Some(s) => format!("scenario {s} {message}"),
+        None => message.to_string(),
+    }
+}
+
 /// The preflight table: one line per cluster (what it is, what it serves, whether it is
 /// fine), then one line per problem.
 pub(crate) fn preflight_table(r: &crate::fleet::PreflightReport) -> Vec<String> {
