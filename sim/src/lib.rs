@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod convert;
 pub mod dns;
+pub mod events;
 pub mod exec;
 pub mod faults;
 pub mod fleet;
@@ -23,6 +24,7 @@ pub mod registry;
 pub mod selector;
 pub mod store;
 pub mod table;
+pub mod timescale;
 pub mod tls;
 pub mod validate;
 

@@ -60,7 +60,7 @@ const BUILTINS: &[B] = &[
     b("", "v1", "Pod", "pods")
         .short(&["po"])
         .status()
-        .extra(&["exec", "log"]),
+        .extra(&["exec", "log", "eviction"]),
     b("", "v1", "Service", "services").short(&["svc"]).status(),
     b("", "v1", "Endpoints", "endpoints").short(&["ep"]),
     b("", "v1", "ConfigMap", "configmaps").short(&["cm"]),
