@@ -207,7 +207,7 @@ async fn pull(r: &Run<'_>, backoff: &mut Backoff) -> Option<Family> {
             r.event(EvKind::Warning, "InspectFailed", &msg);
             r.event(EvKind::Warning, "Failed", "Error: InvalidImageName");
             let mut stop = r.ctx.stop.clone();
-            stopped(&mut stop).await;
+            let _ = stopped(&mut stop).await;
             return None;
         }
     };
@@ -417,9 +417,10 @@ async fn supervise(r: &Run<'_>, mut proc: Started, env: Option<crate::exec::Exec
     }
 }
 
-/// Resolves when the pod is asked to stop (owning nothing across awaits).
-pub(super) async fn stopped(rx: &mut tokio::sync::watch::Receiver<Option<f64>>) {
-    let _ = rx.wait_for(Option::is_some).await;
+/// Resolves when the pod is asked to stop (true), or its runtime is gone (false); owns
+/// nothing across awaits.
+pub(super) async fn stopped(rx: &mut tokio::sync::watch::Receiver<Option<f64>>) -> bool {
+    rx.wait_for(Option::is_some).await.is_ok()
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
