@@ -27,6 +27,7 @@ pub mod table;
 pub mod timescale;
 pub mod tls;
 pub mod validate;
+pub mod validate_workloads;
 
 pub use cluster::Cluster;
 pub use fleet::{Fleet, FleetConfig, FleetError, RunningCluster};

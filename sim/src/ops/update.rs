@@ -16,12 +16,17 @@ const RETRIES: usize = 16;
 pub(super) fn validate(ctx: &WriteCtx, obj: &Value) -> ApiResult<()> {
     // Validation rules are written for the served form (events.k8s.io Events are stored as
     // core Events).
-    let causes = match ctx.def.conversion {
+    let mut causes = match ctx.def.conversion {
         crate::registry::Conversion::None => {
             crate::validate::validate(&ctx.def.group, &ctx.def.kind, obj)
         }
         _ => crate::validate::validate(&ctx.def.group, &ctx.def.kind, &ctx.def.to_served(obj)),
     };
+    causes.extend(crate::validate_workloads::validate(
+        &ctx.def.group,
+        &ctx.def.kind,
+        obj,
+    ));
     if causes.is_empty() {
         return Ok(());
     }
