@@ -156,7 +156,7 @@ impl CronJobController {
                 .as_f64()
                 .is_none_or(|d| late <= d);
             let policy = cj["spec"]["concurrencyPolicy"].as_str().unwrap_or("Allow");
-            if in_time && !(policy == "Forbid" && !active.is_empty()) {
+            if in_time && (policy != "Forbid" || active.is_empty()) {
                 if policy == "Replace" {
                     for j in &active {
                         delete_job(cluster, cj, j);
@@ -170,10 +170,10 @@ impl CronJobController {
             status["lastScheduleTime"] = json!(rfc3339(at));
         }
         status["active"] = json!(refs);
-        if refs.is_empty() {
-            if let Some(o) = status.as_object_mut() {
-                o.remove("active");
-            }
+        if refs.is_empty()
+            && let Some(o) = status.as_object_mut()
+        {
+            o.remove("active");
         }
         write_status(cluster, &cj_res(), &key(cj), MANAGER, status);
     }

@@ -267,7 +267,7 @@ impl<'a> Shell<'a> {
 
     async fn pause_now_and_then(&mut self) {
         self.iterations = self.iterations.wrapping_add(1);
-        if self.iterations % YIELD_EVERY == 0 {
+        if self.iterations.is_multiple_of(YIELD_EVERY) {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         } else {
             tokio::task::yield_now().await;

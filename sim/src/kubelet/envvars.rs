@@ -24,16 +24,17 @@ pub fn expand(s: &str, vars: &[(String, String)]) -> String {
             i += 2;
             continue;
         }
-        if b[i] == '$' && b.get(i + 1) == Some(&'(') {
-            if let Some(end) = b[i + 2..].iter().position(|&c| c == ')') {
-                let name: String = b[i + 2..i + 2 + end].iter().collect();
-                match vars.iter().rev().find(|(k, _)| *k == name) {
-                    Some((_, v)) => out.push_str(v),
-                    None => out.push_str(&format!("$({name})")),
-                }
-                i += end + 3;
-                continue;
+        if b[i] == '$'
+            && b.get(i + 1) == Some(&'(')
+            && let Some(end) = b[i + 2..].iter().position(|&c| c == ')')
+        {
+            let name: String = b[i + 2..i + 2 + end].iter().collect();
+            match vars.iter().rev().find(|(k, _)| *k == name) {
+                Some((_, v)) => out.push_str(v),
+                None => out.push_str(&format!("$({name})")),
             }
+            i += end + 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
