@@ -145,6 +145,65 @@ fn exit_codes_crash_loops_and_images_behave_like_a_kubelet() {
     );
 }
 
+const LIVENESS: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: live}
+spec:
+  containers:
+  - name: w
+    image: us-docker.pkg.dev/google-samples/containers/gke/whereami:v1.2.20
+    livenessProbe: {httpGet: {path: /status/500, port: 8080}, failureThreshold: 1, periodSeconds: 1}
+"#;
+
+#[test]
+fn liveness_failures_restart_and_logs_follow() {
+    let sim = SimProcess::start();
+    sim.ok_stdin(&["apply", "-f", "-"], LIVENESS);
+    until(10, "a liveness restart", || {
+        let n: u32 = jsonpath(
+            &sim,
+            "pod/live",
+            "{.status.containerStatuses[0].restartCount}",
+        )
+        .parse()
+        .ok()?;
+        (n >= 1).then_some(())
+    });
+    let events = sim.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=live",
+    ]);
+    assert!(events.contains("Liveness probe failed: "), "{events}");
+    assert!(
+        events.contains("failed liveness probe, will be restarted"),
+        "{events}"
+    );
+
+    let script = "while true; do echo tick; sleep 0.2; done";
+    sim.ok(&[
+        "run",
+        "ticker",
+        "--image=busybox:1.36",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]);
+    sim.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/ticker",
+        "--timeout=30s",
+    ]);
+    let (mut f, mut lines) = watch(&sim, &["logs", "-f", "ticker"]);
+    // A follower keeps receiving lines written after it started.
+    lines.until(10, |l| l.iter().filter(|x| *x == "tick").count() >= 5);
+    let _ = f.kill();
+}
+
 const TERMINATING: &str = r#"
 apiVersion: v1
 kind: Service
@@ -164,6 +223,20 @@ spec:
     ports: [{containerPort: 8080}]
     readinessProbe: {httpGet: {path: /healthz, port: 8080}}
     lifecycle: {preStop: {exec: {command: [sleep, "200"]}}}
+"#;
+
+const SLOW_DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: sl}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: sl}}
+  template:
+    metadata: {labels: {app: sl}}
+    spec:
+      terminationGracePeriodSeconds: 300
+      containers: [{name: s, image: "busybox:1.36", command: [sleep, "3600"]}]
 "#;
 
 #[test]
@@ -201,6 +274,23 @@ fn deletion_is_graceful_and_endpoints_show_terminating() {
         started.elapsed()
     );
     let _ = w.kill();
+
+    // Foreground deletion: the owner stays (finalizer) until its pods are gone.
+    sim.ok_stdin(&["apply", "-f", "-"], SLOW_DEPLOYMENT);
+    sim.ok(&["rollout", "status", "deploy/sl", "--timeout=30s"]);
+    sim.ok(&[
+        "delete",
+        "deploy",
+        "sl",
+        "--cascade=foreground",
+        "--wait=false",
+    ]);
+    let fins = jsonpath(&sim, "deploy/sl", "{.metadata.finalizers}");
+    assert!(fins.contains("foregroundDeletion"), "{fins}");
+    let pods = jsonpath(&sim, "pods", "{.items[*].metadata.deletionTimestamp}");
+    assert!(!pods.trim().is_empty(), "its pods terminate first: {pods}");
+    sim.ok(&["wait", "--for=delete", "deploy/sl", "--timeout=30s"]);
+    assert_eq!(jsonpath(&sim, "pods", "{.items[*].metadata.name}"), "");
 }
 
 const STATEFUL: &str = r#"

@@ -171,6 +171,8 @@ pub(super) async fn run(ctx: Arc<PodCtx>, init: bool, idx: usize) -> bool {
         if !restart {
             return code == 0;
         }
+        // The exited instance becomes `lastState` once the kubelet decides to restart it.
+        r.set(|c| c.last = Some((c.state.clone(), c.container_id.clone())));
         let delay = backoff.next(&ctx);
         if delay > 0.0 {
             let msg = format!(
@@ -378,10 +380,11 @@ async fn run_once(
 fn finish(r: &Run<'_>, state: State, id: &str, io: &super::logs::ContainerIo) {
     io.end_instance();
     r.set(|c| {
-        c.last = Some((state.clone(), id.to_string()));
         c.state = state;
+        c.container_id = id.to_string();
         c.ready = false;
     });
+    r.ctx.report_now();
 }
 
 enum Exit {

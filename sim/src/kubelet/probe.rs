@@ -115,6 +115,7 @@ pub async fn run(
 fn lower(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        std::io::ErrorKind::ConnectionReset => "connection reset by peer".into(),
         _ => e.to_string(),
     }
 }

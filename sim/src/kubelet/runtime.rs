@@ -161,6 +161,12 @@ impl PodCtx {
         st
     }
 
+    /// Writes the status now (the kubelet's sync after a container exited: the terminated
+    /// state is reported before the restart decision changes it).
+    pub fn report_now(&self) {
+        write_pod_status(&self.cluster, &self.pod, &self.status());
+    }
+
     /// Whether termination was requested.
     pub fn stopping(&self) -> Option<f64> {
         *self.stop.borrow()
