@@ -107,6 +107,22 @@ impl Client<'_> {
         }
     }
 
+    fn opened(&self) -> ExecOutput {
+        ExecOutput {
+            stderr: self.open_line(),
+            ..ExecOutput::default()
+        }
+    }
+
+    fn connect_error(&self, e: &std::io::Error) -> ExecOutput {
+        let msg = format!(
+            "nc: can't connect to remote host ({}): {}\n",
+            self.addr.ip(),
+            strerror(e)
+        );
+        ExecOutput::fail(1, msg)
+    }
+
     async fn tcp(&self, stdin: &[u8], zero: bool) -> ExecOutput {
         let timeout = self.wait.unwrap_or(CONNECT_DEFAULT);
         let mut s = match self
@@ -116,19 +132,9 @@ impl Client<'_> {
             .await
         {
             Ok(s) => s,
-            Err(e) => {
-                let msg = format!(
-                    "nc: can't connect to remote host ({}): {}\n",
-                    self.addr.ip(),
-                    strerror(&e)
-                );
-                return ExecOutput::fail(1, msg);
-            }
+            Err(e) => return self.connect_error(&e),
         };
-        let mut out = ExecOutput {
-            stderr: self.open_line(),
-            ..ExecOutput::default()
-        };
+        let mut out = self.opened();
         if zero {
             return out;
         }
@@ -151,24 +157,11 @@ impl Client<'_> {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 // Nothing comes back from an unroutable address: nc just waits out -w.
-                return ExecOutput {
-                    stderr: self.open_line(),
-                    ..ExecOutput::default()
-                };
+                return self.opened();
             }
-            Err(e) => {
-                let msg = format!(
-                    "nc: can't connect to remote host ({}): {}\n",
-                    self.addr.ip(),
-                    strerror(&e)
-                );
-                return ExecOutput::fail(1, msg);
-            }
+            Err(e) => return self.connect_error(&e),
         };
-        let mut out = ExecOutput {
-            stderr: self.open_line(),
-            ..ExecOutput::default()
-        };
+        let mut out = self.opened();
         if !stdin.is_empty() && sock.send(stdin).await.is_err() {
             return out;
         }

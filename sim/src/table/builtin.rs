@@ -401,7 +401,7 @@ pub(super) fn created(o: &Value, now: Timestamp) -> Value {
 }
 
 /// `labels.FormatLabels`: sorted `k=v` pairs, `<none>` when empty.
-fn format_labels(m: &Value) -> String {
+pub(super) fn format_labels(m: &Value) -> String {
     let mut pairs: Vec<String> = m
         .as_object()
         .into_iter()

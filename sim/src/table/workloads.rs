@@ -4,7 +4,9 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::builtin::{AGE, CONTAINERS, Col, IMAGES, NAME, container_cells, created, int, name, st};
+use super::builtin::{
+    AGE, CONTAINERS, Col, IMAGES, NAME, container_cells, created, format_labels, int, name, st,
+};
 use super::human_duration_since;
 
 pub(super) const STATEFUL_SET: &[Col] = &[
@@ -82,21 +84,6 @@ fn condition(o: &Value, ty: &str) -> bool {
     })
 }
 
-fn selector(m: &Value) -> String {
-    let mut pairs: Vec<String> = m["matchLabels"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={}", st(v)))
-        .collect();
-    pairs.sort();
-    if pairs.is_empty() {
-        "<none>".into()
-    } else {
-        pairs.join(",")
-    }
-}
-
 pub(super) fn job(o: &Value, now: Timestamp) -> Vec<Value> {
     let (spec, status) = (&o["spec"], &o["status"]);
     let completions = match spec["completions"].as_i64() {
@@ -133,7 +120,7 @@ pub(super) fn job(o: &Value, now: Timestamp) -> Vec<Value> {
         created(o, now),
     ];
     row.extend(container_cells(&spec["template"]["spec"]));
-    row.push(Value::from(selector(&spec["selector"])));
+    row.push(Value::from(format_labels(&spec["selector"]["matchLabels"])));
     row
 }
 
@@ -159,8 +146,7 @@ pub(super) fn cron_job(o: &Value, now: Timestamp) -> Vec<Value> {
     row.extend(container_cells(
         &spec["jobTemplate"]["spec"]["template"]["spec"],
     ));
-    row.push(Value::from(selector(
-        &spec["jobTemplate"]["spec"]["selector"],
-    )));
+    let selector = &spec["jobTemplate"]["spec"]["selector"]["matchLabels"];
+    row.push(Value::from(format_labels(selector)));
     row
 }
