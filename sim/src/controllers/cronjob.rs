@@ -22,18 +22,10 @@ use crate::store::{Meta, ResKey, StoreEvent};
 
 const MANAGER: &str = "cronjob-controller";
 
+#[derive(Default)]
 pub struct CronJobController {
     dirty: DirtyOwners,
     next: Option<Instant>,
-}
-
-impl CronJobController {
-    pub fn new(_cluster: Arc<Cluster>) -> Self {
-        Self {
-            dirty: DirtyOwners::default(),
-            next: None,
-        }
-    }
 }
 
 fn cj_res() -> ResKey {

@@ -106,10 +106,7 @@ pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
             statefulset::StatefulSetController::default(),
         ),
         spawn(cluster.clone(), job::JobController::default()),
-        spawn(
-            cluster.clone(),
-            cronjob::CronJobController::new(cluster.clone()),
-        ),
+        spawn(cluster.clone(), cronjob::CronJobController::default()),
         spawn(cluster.clone(), endpoints::EndpointsController::default()),
         spawn(cluster.clone(), mirroring::MirroringController),
         spawn(cluster.clone(), crate::faults::FaultController::default()),
