@@ -27,6 +27,7 @@ mod shell;
 mod shell_exec;
 mod socat;
 pub mod spdy;
+mod spdy_headers;
 mod status;
 mod syntax;
 mod tar;

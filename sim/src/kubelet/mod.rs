@@ -13,6 +13,7 @@ mod probe;
 mod process;
 mod runtime;
 mod status;
+mod supervise;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -275,7 +275,7 @@ async fn supervise(ctx: Arc<PodCtx>) {
     if ctx.stopping().is_none() {
         // Completed (Never/OnFailure): the final status stays until the pod is deleted.
         write_pod_status(&ctx.cluster, &ctx.pod, &ctx.status());
-        if !super::container::stopped(&mut stop).await {
+        if !super::supervise::stopped(&mut stop).await {
             return; // the runtime was dropped (the pod finished or went): nothing to delete
         }
     }
