@@ -434,9 +434,18 @@ fn spdy_kubectl(sim: &SimProcess) -> Command {
 fn exec_works_over_spdy() {
     let sim = SimProcess::start();
     probe_pod(&sim, "probe", "busybox:1.36");
+    // -v=7 shows the request headers: X-Stream-Protocol-Version is the SPDY executor's.
+    let verbose = spdy_kubectl(&sim)
+        .args(["-v=7", "exec", "probe", "--", "true"])
+        .output()
+        .expect("kubectl");
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        log.contains("X-Stream-Protocol-Version"),
+        "the SPDY executor was used: {log}"
+    );
     let out = spdy_kubectl(&sim)
         .args([
-            "-v=7",
             "exec",
             "probe",
             "--",
@@ -449,10 +458,6 @@ fn exec_works_over_spdy() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("X-Stream-Protocol-Version"),
-        "the SPDY executor was used: {stderr}"
-    );
     assert!(stderr.contains("err\n"), "{stderr}");
     let mut child = spdy_kubectl(&sim)
         .args(["exec", "-i", "probe", "--", "cat"])
