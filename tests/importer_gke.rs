@@ -250,7 +250,7 @@ async fn recipe_story_export_opt_in_migrate_unexport() {
 /// From a busybox pod in `c`, requests to the clusterset name reach every listed cluster.
 async fn assert_http_reaches(c: &kube::Client, clusters: &[&str]) {
     let pods: Api<Pod> = Api::namespaced(c.clone(), NS);
-    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "probe"}, "spec": {"containers": [{"name": "p", "image": "busybox:1.36"}]}})).unwrap();
+    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "probe"}, "spec": {"containers": [{"name": "p", "image": "busybox:1.36", "command": ["sleep", "3600"]}], "terminationGracePeriodSeconds": 0}})).unwrap();
     pods.create(&PostParams::default(), &p).await.unwrap();
     eventually(20, "probe running", || async {
         (pods.get("probe").await.ok()?.status?.phase.as_deref() == Some("Running")).then_some(())

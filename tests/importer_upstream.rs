@@ -62,7 +62,7 @@ async fn setup(c: &kube::Client, ports: serde_json::Value, headless: bool) {
 async fn exec_out(c: &kube::Client, argv: &[&str]) -> String {
     let pods: Api<Pod> = Api::namespaced(c.clone(), NS);
     if pods.get_opt("probe").await.unwrap().is_none() {
-        let p: Pod = serde_json::from_value(json!({"metadata": {"name": "probe"}, "spec": {"containers": [{"name": "p", "image": "busybox:1.36"}]}})).unwrap();
+        let p: Pod = serde_json::from_value(json!({"metadata": {"name": "probe"}, "spec": {"containers": [{"name": "p", "image": "busybox:1.36", "command": ["sleep", "3600"]}], "terminationGracePeriodSeconds": 0}})).unwrap();
         pods.create(&PostParams::default(), &p).await.unwrap();
         eventually(20, "probe running", || async {
             (pods.get("probe").await.ok()?.status?.phase.as_deref() == Some("Running"))

@@ -238,10 +238,13 @@ impl Recipe {
                     .list(&lp)
                     .await
                     .ok()?;
+                // Ready endpoints only: a pod is listed not-ready while it starts, as on a
+                // cluster, and the doctor counts ready addresses.
                 let eps = list
                     .items
                     .into_iter()
-                    .flat_map(|s| s.endpoints.into_iter().flatten());
+                    .flat_map(|s| s.endpoints.into_iter().flatten())
+                    .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) != Some(false));
                 Some(eps.flat_map(|e| e.addresses).collect())
             }
         }

@@ -28,8 +28,12 @@ pub struct Cluster {
     pub plan: AddressPlan,
     /// The fleet's network (routing, partitions).
     pub net: Arc<FleetNet>,
-    /// How often readiness probes run (the sim compresses time).
-    pub probe_period: std::time::Duration,
+    /// How fast kubelet and controller timers run (the sim compresses time).
+    pub time: crate::timescale::TimeScale,
+    /// The node's containers (logs, files) and pulled images.
+    pub node_io: crate::kubelet::NodeIo,
+    /// Events written, for aggregation of repeats.
+    pub events: crate::events::Recorder,
     /// Whether Fault objects take effect (the fleet serves the Fault API).
     pub faults: bool,
     /// The cluster DNS server's fault switch.
@@ -63,7 +67,9 @@ impl Cluster {
             started: Instant::now(),
             plan,
             net,
-            probe_period: std::time::Duration::from_millis(100),
+            time: crate::timescale::TimeScale::default(),
+            node_io: crate::kubelet::NodeIo::default(),
+            events: crate::events::Recorder::default(),
             faults: true,
             dns: Arc::default(),
             api_faults: crate::faults::ApiFaults::default(),

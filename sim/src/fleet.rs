@@ -63,8 +63,8 @@ pub struct FleetConfig {
     pub event_log: usize,
     /// Preferred API port (the same on every cluster's own address); 0 = any free port.
     pub port: u16,
-    /// How often readiness probes run.
-    pub probe_period: std::time::Duration,
+    /// How fast kubelet and controller timers run (probe periods, back-off, grace periods).
+    pub time: crate::timescale::TimeScale,
     /// Serve the Fault API (`faults.sim.mcs-harness.dev`). Off, the fleet behaves like a
     /// real cluster, which has no way to inject faults.
     pub faults: bool,
@@ -76,7 +76,7 @@ impl Default for FleetConfig {
             clusters: vec!["a".into(), "b".into()],
             event_log: 100_000,
             port: 0,
-            probe_period: std::time::Duration::from_millis(100),
+            time: crate::timescale::TimeScale::default(),
             faults: true,
         }
     }
@@ -207,7 +207,7 @@ impl Fleet {
             })?;
             let plan = crate::net::AddressPlan::new(octets[i]);
             let mut c = Cluster::with_network(name, addr, cfg.event_log, plan, net.clone());
-            c.probe_period = cfg.probe_period;
+            c.time = cfg.time;
             c.faults = cfg.faults;
             let cluster = Arc::new(c);
             net.register(&cluster);

@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod convert;
 pub mod dns;
+pub mod events;
 pub mod exec;
 pub mod faults;
 pub mod fleet;
@@ -23,8 +24,10 @@ pub mod registry;
 pub mod selector;
 pub mod store;
 pub mod table;
+pub mod timescale;
 pub mod tls;
 pub mod validate;
+pub mod validate_workloads;
 
 pub use cluster::Cluster;
 pub use fleet::{Fleet, FleetConfig, FleetError, RunningCluster};

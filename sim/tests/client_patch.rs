@@ -16,7 +16,7 @@ fn deployment() -> Deployment {
             "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
                 {"name": "web", "image": "whereami:v1", "ports": [{"containerPort": 8080}],
                  "env": [{"name": "A", "value": "1"}]},
-                {"name": "side", "image": "busybox"}]}}}}))
+                {"name": "side", "image": "busybox", "command": ["sleep", "3600"]}]}}}}))
     .unwrap()
 }
 

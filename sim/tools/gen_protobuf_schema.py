@@ -55,6 +55,10 @@ ROOTS = [
     ("", "v1", "ServiceAccount", f"{CORE}.ServiceAccount"),
     ("apps", "v1", "Deployment", "k8s.io.api.apps.v1.Deployment"),
     ("apps", "v1", "ReplicaSet", "k8s.io.api.apps.v1.ReplicaSet"),
+    ("apps", "v1", "StatefulSet", "k8s.io.api.apps.v1.StatefulSet"),
+    ("batch", "v1", "CronJob", "k8s.io.api.batch.v1.CronJob"),
+    ("batch", "v1", "Job", "k8s.io.api.batch.v1.Job"),
+    ("policy", "v1", "Eviction", "k8s.io.api.policy.v1.Eviction"),
     ("autoscaling", "v1", "Scale", "k8s.io.api.autoscaling.v1.Scale"),
     ("coordination.k8s.io", "v1", "Lease", "k8s.io.api.coordination.v1.Lease"),
     (

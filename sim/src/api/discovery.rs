@@ -125,6 +125,12 @@ fn resource_entries(d: &ResourceDef) -> Vec<Value> {
             "exec" => sub("exec", "PodExecOptions", &["create", "get"]),
             "log" => sub("log", "Pod", &["get"]),
             "finalize" => sub("finalize", &d.kind, &["update"]),
+            "eviction" => {
+                let mut e = sub("eviction", "Eviction", &["create"]);
+                e["group"] = json!("policy");
+                e["version"] = json!("v1");
+                e
+            }
             other => sub(other, &d.kind, &["get"]),
         });
     }

@@ -42,6 +42,8 @@ pub struct Req {
     pub headers: HeaderMap,
     /// Authenticated user.
     pub user: String,
+    /// A non-websocket connection upgrade (SPDY/3.1 exec), taken by the handler that serves it.
+    pub upgrade: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
 }
 
 impl Req {
@@ -68,14 +70,37 @@ async fn handle(State(cluster): State<Arc<Cluster>>, request: axum::extract::Req
             .ok(),
         false => None,
     };
+    let other_upgrade = match ws.is_none() && upgrade {
+        true => parts.extensions.remove::<hyper::upgrade::OnUpgrade>(),
+        false => None,
+    };
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return ApiError::TooLarge(MAX_BODY).into_response(),
     };
-    match dispatch(cluster, parts.method, &parts.uri, parts.headers, body, ws).await {
+    let upgrades = Upgrades {
+        ws,
+        other: other_upgrade,
+    };
+    match dispatch(
+        cluster,
+        parts.method,
+        &parts.uri,
+        parts.headers,
+        body,
+        upgrades,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
+}
+
+/// The connection upgrades a request may carry.
+struct Upgrades {
+    ws: Option<WebSocketUpgrade>,
+    other: Option<hyper::upgrade::OnUpgrade>,
 }
 
 async fn dispatch(
@@ -84,7 +109,7 @@ async fn dispatch(
     uri: &Uri,
     headers: HeaderMap,
     body: Bytes,
-    ws: Option<WebSocketUpgrade>,
+    upgrades: Upgrades,
 ) -> ApiResult<Response> {
     let route = parse_path(uri.path())?;
     match route {
@@ -116,8 +141,9 @@ async fn dispatch(
                 params,
                 headers,
                 user,
+                upgrade: std::sync::Mutex::new(upgrades.other),
             };
-            resource(req, method, body, ws).await
+            resource(req, method, body, upgrades.ws).await
         }
         Route::Version | Route::Health => Err(ApiError::no_route()),
     }
@@ -215,6 +241,7 @@ async fn resource(
     match req.path.sub.as_deref() {
         Some("exec") => return super::pod_exec::exec(&req, ws),
         Some("log") => return super::pod_exec::log(&req),
+        Some("eviction") => return super::eviction::create(&req, &body),
         _ => {}
     }
     match verb {

@@ -5,6 +5,7 @@
 mod auth;
 mod discovery;
 mod error;
+mod eviction;
 mod handler;
 mod openapi;
 mod pod_exec;

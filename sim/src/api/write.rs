@@ -206,8 +206,19 @@ fn set_replicas(req: &Req, manager: &str, replicas: i64) -> ApiResult<Response> 
 }
 
 fn delete_opts(req: &Req, body: &[u8]) -> ApiResult<DeleteOpts> {
+    let grace = req
+        .params
+        .raw
+        .iter()
+        .find(|(k, _)| k == "gracePeriodSeconds")
+        .map(|(_, v)| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid gracePeriodSeconds {v:?}")))
+        })
+        .transpose()?;
     let mut opts = DeleteOpts {
         propagation: req.params.propagation_policy.clone(),
+        grace,
         ..Default::default()
     };
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -224,6 +235,9 @@ fn delete_opts(req: &Req, body: &[u8]) -> ApiResult<DeleteOpts> {
         opts.propagation = p.to_string();
     } else if v["orphanDependents"] == true {
         opts.propagation = "Orphan".into();
+    }
+    if let Some(g) = v["gracePeriodSeconds"].as_i64() {
+        opts.grace = Some(g);
     }
     opts.uid = v["preconditions"]["uid"].as_str().map(String::from);
     opts.resource_version = v["preconditions"]["resourceVersion"]

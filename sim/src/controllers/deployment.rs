@@ -76,11 +76,11 @@ fn reconcile(cluster: &Cluster, d: &Value) {
             None => return,
         },
     };
-    scale(cluster, &new, want);
+    scale(cluster, d, &new, want);
     let new_ready = rs_int(&new, "availableReplicas") >= want && rs_int(&new, "replicas") == want;
     if new_ready || d["spec"]["strategy"]["type"] == "Recreate" {
         for rs in old.iter().filter(|rs| replicas(rs) > 0) {
-            scale(cluster, rs, 0);
+            scale(cluster, d, rs, 0);
         }
     }
     let revision = new["metadata"]["annotations"][REVISION].clone();
@@ -133,10 +133,17 @@ fn create_rs(cluster: &Cluster, d: &Value, hash: &str, revision: i64) -> Option<
     }
 }
 
-fn scale(cluster: &Cluster, rs: &Value, to: i64) {
+fn scale(cluster: &Cluster, d: &Value, rs: &Value, to: i64) {
     if replicas(rs) == to && rs["spec"]["replicas"].is_number() {
         return;
     }
+    let from = replicas(rs);
+    let dir = if to > from { "up" } else { "down" };
+    let msg = format!(
+        "Scaled {dir} replica set {} from {from} to {to}",
+        Meta(rs).name()
+    );
+    super::owned::event(cluster, d, "ScalingReplicaSet", &msg, MANAGER);
     let Some(def) = cluster.builtin("apps", "replicasets") else {
         return;
     };

@@ -112,8 +112,14 @@ fn service_gone(cluster: &Cluster, svc: &Value) {
 pub struct Backend {
     /// Pod IP.
     pub ip: String,
-    /// Ready condition.
+    /// Ready condition (ready and not terminating).
     pub ready: bool,
+    /// The pod's Ready condition, also while it terminates (EndpointSlice `serving`).
+    pub serving: bool,
+    /// The pod is being deleted (EndpointSlice `terminating`).
+    pub terminating: bool,
+    /// `hostname` (the pod's `spec.hostname` when its `subdomain` is this Service).
+    pub hostname: Option<String>,
     /// Node name.
     pub node: Value,
     /// targetRef to the pod.
@@ -174,9 +180,17 @@ pub fn group_backends(
             continue;
         }
         let m = &pod["metadata"];
+        let terminating = Meta(&pod).deleting();
+        let hostname = pod["spec"]["hostname"]
+            .as_str()
+            .filter(|h| !h.is_empty() && pod["spec"]["subdomain"] == Meta(svc).name())
+            .map(String::from);
         groups.entry(resolved).or_default().push(Backend {
             ip: pod["status"]["podIP"].as_str().unwrap_or("").to_string(),
-            ready: pod_ready(&pod) && !Meta(&pod).deleting(),
+            ready: pod_ready(&pod) && !terminating,
+            serving: pod_ready(&pod),
+            terminating,
+            hostname,
             node: pod["spec"]["nodeName"].clone(),
             target: json!({"kind": "Pod", "name": m["name"], "namespace": m["namespace"], "uid": m["uid"]}),
         });
@@ -202,13 +216,25 @@ fn port_list(ports: &[(String, i64, String)]) -> Value {
     )
 }
 
+/// Endpoints subsets: terminating pods are left out (the endpoints controller's
+/// `ShouldPodBeInEndpoints`, without publishNotReadyAddresses).
 fn subsets(groups: &BTreeMap<Vec<(String, i64, String)>, Vec<Backend>>) -> Value {
-    let addr = |b: &Backend| json!({"ip": b.ip, "nodeName": b.node, "targetRef": b.target});
+    let addr = |b: &Backend| {
+        let mut a = json!({"ip": b.ip, "nodeName": b.node, "targetRef": b.target});
+        if let Some(h) = &b.hostname {
+            a["hostname"] = json!(h);
+        }
+        a
+    };
     let mut out = Vec::new();
     for (ports, backends) in groups {
         let mut s = json!({"ports": port_list(ports)});
-        let ready: Vec<Value> = backends.iter().filter(|b| b.ready).map(addr).collect();
-        let not_ready: Vec<Value> = backends.iter().filter(|b| !b.ready).map(addr).collect();
+        let live = || backends.iter().filter(|b| !b.terminating);
+        let ready: Vec<Value> = live().filter(|b| b.ready).map(addr).collect();
+        let not_ready: Vec<Value> = live().filter(|b| !b.ready).map(addr).collect();
+        if ready.is_empty() && not_ready.is_empty() {
+            continue;
+        }
         if !ready.is_empty() {
             s["addresses"] = json!(ready);
         }
@@ -229,8 +255,14 @@ fn reconcile(cluster: &Cluster, svc: &Value) {
             ports: port_list(ports),
             endpoints: backends
                 .iter()
-                .map(|b| json!({"addresses": [b.ip], "conditions": {"ready": b.ready, "serving": b.ready, "terminating": false},
-                                 "nodeName": b.node, "targetRef": b.target}))
+                .map(|b| {
+                    let mut e = json!({"addresses": [b.ip], "conditions": {"ready": b.ready, "serving": b.serving, "terminating": b.terminating},
+                                       "nodeName": b.node, "targetRef": b.target});
+                    if let Some(h) = &b.hostname {
+                        e["hostname"] = json!(h);
+                    }
+                    e
+                })
                 .collect(),
         })
         .collect();

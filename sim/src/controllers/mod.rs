@@ -1,15 +1,20 @@
 //! In-process controllers of a simulated cluster, driven by the store's event stream:
-//! CRD establishment, namespace termination, garbage collection of owned objects.
+//! CRD establishment, namespace termination, garbage collection of owned objects, the
+//! workload controllers (Deployment, ReplicaSet, StatefulSet, Job, CronJob), endpoints.
 
 mod crd;
+pub mod cron;
+mod cronjob;
 mod deployment;
 mod endpoints;
 mod gc;
+mod job;
 mod mirroring;
 mod namespace;
 mod owned;
 mod replicaset;
 mod slices;
+mod statefulset;
 
 use std::sync::Arc;
 
@@ -28,6 +33,13 @@ pub trait Controller: Send + 'static {
     /// Called after each batch of events (everything pending at once): controllers that
     /// only mark work in `on_event` do it here, once per object per batch.
     fn flush(&mut self, _cluster: &Cluster) {}
+    /// When the controller wants to run [`Controller::tick`] without an event (back-off
+    /// timers, schedules); `None` = only on events.
+    fn next_wake(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+    /// Timer work that is due.
+    fn tick(&mut self, _cluster: &Cluster) {}
 }
 
 /// Most events handled before a flush.
@@ -52,10 +64,22 @@ fn spawn(cluster: Arc<Cluster>, mut c: impl Controller) -> JoinHandle<()> {
     tokio::spawn(async move {
         c.resync(&cluster);
         loop {
-            match rx.recv().await {
-                Ok(ev) => c.on_event(&cluster, &ev),
-                Err(RecvError::Lagged(_)) => c.resync(&cluster),
-                Err(RecvError::Closed) => break,
+            let wake = c.next_wake();
+            let timer = async move {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let got = tokio::select! {
+                r = rx.recv() => Some(r),
+                _ = timer => None,
+            };
+            match got {
+                None => c.tick(&cluster),
+                Some(Ok(ev)) => c.on_event(&cluster, &ev),
+                Some(Err(RecvError::Lagged(_))) => c.resync(&cluster),
+                Some(Err(RecvError::Closed)) => break,
             }
             for _ in 0..BATCH {
                 match rx.try_recv() {
@@ -78,6 +102,12 @@ pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
         spawn(cluster.clone(), gc::GarbageCollector),
         spawn(cluster.clone(), deployment::DeploymentController::default()),
         spawn(cluster.clone(), replicaset::ReplicaSetController::default()),
+        spawn(
+            cluster.clone(),
+            statefulset::StatefulSetController::default(),
+        ),
+        spawn(cluster.clone(), job::JobController::default()),
+        spawn(cluster.clone(), cronjob::CronJobController::default()),
         spawn(cluster.clone(), endpoints::EndpointsController::default()),
         spawn(cluster.clone(), mirroring::MirroringController),
         spawn(

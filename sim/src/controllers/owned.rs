@@ -140,6 +140,90 @@ pub fn keep_transition_times(old: &Value, new: &mut Value) {
     }
 }
 
+/// A Normal event about `obj` from controller `component`.
+pub fn event(cluster: &Cluster, obj: &Value, reason: &str, message: &str, component: &str) {
+    crate::events::record(
+        cluster,
+        obj,
+        None,
+        crate::events::Kind::Normal,
+        reason,
+        message,
+        crate::events::Source::controller(component),
+    );
+}
+
+/// Creates a pod from `template` owned by `owner` (generateName `<owner>-`, or `name`),
+/// with the controller's `SuccessfulCreate`/`FailedCreate` event.
+pub fn create_pod(
+    cluster: &Cluster,
+    owner: &Value,
+    template: &Value,
+    name: Option<&str>,
+    extra_labels: &[(&str, String)],
+    manager: &str,
+) -> Option<Arc<Value>> {
+    let def = cluster.builtin("", "pods")?;
+    let mut meta =
+        json!({"namespace": Meta(owner).namespace(), "ownerReferences": [owner_ref(owner)]});
+    match name {
+        Some(n) => meta["name"] = json!(n),
+        None => meta["generateName"] = json!(format!("{}-", Meta(owner).name())),
+    }
+    for k in ["labels", "annotations"] {
+        if let Some(v) = template["metadata"].get(k) {
+            meta[k] = v.clone();
+        }
+    }
+    for (k, v) in extra_labels {
+        meta["labels"][*k] = json!(v);
+    }
+    let pod =
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template["spec"]});
+    let ctx = WriteCtx::controller(cluster, &def, manager);
+    match ops::create(&ctx, pod, Some(Meta(owner).namespace())) {
+        Ok(p) => {
+            event(
+                cluster,
+                owner,
+                "SuccessfulCreate",
+                &format!("Created pod: {}", Meta(&p).name()),
+                manager,
+            );
+            Some(p)
+        }
+        Err(e) => {
+            crate::events::record(
+                cluster,
+                owner,
+                None,
+                crate::events::Kind::Warning,
+                "FailedCreate",
+                &format!("Error creating: {e}"),
+                crate::events::Source::controller(manager),
+            );
+            None
+        }
+    }
+}
+
+/// Deletes a controlled pod (graceful) with the `SuccessfulDelete` event.
+pub fn delete_pod(cluster: &Cluster, owner: &Value, pod: &Value, manager: &str) {
+    let Some(def) = cluster.builtin("", "pods") else {
+        return;
+    };
+    let ctx = WriteCtx::controller(cluster, &def, manager);
+    if ops::delete(&ctx, &key(pod), &ops::DeleteOpts::default()).is_ok() {
+        event(
+            cluster,
+            owner,
+            "SuccessfulDelete",
+            &format!("Deleted pod: {}", Meta(pod).name()),
+            manager,
+        );
+    }
+}
+
 /// `spec.replicas` (default 1).
 pub fn replicas(obj: &Value) -> i64 {
     obj["spec"]["replicas"].as_i64().unwrap_or(1).max(0)

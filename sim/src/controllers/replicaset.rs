@@ -6,9 +6,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::Controller;
-use super::owned::{DirtyOwners, controlled, key, owner_ref, pod_ready, replicas, write_status};
+use super::owned::{DirtyOwners, controlled, key, pod_ready, replicas, write_status};
 use crate::cluster::Cluster;
-use crate::ops::{self, DeleteOpts, WriteCtx};
 use crate::store::{Meta, ResKey, StoreEvent};
 
 const MANAGER: &str = "replicaset-controller";
@@ -73,7 +72,7 @@ fn reconcile(cluster: &Cluster, rs: &Value) {
             )
         });
         for p in pods.drain(..pods.len() - want) {
-            delete_pod(cluster, &p);
+            delete_pod(cluster, rs, &p);
         }
     }
     let pods = controlled(cluster, &pod_res(), ns, Meta(rs).uid());
@@ -90,31 +89,9 @@ fn reconcile(cluster: &Cluster, rs: &Value) {
 }
 
 fn create_pod(cluster: &Cluster, rs: &Value) {
-    let Some(def) = cluster.builtin("", "pods") else {
-        return;
-    };
-    let t = &rs["spec"]["template"];
-    let mut meta = json!({
-        "generateName": format!("{}-", Meta(rs).name()),
-        "namespace": Meta(rs).namespace(),
-        "ownerReferences": [owner_ref(rs)],
-    });
-    for k in ["labels", "annotations"] {
-        if let Some(v) = t["metadata"].get(k) {
-            meta[k] = v.clone();
-        }
-    }
-    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": t["spec"]});
-    let ctx = WriteCtx::controller(cluster, &def, MANAGER);
-    if let Err(e) = ops::create(&ctx, pod, Some(Meta(rs).namespace())) {
-        tracing::warn!(cluster = %cluster.name, rs = Meta(rs).name(), error = %e, "failed to create pod");
-    }
+    let _ = super::owned::create_pod(cluster, rs, &rs["spec"]["template"], None, &[], MANAGER);
 }
 
-fn delete_pod(cluster: &Cluster, pod: &Arc<Value>) {
-    let Some(def) = cluster.builtin("", "pods") else {
-        return;
-    };
-    let ctx = WriteCtx::controller(cluster, &def, MANAGER);
-    let _ = ops::delete(&ctx, &key(pod), &DeleteOpts::default());
+fn delete_pod(cluster: &Cluster, rs: &Value, pod: &Arc<Value>) {
+    super::owned::delete_pod(cluster, rs, pod, MANAGER);
 }

@@ -10,8 +10,10 @@ pub enum Flavour {
     Busybox,
     /// `curlimages/curl`: Alpine busybox plus curl.
     Curl,
-    /// `nicolaka/netshoot`: curl, bind-tools `nslookup`, wget, bash.
+    /// `nicolaka/netshoot`: curl, bind-tools `nslookup`, wget, bash, nc, socat.
     Netshoot,
+    /// `alpine/socat`: Alpine busybox plus socat.
+    Socat,
     /// Debian-slim based images (whereami, python): dash, coreutils; no wget/curl/nslookup.
     Debian,
     /// Images without any shell or tools (distroless, pause).
@@ -36,9 +38,10 @@ impl StartFailure {
 }
 
 const SHELL_TOOLS: &[&str] = &[
-    "sh", "cat", "echo", "hostname", "true", "false", "sleep", "env",
+    "sh", "cat", "echo", "hostname", "true", "false", "sleep", "env", "tail", "touch", "rm",
+    "mkdir", "ls", "tar", "test", "[",
 ];
-const BUSYBOX_TOOLS: &[&str] = &["ash", "busybox", "nslookup", "wget"];
+const BUSYBOX_TOOLS: &[&str] = &["ash", "busybox", "nslookup", "wget", "nc"];
 
 impl Flavour {
     /// The family of `image` (a reference such as `docker.io/library/busybox:1.36`).
@@ -52,6 +55,8 @@ impl Flavour {
         let has = |s: &str| repo.contains(s);
         if has("netshoot") {
             Self::Netshoot
+        } else if has("socat") {
+            Self::Socat
         } else if has("curl") {
             Self::Curl
         } else if has("distroless") || has("pause") {
@@ -71,8 +76,13 @@ impl Flavour {
             Self::Debian => shell || matches!(name, "bash" | "dash"),
             Self::Busybox => shell || BUSYBOX_TOOLS.contains(&name),
             Self::Curl => shell || BUSYBOX_TOOLS.contains(&name) || name == "curl",
+            Self::Socat => shell || BUSYBOX_TOOLS.contains(&name) || name == "socat",
             Self::Netshoot => {
-                shell || matches!(name, "bash" | "curl" | "nslookup" | "wget" | "busybox")
+                shell
+                    || matches!(
+                        name,
+                        "bash" | "curl" | "nslookup" | "wget" | "busybox" | "nc" | "socat"
+                    )
             }
         }
     }

@@ -1,8 +1,10 @@
 //! `pods/exec` emulation: what a command run inside a simulated pod prints and returns.
 //!
 //! A probe pod's image decides which tools exist ([`image`]): busybox images have `sh`,
-//! `nslookup` and `wget`; curl images add `curl`; netshoot has a bind-style `nslookup`;
-//! whereami (python-slim) has a dash shell and none of the network tools. Commands behave like
+//! `nslookup`, `wget`, `nc` and `tar`; curl images add `curl`; alpine/socat adds `socat`;
+//! netshoot has a bind-style `nslookup`, `nc` and `socat`; whereami (python-slim) has a dash
+//! shell and none of the network tools. The same interpreter runs a container's own
+//! command (the kubelet's main process), with its output streamed to the container log. Commands behave like
 //! busybox 1.36 / curl 8 / dash: same output, same exit codes, and the lookups and
 //! connections are performed for real, from the pod's cluster (DNS over UDP to the cluster DNS
 //! server, TCP only through [`crate::net::Network`]).
@@ -15,13 +17,20 @@ mod builtins;
 mod curl;
 mod dns;
 mod env;
+mod fs;
 mod http;
 pub mod image;
+mod nc;
 mod nslookup;
 mod parser;
 mod shell;
+mod shell_exec;
+mod socat;
+pub mod spdy;
+mod spdy_headers;
 mod status;
 mod syntax;
+mod tar;
 mod tools;
 mod wget;
 pub mod ws;
@@ -29,7 +38,8 @@ pub mod ws;
 #[cfg(test)]
 mod tests;
 
-pub use env::ExecEnv;
+pub use env::{ExecEnv, OutputSink, Process};
+pub use fs::Fs;
 pub use image::Flavour;
 pub use ws::{StreamOptions, command_from_query, serve, serve_with};
 

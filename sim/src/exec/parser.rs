@@ -1,7 +1,9 @@
-//! The recursive-descent parser of [`super::syntax`]: `list := and_or ((; | newline) and_or)*`,
-//! `and_or := pipeline ((&& | ||) pipeline)*`, `pipeline := [!] simple (| simple)*`.
+//! The recursive-descent parser of [`super::syntax`]: `list := and_or ((; | & | newline)
+//! and_or)*`, `and_or := pipeline ((&& | ||) pipeline)*`, `pipeline := [!] command (|
+//! command)*`, `command := simple | while | until | for | if | { list }`. Reserved words
+//! are recognised only where a command starts (and `do`/`done`/`then`/… where they close).
 
-use super::syntax::{AndOr, Cond, Part, Pipeline, Simple, SyntaxError, Tok};
+use super::syntax::{AndOr, Command, Cond, Part, Pipeline, Simple, SyntaxError, Tok, Word};
 
 /// How the shell names an operator token in messages.
 pub(super) fn op_name(t: &Tok) -> &'static str {
@@ -10,6 +12,7 @@ pub(super) fn op_name(t: &Tok) -> &'static str {
         Tok::Or => "||",
         Tok::Pipe => "|",
         Tok::Semi => ";",
+        Tok::Amp => "&",
         Tok::Newline => "newline",
         Tok::Word(_) | Tok::Redir(_) => "word",
     }
@@ -17,12 +20,28 @@ pub(super) fn op_name(t: &Tok) -> &'static str {
 
 /// Parses tokens (with line numbers) into and-or lists.
 pub(super) fn list(toks: Vec<(Tok, u32)>) -> Result<Vec<AndOr>, SyntaxError> {
-    Parser { toks, i: 0 }.list()
+    let mut p = Parser { toks, i: 0 };
+    let out = p.list(&[])?;
+    match p.toks.get(p.i) {
+        None => Ok(out),
+        Some(_) => Err(p.error()),
+    }
 }
+
+/// Words that start a compound command.
+const OPENERS: &[&str] = &["while", "until", "for", "if", "{"];
 
 struct Parser {
     toks: Vec<(Tok, u32)>,
     i: usize,
+}
+
+/// A word that is a plain literal (a reserved word candidate).
+fn literal(w: &Word) -> Option<&str> {
+    match w.as_slice() {
+        [Part::Lit(s)] => Some(s.as_str()),
+        _ => None,
+    }
 }
 
 impl Parser {
@@ -30,10 +49,21 @@ impl Parser {
         self.toks.get(self.i).map(|(t, _)| t)
     }
 
+    fn peek_word(&self) -> Option<&str> {
+        match self.peek() {
+            Some(Tok::Word(w)) => literal(w),
+            _ => None,
+        }
+    }
+
     fn error(&self) -> SyntaxError {
         match self.toks.get(self.i) {
             Some((Tok::Newline, line)) => SyntaxError::Unexpected {
                 token: "newline".into(),
+                line: *line,
+            },
+            Some((Tok::Word(w), line)) => SyntaxError::Unexpected {
+                token: format!("\"{}\"", literal(w).unwrap_or("word")),
                 line: *line,
             },
             Some((t, line)) => SyntaxError::Unexpected {
@@ -47,26 +77,58 @@ impl Parser {
         }
     }
 
+    fn skip_separators(&mut self) {
+        while matches!(self.peek(), Some(Tok::Newline | Tok::Semi)) {
+            self.i += 1;
+        }
+    }
+
     fn skip_newlines(&mut self) {
         while self.peek() == Some(&Tok::Newline) {
             self.i += 1;
         }
     }
 
-    fn list(mut self) -> Result<Vec<AndOr>, SyntaxError> {
+    /// A list ending at EOF or before one of the reserved words in `stop`.
+    fn list(&mut self, stop: &[&str]) -> Result<Vec<AndOr>, SyntaxError> {
         let mut out = Vec::new();
         loop {
-            self.skip_newlines();
-            if self.peek().is_none() {
+            self.skip_separators();
+            if self.peek().is_none() || self.peek_word().is_some_and(|w| stop.contains(&w)) {
                 return Ok(out);
             }
-            out.push(self.and_or()?);
+            let mut ao = self.and_or()?;
             match self.peek() {
-                None => return Ok(out),
+                None => {}
                 Some(Tok::Semi | Tok::Newline) => self.i += 1,
+                Some(Tok::Amp) => {
+                    ao.background = true;
+                    self.i += 1;
+                }
+                Some(_) if self.peek_word().is_some_and(|w| stop.contains(&w)) => {}
                 Some(_) => return Err(self.error()),
             }
+            out.push(ao);
         }
+    }
+
+    /// Consumes the reserved word `w` or fails.
+    fn expect(&mut self, w: &str) -> Result<(), SyntaxError> {
+        if self.peek_word() == Some(w) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.error())
+        }
+    }
+
+    /// A non-empty list closed by one of `stop`.
+    fn body(&mut self, stop: &[&str]) -> Result<Vec<AndOr>, SyntaxError> {
+        let l = self.list(stop)?;
+        if l.is_empty() {
+            return Err(self.error());
+        }
+        Ok(l)
     }
 
     fn and_or(&mut self) -> Result<AndOr, SyntaxError> {
@@ -76,7 +138,13 @@ impl Parser {
             let cond = match self.peek() {
                 Some(Tok::And) => Cond::And,
                 Some(Tok::Or) => Cond::Or,
-                _ => return Ok(AndOr { first, rest }),
+                _ => {
+                    return Ok(AndOr {
+                        first,
+                        rest,
+                        background: false,
+                    });
+                }
             };
             self.i += 1;
             self.skip_newlines();
@@ -86,19 +154,96 @@ impl Parser {
 
     fn pipeline(&mut self) -> Result<Pipeline, SyntaxError> {
         let mut p = Pipeline::default();
-        if let Some(Tok::Word(w)) = self.peek()
-            && *w == vec![Part::Lit("!".to_string())]
-        {
+        if self.peek_word() == Some("!") {
             p.negate = true;
             self.i += 1;
         }
-        p.cmds.push(self.simple()?);
+        p.cmds.push(self.command()?);
         while self.peek() == Some(&Tok::Pipe) {
             self.i += 1;
             self.skip_newlines();
-            p.cmds.push(self.simple()?);
+            p.cmds.push(self.command()?);
         }
         Ok(p)
+    }
+
+    fn command(&mut self) -> Result<Command, SyntaxError> {
+        let Some(w) = self.peek_word().filter(|w| OPENERS.contains(w)) else {
+            return self.simple().map(Command::Simple);
+        };
+        let w = w.to_string();
+        self.i += 1;
+        match w.as_str() {
+            "while" | "until" => {
+                let cond = self.body(&["do"])?;
+                self.expect("do")?;
+                let body = self.body(&["done"])?;
+                self.expect("done")?;
+                Ok(Command::Loop {
+                    cond,
+                    body,
+                    until: w == "until",
+                })
+            }
+            "for" => self.for_loop(),
+            "if" => self.if_cmd(),
+            _ => {
+                let body = self.body(&["}"])?;
+                self.expect("}")?;
+                Ok(Command::Group(body))
+            }
+        }
+    }
+
+    fn for_loop(&mut self) -> Result<Command, SyntaxError> {
+        let name = self
+            .peek_word()
+            .map(String::from)
+            .ok_or_else(|| self.error())?;
+        self.i += 1;
+        let mut words = Vec::new();
+        self.skip_newlines();
+        if self.peek_word() == Some("in") {
+            self.i += 1;
+            while let Some(Tok::Word(w)) = self.peek() {
+                words.push(w.clone());
+                self.i += 1;
+            }
+        }
+        self.skip_separators();
+        self.expect("do")?;
+        let body = self.body(&["done"])?;
+        self.expect("done")?;
+        Ok(Command::For { name, words, body })
+    }
+
+    fn if_cmd(&mut self) -> Result<Command, SyntaxError> {
+        let mut branches = Vec::new();
+        loop {
+            let cond = self.body(&["then"])?;
+            self.expect("then")?;
+            let body = self.body(&["elif", "else", "fi"])?;
+            branches.push((cond, body));
+            match self.peek_word() {
+                Some("elif") => self.i += 1,
+                Some("else") => {
+                    self.i += 1;
+                    let otherwise = Some(self.body(&["fi"])?);
+                    self.expect("fi")?;
+                    return Ok(Command::If {
+                        branches,
+                        otherwise,
+                    });
+                }
+                _ => {
+                    self.expect("fi")?;
+                    return Ok(Command::If {
+                        branches,
+                        otherwise: None,
+                    });
+                }
+            }
+        }
     }
 
     fn simple(&mut self) -> Result<Simple, SyntaxError> {

@@ -1,6 +1,8 @@
 //! POSIX-ish shell syntax for `sh -c`: words with single/double quotes, backslashes and `$VAR`
-//! expansions; `;`, newlines, `&&`, `||`, `|`, `!`; redirections `N>FILE`, `N>>FILE`,
-//! `N>&M`, `<FILE`. Compound commands (`if`, `for`, subshells) are not supported.
+//! expansions; `;`, newlines, `&&`, `||`, `|`, `!`, `&` (background); redirections `N>FILE`,
+//! `N>>FILE`, `N>&M`, `<FILE`; compound commands `while`/`until … do … done`,
+//! `for NAME [in WORDS] do … done`, `if … then … [elif …] [else …] fi` and `{ …; }`.
+//! Subshells `( … )` and command substitution `$( … )` are not supported.
 
 use thiserror::Error;
 
@@ -21,15 +23,15 @@ pub type Word = Vec<Part>;
 /// Where a redirection sends a descriptor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// `>FILE`, `>>FILE` (files are discarded: the pod has no writable filesystem here).
-    File(Word),
+    /// `>FILE` (`>>FILE` when the flag is set): written to the container's files.
+    File(Word, bool),
     /// `>&M`.
     Dup(u32),
     /// `<FILE`.
     Input(Word),
 }
 
-/// `fd` redirected to `target`.
+/// `fd` redirected to `target`; `append` for `>>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redir {
     /// The descriptor redirected.
@@ -49,13 +51,47 @@ pub struct Simple {
     pub line: u32,
 }
 
+/// One stage of a pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// A simple command.
+    Simple(Simple),
+    /// `while COND; do BODY; done` (`until` when the flag is set).
+    Loop {
+        /// The condition list.
+        cond: Vec<AndOr>,
+        /// The body.
+        body: Vec<AndOr>,
+        /// `until` (run while the condition fails).
+        until: bool,
+    },
+    /// `for NAME in WORDS; do BODY; done`.
+    For {
+        /// The variable.
+        name: String,
+        /// The words (None: `"$@"`, empty here).
+        words: Vec<Word>,
+        /// The body.
+        body: Vec<AndOr>,
+    },
+    /// `if C1; then B1; elif C2; then B2; else B3; fi`.
+    If {
+        /// Conditions and their bodies, in order.
+        branches: Vec<(Vec<AndOr>, Vec<AndOr>)>,
+        /// The `else` body.
+        otherwise: Option<Vec<AndOr>>,
+    },
+    /// `{ LIST; }`.
+    Group(Vec<AndOr>),
+}
+
 /// `[!] cmd | cmd …`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pipeline {
     /// Whether the status is negated.
     pub negate: bool,
     /// Stages.
-    pub cmds: Vec<Simple>,
+    pub cmds: Vec<Command>,
 }
 
 /// `&&` or `||`.
@@ -74,6 +110,8 @@ pub struct AndOr {
     pub first: Pipeline,
     /// Conditional continuations.
     pub rest: Vec<(Cond, Pipeline)>,
+    /// Ended by `&`: runs in the background.
+    pub background: bool,
 }
 
 /// A parse failure, reported by the shell as `syntax error`.
@@ -102,8 +140,10 @@ pub(super) enum Tok {
     Word(Word),
     /// A redirection with its target.
     Redir(Redir),
-    /// `;` (and `&`: background jobs run in the foreground).
+    /// `;`.
     Semi,
+    /// `&`.
+    Amp,
     /// A newline.
     Newline,
     /// `&&`.
@@ -166,6 +206,7 @@ struct Lexer {
     out: Vec<(Tok, u32)>,
     word: WordBuf,
     pending: Option<(u32, bool)>,
+    appending: bool,
 }
 
 impl Lexer {
@@ -177,6 +218,7 @@ impl Lexer {
             out: Vec::new(),
             word: WordBuf::default(),
             pending: None,
+            appending: false,
         }
     }
 
@@ -218,7 +260,7 @@ impl Lexer {
             }
             ';' => self.op(Tok::Semi)?,
             '&' => {
-                let tok = if self.eat('&') { Tok::And } else { Tok::Semi };
+                let tok = if self.eat('&') { Tok::And } else { Tok::Amp };
                 self.op(tok)?;
             }
             '|' => {
@@ -264,7 +306,7 @@ impl Lexer {
             }),
             Some((fd, false)) => Tok::Redir(Redir {
                 fd,
-                target: Target::File(word),
+                target: Target::File(word, self.appending),
             }),
             None => Tok::Word(word),
         };
@@ -299,9 +341,7 @@ impl Lexer {
         if self.pending.is_some() {
             return Err(self.unexpected(&format!("\"{c}\"")));
         }
-        if !input {
-            self.eat('>');
-        }
+        self.appending = !input && self.eat('>');
         if self.eat('&') {
             let start = self.i;
             while self.peek().is_some_and(|c| c.is_ascii_digit() || c == '-') {
@@ -310,7 +350,7 @@ impl Lexer {
             let spec: String = self.s[start..self.i].iter().collect();
             let target = match spec.parse::<u32>() {
                 Ok(n) => Target::Dup(n),
-                Err(_) => Target::File(vec![Part::Lit("/dev/null".to_string())]),
+                Err(_) => Target::File(vec![Part::Lit("/dev/null".to_string())], false),
             };
             self.out.push((Tok::Redir(Redir { fd, target }), self.line));
             return Ok(());

@@ -1,7 +1,7 @@
 //! Dispatch of an argv to the emulated executable that would run it.
 
 use super::image::basename;
-use super::{ExecEnv, ExecOutput, Flavour, builtins, curl, nslookup, shell, wget};
+use super::{ExecEnv, ExecOutput, Flavour, builtins, curl, nc, nslookup, shell, socat, tar, wget};
 use crate::net::BoxFuture;
 
 /// Runs the executable `argv[0]` (known to exist in the image) with `stdin`.
@@ -24,7 +24,16 @@ pub fn run_tool(
             "hostname" => ExecOutput::ok(format!("{}\n", env.pod)),
             "true" => ExecOutput::code(0),
             "false" => ExecOutput::code(1),
-            "sleep" => builtins::sleep(args).await,
+            "sleep" => builtins::sleep(env, args).await,
+            "tail" => builtins::tail(env, args).await,
+            "touch" | "rm" | "mkdir" => builtins::files(env, basename(cmd), args),
+            "ls" => builtins::ls(env, args),
+            "tar" => tar::tar(env, args, &stdin),
+            "nc" => nc::nc(env, args, &stdin).await,
+            "socat" => socat::socat(env, args, &stdin).await,
+            "test" | "[" => {
+                shell::sh(env, flavour, &["-c".to_string(), shell_quote(&argv)], &[]).await
+            }
             "env" => builtins::env_vars(env),
             "nslookup" if flavour == Flavour::Netshoot => nslookup::bind(env, args).await,
             "nslookup" => nslookup::busybox(env, args).await,
@@ -33,6 +42,14 @@ pub fn run_tool(
             other => ExecOutput::fail(127, format!("{other}: not found\n")),
         }
     })
+}
+
+/// argv as one shell command line (for `test` run as an executable).
+fn shell_quote(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `busybox APPLET ARGS…`, the multi-call binary.

@@ -137,13 +137,17 @@ fn no_protocol(headers: &HeaderMap) -> Response {
 }
 
 /// Whether the command reads its standard input.
-fn reads_stdin(argv: &[String]) -> bool {
+pub(crate) fn reads_stdin(argv: &[String]) -> bool {
     let args = argv.get(1..).unwrap_or_default();
     match argv.first().map(|c| basename(c)) {
         Some("sh" | "ash" | "bash" | "dash") => {
             !args.iter().any(|a| a.starts_with('-') && a.contains('c'))
         }
         Some("cat") => args.is_empty() || args.iter().any(|a| a == "-"),
+        Some("tar") => args
+            .first()
+            .is_some_and(|a| a.contains('x') || a.contains('t')),
+        Some("nc" | "socat") => true,
         _ => false,
     }
 }

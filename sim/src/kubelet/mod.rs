@@ -1,10 +1,19 @@
 //! The simulated scheduler and kubelet of a cluster's single node: binds pending pods to the
-//! node, gives them an IP from the cluster's pod range, serves their containers' ports,
-//! runs readiness probes for real and reports pod status; stops all of it when the pod goes.
+//! node (`Scheduled`), gives them an IP from the cluster's pod range, runs their containers
+//! as the kubelet does (image pulls, the images' programs, probes, restarts with
+//! CrashLoopBackOff, Events) and reports pod status; on deletion it stops the containers
+//! within the grace period and removes the pod object.
 
 mod apps;
+mod container;
+mod envvars;
+mod image;
+mod logs;
 mod probe;
+mod process;
 mod runtime;
+mod status;
+mod supervise;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,11 +21,14 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 pub use apps::{PodInfo, is_whereami};
+pub use image::{Family, ImageRef, parse as parse_image};
+pub use logs::{ContainerIo, Log, LogLine, NodeIo};
 pub use runtime::PodRuntime;
 
 use crate::cluster::Cluster;
 use crate::controllers::Controller;
-use crate::ops::{self, WriteCtx};
+use crate::events::{self, Kind, Source};
+use crate::ops::{self, DeleteOpts, WriteCtx};
 use crate::store::{EventType, Meta, ResKey, StoreEvent, key_of, now_rfc3339};
 
 /// Scheduler + kubelet for one cluster.
@@ -42,21 +54,32 @@ impl Kubelet {
 
     fn handle(&mut self, pod: &Value) {
         let uid = Meta(pod).uid().to_string();
-        if Meta(pod).deleting()
-            || matches!(
-                pod["status"]["phase"].as_str(),
-                Some("Succeeded" | "Failed")
-            )
-        {
+        let node = pod["spec"]["nodeName"].as_str().unwrap_or("");
+        let ours = node == self.cluster.node_name();
+        if Meta(pod).deleting() {
+            let grace = pod["metadata"]["deletionGracePeriodSeconds"]
+                .as_f64()
+                .unwrap_or(0.0);
+            match self.pods.get(&uid) {
+                Some(rt) => rt.terminate(grace),
+                // Nothing runs for it here: the kubelet confirms the deletion at once.
+                None if ours => force_delete(&self.cluster, pod),
+                None => {}
+            }
+            return;
+        }
+        if matches!(
+            pod["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        ) {
             self.stop(&uid);
             return;
         }
-        let node = pod["spec"]["nodeName"].as_str().unwrap_or("");
         if node.is_empty() {
             schedule(&self.cluster, pod);
             return;
         }
-        if node == self.cluster.node_name() && !self.pods.contains_key(&uid) {
+        if ours && !self.pods.contains_key(&uid) {
             match runtime::start(&self.cluster, pod) {
                 Some(rt) => {
                     self.pods.insert(uid, rt);
@@ -75,7 +98,11 @@ impl Controller for Kubelet {
             return;
         }
         match ev.kind {
-            EventType::Deleted => self.stop(Meta(&ev.object).uid()),
+            EventType::Deleted => {
+                let uid = Meta(&ev.object).uid().to_string();
+                self.stop(&uid);
+                self.cluster.node_io.forget_pod(&uid);
+            }
             _ => self.handle(&ev.object),
         }
     }
@@ -96,11 +123,26 @@ impl Controller for Kubelet {
             .collect();
         for uid in gone {
             self.stop(&uid);
+            self.cluster.node_io.forget_pod(&uid);
         }
         for p in pods {
             self.handle(&p);
         }
     }
+}
+
+/// Deletes a pod with grace 0 (the kubelet's confirmation that nothing runs any more).
+fn force_delete(cluster: &Cluster, pod: &Value) {
+    let Some(def) = cluster.builtin("", "pods") else {
+        return;
+    };
+    let ctx = WriteCtx::controller(cluster, &def, "kubelet");
+    let opts = DeleteOpts {
+        uid: Some(Meta(pod).uid().to_string()),
+        grace: Some(0),
+        ..DeleteOpts::default()
+    };
+    let _ = ops::delete(&ctx, &key_of(pod), &opts);
 }
 
 /// Binds a pending pod to the node (the default scheduler's job).
@@ -110,7 +152,7 @@ fn schedule(cluster: &Cluster, pod: &Value) {
     };
     let ctx = WriteCtx::controller(cluster, &def, "default-scheduler");
     let node = cluster.node_name();
-    let _ = ops::modify(&ctx, &key_of(pod), &|cur| {
+    let bound = ops::modify(&ctx, &key_of(pod), &|cur| {
         if !cur["spec"]["nodeName"].as_str().unwrap_or("").is_empty() {
             return None;
         }
@@ -118,6 +160,22 @@ fn schedule(cluster: &Cluster, pod: &Value) {
         new["spec"]["nodeName"] = json!(node);
         Some(new)
     });
+    if let Ok(Some(p)) = &bound {
+        let msg = format!(
+            "Successfully assigned {}/{} to {node}",
+            Meta(p).namespace(),
+            Meta(p).name()
+        );
+        events::record(
+            cluster,
+            p,
+            None,
+            Kind::Normal,
+            "Scheduled",
+            &msg,
+            Source::controller("default-scheduler"),
+        );
+    }
     let status = WriteCtx {
         sub: Some("status"),
         ..ctx

@@ -1,6 +1,8 @@
-//! The simulated cluster network: which cluster owns an address, and TCP connections made
-//! "from" a cluster (pod-to-pod is flat across the fleet, Service VIPs only reach within
-//! their cluster, faults can partition clusters).
+//! The simulated cluster network: which cluster owns an address, and TCP connections and UDP
+//! sockets made "from" a cluster (pod-to-pod is flat across the fleet, Service VIPs only
+//! reach within their cluster, faults can partition clusters). There is no egress: an
+//! address outside the fleet is unroutable (the connection times out, and no socket is ever
+//! opened towards it).
 
 use std::future::Future;
 use std::io;
@@ -8,13 +10,13 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 
 mod fleet_net;
 mod plan;
 mod proxy;
 
-pub use fleet_net::{FleetNet, Partition};
+pub use fleet_net::{Dialer, FleetNet, Partition, SystemDialer};
 pub use plan::{AddressPlan, PlanError};
 pub use proxy::ServiceProxy;
 
@@ -33,4 +35,17 @@ pub trait Network: Send + Sync {
         addr: SocketAddr,
         timeout: Duration,
     ) -> BoxFuture<'a, io::Result<TcpStream>>;
+
+    /// A UDP socket of a pod of `from_cluster`, connected to where datagrams sent to `addr`
+    /// go (a Service VIP's `UDP` port → one ready endpoint). Unroutable destinations fail
+    /// with `TimedOut` after `timeout` (no reply ever comes back).
+    fn udp<'a>(
+        &'a self,
+        from_cluster: &'a str,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> BoxFuture<'a, io::Result<UdpSocket>> {
+        let _ = (from_cluster, addr, timeout);
+        Box::pin(async { Err(io::Error::from(io::ErrorKind::Unsupported)) })
+    }
 }

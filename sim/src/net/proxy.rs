@@ -1,7 +1,9 @@
 //! The Service proxy of a cluster (kube-proxy's job, for clients on the host): a TCP
 //! listener on every Service VIP:port that forwards each connection to a ready endpoint,
-//! round-robin, as the fleet network routes it. Pods do not need it — their connections are
-//! routed in-process with their cluster as the source — but `curl VIP` from the host works.
+//! round-robin, as the fleet network routes it, and a UDP socket on every `UDP` port that
+//! relays datagrams per client (a conntrack-like session to one endpoint). Pods do not need
+//! it — their traffic is routed in-process with their cluster as the source — but `curl VIP`
+//! and `nc -u VIP PORT` from the host work.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -15,10 +17,21 @@ use crate::cluster::Cluster;
 use crate::controllers::Controller;
 use crate::store::{EventType, ObjKey, ResKey, StoreEvent};
 
+/// One VIP listener: address and protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Listen {
+    addr: SocketAddr,
+    udp: bool,
+}
+
+/// How long a UDP session to an endpoint is kept without traffic (conntrack's UDP timeout
+/// is 30 s; the relay's socket closes after this much real time).
+const UDP_IDLE: Duration = Duration::from_secs(30);
+
 /// Listeners per Service.
 pub struct ServiceProxy {
     cluster: Arc<Cluster>,
-    services: HashMap<ObjKey, Vec<(SocketAddr, JoinHandle<()>)>>,
+    services: HashMap<ObjKey, Vec<(Listen, JoinHandle<()>)>>,
 }
 
 impl ServiceProxy {
@@ -30,7 +43,7 @@ impl ServiceProxy {
         }
     }
 
-    fn desired(&self, svc: &Value) -> Vec<SocketAddr> {
+    fn desired(&self, svc: &Value) -> Vec<Listen> {
         let Some(ip) = svc["spec"]["clusterIP"]
             .as_str()
             .and_then(|s| s.parse::<Ipv4Addr>().ok())
@@ -44,13 +57,22 @@ impl ServiceProxy {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|p| p["protocol"].as_str().is_none_or(|x| x == "TCP"))
-            .filter_map(|p| p["port"].as_u64().and_then(|n| u16::try_from(n).ok()))
-            .map(|port| SocketAddr::new(IpAddr::V4(ip), port))
+            .filter_map(|p| {
+                let udp = match p["protocol"].as_str().unwrap_or("TCP") {
+                    "TCP" => false,
+                    "UDP" => true,
+                    _ => return None,
+                };
+                let port = p["port"].as_u64().and_then(|n| u16::try_from(n).ok())?;
+                Some(Listen {
+                    addr: SocketAddr::new(IpAddr::V4(ip), port),
+                    udp,
+                })
+            })
             .collect()
     }
 
-    fn sync(&mut self, key: ObjKey, want: Vec<SocketAddr>) {
+    fn sync(&mut self, key: ObjKey, want: Vec<Listen>) {
         let mut current = self.services.remove(&key).unwrap_or_default();
         current.retain(|(addr, task)| {
             let keep = want.contains(addr);
@@ -63,7 +85,11 @@ impl ServiceProxy {
             if current.iter().any(|(a, _)| *a == addr) {
                 continue;
             }
-            if let Some(task) = listen(self.cluster.clone(), addr) {
+            let task = match addr.udp {
+                false => listen(self.cluster.clone(), addr.addr),
+                true => listen_udp(self.cluster.clone(), addr.addr),
+            };
+            if let Some(task) = task {
                 current.push((addr, task));
             }
         }
@@ -92,7 +118,8 @@ fn listen(cluster: Arc<Cluster>, addr: SocketAddr) -> Option<JoinHandle<()>> {
         while let Ok((mut inbound, _)) = listener.accept().await {
             let cluster = cluster.clone();
             tokio::spawn(async move {
-                let Some(target) = cluster.net.pick_endpoint(&cluster, vip, addr.port()) else {
+                let Some(target) = cluster.net.pick_endpoint(&cluster, vip, addr.port(), "TCP")
+                else {
                     return; // no ready endpoint: the connection is closed, as with REJECT
                 };
                 if let Ok(mut outbound) = cluster
@@ -105,6 +132,55 @@ fn listen(cluster: Arc<Cluster>, addr: SocketAddr) -> Option<JoinHandle<()>> {
             });
         }
     }))
+}
+
+/// Relays datagrams to `addr` (a UDP VIP port): each client gets a session socket to one
+/// ready endpoint; replies go back to the client from the VIP, as with kube-proxy's DNAT.
+fn listen_udp(cluster: Arc<Cluster>, addr: SocketAddr) -> Option<JoinHandle<()>> {
+    let std = std::net::UdpSocket::bind(addr).ok()?;
+    std.set_nonblocking(true).ok()?;
+    let sock = Arc::new(tokio::net::UdpSocket::from_std(std).ok()?);
+    let IpAddr::V4(vip) = addr.ip() else {
+        return None;
+    };
+    Some(tokio::spawn(async move {
+        let mut sessions: HashMap<SocketAddr, Arc<tokio::net::UdpSocket>> = HashMap::new();
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, client)) = sock.recv_from(&mut buf).await {
+            sessions.retain(|_, s| Arc::strong_count(s) > 1);
+            let session = match sessions.get(&client) {
+                Some(s) => s.clone(),
+                None => {
+                    let Some(target) = cluster.net.pick_endpoint(&cluster, vip, addr.port(), "UDP")
+                    else {
+                        continue; // no endpoint: dropped (kube-proxy REJECTs)
+                    };
+                    let Ok(up) = cluster.net.udp_from_host(target).await else {
+                        continue;
+                    };
+                    let up = Arc::new(up);
+                    sessions.insert(client, up.clone());
+                    tokio::spawn(relay_back(up.clone(), sock.clone(), client));
+                    up
+                }
+            };
+            let _ = session.send(&buf[..n]).await;
+        }
+    }))
+}
+
+/// Copies an endpoint's replies back to the client until the session is idle.
+async fn relay_back(
+    up: Arc<tokio::net::UdpSocket>,
+    down: Arc<tokio::net::UdpSocket>,
+    client: SocketAddr,
+) {
+    let mut buf = vec![0u8; 65_536];
+    while let Ok(Ok(n)) = tokio::time::timeout(UDP_IDLE, up.recv(&mut buf)).await {
+        if down.send_to(&buf[..n], client).await.is_err() {
+            break;
+        }
+    }
 }
 
 impl Controller for ServiceProxy {

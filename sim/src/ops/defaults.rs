@@ -53,7 +53,70 @@ pub fn apply(def: &ResourceDef, obj: &mut Value, create: bool) {
             default(&mut obj["spec"], "replicas", json!(1));
             pod_spec(&mut obj["spec"]["template"]["spec"]);
         }
+        ("apps", "StatefulSet") => stateful_set(&mut obj["spec"]),
+        ("batch", "Job") => {
+            if create {
+                job_selector(obj);
+            }
+            job(&mut obj["spec"]);
+        }
+        ("batch", "CronJob") => {
+            let spec = &mut obj["spec"];
+            default(spec, "concurrencyPolicy", json!("Allow"));
+            default(spec, "suspend", json!(false));
+            default(spec, "successfulJobsHistoryLimit", json!(3));
+            default(spec, "failedJobsHistoryLimit", json!(1));
+            job(&mut spec["jobTemplate"]["spec"]);
+        }
         _ => {}
+    }
+}
+
+fn stateful_set(spec: &mut Value) {
+    default(spec, "replicas", json!(1));
+    default(spec, "podManagementPolicy", json!("OrderedReady"));
+    default(spec, "revisionHistoryLimit", json!(10));
+    default(
+        spec,
+        "updateStrategy",
+        json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+    );
+    default(
+        spec,
+        "persistentVolumeClaimRetentionPolicy",
+        json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+    );
+    pod_spec(&mut spec["template"]["spec"]);
+}
+
+fn job(spec: &mut Value) {
+    if spec["completions"].is_null() && spec["parallelism"].is_null() {
+        default(spec, "completions", json!(1));
+    }
+    default(spec, "parallelism", json!(1));
+    default(spec, "backoffLimit", json!(6));
+    default(spec, "completionMode", json!("NonIndexed"));
+    default(spec, "suspend", json!(false));
+    default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
+    pod_spec(&mut spec["template"]["spec"]);
+}
+
+/// The job strategy's generated selector: the Job's uid as a label on its pods.
+fn job_selector(obj: &mut Value) {
+    if obj["spec"]["manualSelector"] == true {
+        return;
+    }
+    let uid = obj["metadata"]["uid"].clone();
+    let name = obj["metadata"]["name"].clone();
+    obj["spec"]["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+    let labels = &mut obj["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ] {
+        labels[k] = v.clone();
     }
 }
 

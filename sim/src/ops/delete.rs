@@ -1,5 +1,9 @@
 //! Delete: preconditions, finalizers (graceful deletion via deletionTimestamp), namespace
-//! termination, and the propagation policies' finalizers for the garbage collector.
+//! termination, the propagation policies' finalizers for the garbage collector, and pods'
+//! graceful deletion (kube-apiserver's pod strategy: the grace period is the request's
+//! `gracePeriodSeconds`, else `terminationGracePeriodSeconds`; 0 for an unscheduled or
+//! finished pod; a pod with a grace period > 0 stays, Terminating, until the kubelet deletes
+//! it with grace 0; a later delete may only shorten the grace period).
 
 use std::sync::Arc;
 
@@ -7,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::WriteCtx;
 use crate::api::{ApiError, ApiResult};
-use crate::store::{Meta, ObjKey, StoreError, now_rfc3339};
+use crate::store::{Meta, ObjKey, StoreError};
 
 /// Options of a delete (from `DeleteOptions` or query parameters).
 #[derive(Debug, Default, Clone)]
@@ -18,6 +22,8 @@ pub struct DeleteOpts {
     pub uid: Option<String>,
     /// Precondition on the resourceVersion.
     pub resource_version: Option<String>,
+    /// `gracePeriodSeconds` (pods; `None` = the pod's `terminationGracePeriodSeconds`).
+    pub grace: Option<i64>,
 }
 
 /// Finalizer the garbage collector honours for foreground deletion.
@@ -43,10 +49,14 @@ pub fn delete(ctx: &WriteCtx, key: &ObjKey, opts: &DeleteOpts) -> ApiResult<Arc<
             "Orphan" => push_unique(&mut finalizers, ORPHAN),
             _ => {}
         }
+        let grace = pod_grace(ctx, &old, opts);
         if meta.deleting() {
-            return Ok(old);
+            match shorten(ctx, &old, grace)? {
+                Some(done) => return Ok(done),
+                None => continue,
+            }
         }
-        if finalizers.is_empty() && !is_namespace {
+        if finalizers.is_empty() && !is_namespace && grace == 0 {
             if ctx.dry_run {
                 return Ok(old);
             }
@@ -57,8 +67,8 @@ pub fn delete(ctx: &WriteCtx, key: &ObjKey, opts: &DeleteOpts) -> ApiResult<Arc<
             }
         }
         let mut new = (*old).clone();
-        new["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
-        new["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        new["metadata"]["deletionTimestamp"] = json!(deletion_time(grace));
+        new["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
         if !finalizers.is_empty() {
             new["metadata"]["finalizers"] = json!(finalizers);
         }
@@ -83,6 +93,71 @@ pub fn delete(ctx: &WriteCtx, key: &ObjKey, opts: &DeleteOpts) -> ApiResult<Arc<
         name: key.name.clone(),
     }
     .into())
+}
+
+fn is_pod(ctx: &WriteCtx) -> bool {
+    ctx.def.storage.group.is_empty() && ctx.def.storage.resource == "pods"
+}
+
+/// The grace period of this delete (0 for anything but a pod).
+fn pod_grace(ctx: &WriteCtx, pod: &Value, opts: &DeleteOpts) -> i64 {
+    if !is_pod(ctx) {
+        return 0;
+    }
+    let scheduled = pod["spec"]["nodeName"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
+    let finished = matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
+    if !scheduled || finished {
+        return 0;
+    }
+    opts.grace
+        .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_i64())
+        .unwrap_or(30)
+        .max(0)
+}
+
+/// `now + grace` seconds, as the API server writes deletionTimestamp.
+fn deletion_time(grace: i64) -> String {
+    let now = jiff::Timestamp::now();
+    let t = now
+        .checked_add(jiff::SignedDuration::from_secs(grace))
+        .unwrap_or(now);
+    t.round(jiff::Unit::Second)
+        .unwrap_or(t)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A delete of a pod already terminating: a shorter grace period replaces the pending one
+/// (grace 0 and no finalizers: removed now). `None` = retry after a conflict.
+fn shorten(ctx: &WriteCtx, old: &Arc<Value>, grace: i64) -> ApiResult<Option<Arc<Value>>> {
+    let pending = old["metadata"]["deletionGracePeriodSeconds"]
+        .as_i64()
+        .unwrap_or(0);
+    if !is_pod(ctx) || grace >= pending {
+        return Ok(Some(old.clone()));
+    }
+    let rv = Meta(old).resource_version().parse().ok();
+    let store = &ctx.cluster.store;
+    if ctx.dry_run {
+        return Ok(Some(old.clone()));
+    }
+    let result = if grace == 0 && Meta(old).finalizers().is_empty() {
+        store.delete(&ctx.def.storage, &crate::store::key_of(old), rv)
+    } else {
+        let mut new = (**old).clone();
+        new["metadata"]["deletionTimestamp"] = json!(deletion_time(grace));
+        new["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+        store.update(&ctx.def.storage, new, rv)
+    };
+    match result {
+        Err(StoreError::Conflict { .. }) => Ok(None),
+        other => Ok(Some(other?)),
+    }
 }
 
 fn push_unique(v: &mut Vec<String>, s: &str) {

@@ -16,12 +16,17 @@ const RETRIES: usize = 16;
 pub(super) fn validate(ctx: &WriteCtx, obj: &Value) -> ApiResult<()> {
     // Validation rules are written for the served form (events.k8s.io Events are stored as
     // core Events).
-    let causes = match ctx.def.conversion {
+    let mut causes = match ctx.def.conversion {
         crate::registry::Conversion::None => {
             crate::validate::validate(&ctx.def.group, &ctx.def.kind, obj)
         }
         _ => crate::validate::validate(&ctx.def.group, &ctx.def.kind, &ctx.def.to_served(obj)),
     };
+    causes.extend(crate::validate_workloads::validate(
+        &ctx.def.group,
+        &ctx.def.kind,
+        obj,
+    ));
     if causes.is_empty() {
         return Ok(());
     }
@@ -206,13 +211,18 @@ pub(super) fn commit(
     Ok(store.update(&ctx.def.storage, new, expected_rv)?)
 }
 
-/// Whether finalizers still hold a deleted object (namespaces: also `spec.finalizers`).
+/// Whether a deleted object must stay: finalizers (namespaces: also `spec.finalizers`), or
+/// a pending graceful deletion (`deletionGracePeriodSeconds` > 0: only a delete with grace
+/// 0 removes it, as `ShouldDeleteDuringUpdate` decides).
 pub fn held(obj: &Value) -> bool {
     let spec_fins = obj["kind"] == "Namespace"
         && obj["spec"]["finalizers"]
             .as_array()
             .is_some_and(|f| !f.is_empty());
-    spec_fins || !Meta(obj).finalizers().is_empty()
+    let graceful = obj["metadata"]["deletionGracePeriodSeconds"]
+        .as_i64()
+        .is_some_and(|g| g > 0);
+    spec_fins || graceful || !Meta(obj).finalizers().is_empty()
 }
 
 fn mask_subresource(ctx: &WriteCtx, old: &Value, new: &mut Value) {

@@ -23,15 +23,19 @@ pub(super) static ROOTS: &[(&str, &str, &str, &str)] = &[
     ("", "v1", "ServiceAccount", "k8s.io.api.core.v1.ServiceAccount"),
     ("apps", "v1", "Deployment", "k8s.io.api.apps.v1.Deployment"),
     ("apps", "v1", "ReplicaSet", "k8s.io.api.apps.v1.ReplicaSet"),
+    ("apps", "v1", "StatefulSet", "k8s.io.api.apps.v1.StatefulSet"),
     ("autoscaling", "v1", "Scale", "k8s.io.api.autoscaling.v1.Scale"),
+    ("batch", "v1", "CronJob", "k8s.io.api.batch.v1.CronJob"),
+    ("batch", "v1", "Job", "k8s.io.api.batch.v1.Job"),
     ("coordination.k8s.io", "v1", "Lease", "k8s.io.api.coordination.v1.Lease"),
     ("discovery.k8s.io", "v1", "EndpointSlice", "k8s.io.api.discovery.v1.EndpointSlice"),
     ("events.k8s.io", "v1", "Event", "k8s.io.api.events.v1.Event"),
     ("meta.k8s.io", "v1", "DeleteOptions", "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions"),
     ("meta.k8s.io", "v1", "Status", "k8s.io.apimachinery.pkg.apis.meta.v1.Status"),
+    ("policy", "v1", "Eviction", "k8s.io.api.policy.v1.Eviction"),
 ];
 
-/// 204 messages, sorted by name (binary-searched).
+/// 232 messages, sorted by name (binary-searched).
 #[rustfmt::skip]
 pub(super) static MESSAGES: &[Message] = &[
     Message { name: "k8s.io.api.apps.v1.Deployment", fields: &[
@@ -103,6 +107,58 @@ pub(super) static MESSAGES: &[Message] = &[
         f(1, "maxUnavailable", One(IntOrString)),
         f(2, "maxSurge", One(IntOrString)),
     ] },
+    Message { name: "k8s.io.api.apps.v1.RollingUpdateStatefulSetStrategy", fields: &[
+        f(1, "partition", One(I32)),
+        f(2, "maxUnavailable", One(IntOrString)),
+    ] },
+    Message { name: "k8s.io.api.apps.v1.StatefulSet", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "spec", One(Msg("k8s.io.api.apps.v1.StatefulSetSpec"))),
+        f(3, "status", One(Msg("k8s.io.api.apps.v1.StatefulSetStatus"))),
+    ] },
+    Message { name: "k8s.io.api.apps.v1.StatefulSetCondition", fields: &[
+        f(1, "type", One(Str)),
+        f(2, "status", One(Str)),
+        f(3, "lastTransitionTime", One(Time)),
+        z(4, "reason", One(Str)),
+        z(5, "message", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.apps.v1.StatefulSetOrdinals", fields: &[
+        f(1, "start", One(I32)),
+    ] },
+    Message { name: "k8s.io.api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy", fields: &[
+        z(1, "whenDeleted", One(Str)),
+        z(2, "whenScaled", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.apps.v1.StatefulSetSpec", fields: &[
+        f(1, "replicas", One(I32)),
+        f(2, "selector", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"))),
+        f(3, "template", One(Msg("k8s.io.api.core.v1.PodTemplateSpec"))),
+        f(4, "volumeClaimTemplates", Rep(Msg("k8s.io.api.core.v1.PersistentVolumeClaim"))),
+        f(5, "serviceName", One(Str)),
+        z(6, "podManagementPolicy", One(Str)),
+        f(7, "updateStrategy", One(Msg("k8s.io.api.apps.v1.StatefulSetUpdateStrategy"))),
+        f(8, "revisionHistoryLimit", One(I32)),
+        z(9, "minReadySeconds", One(I32)),
+        f(10, "persistentVolumeClaimRetentionPolicy", One(Msg("k8s.io.api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy"))),
+        f(11, "ordinals", One(Msg("k8s.io.api.apps.v1.StatefulSetOrdinals"))),
+    ] },
+    Message { name: "k8s.io.api.apps.v1.StatefulSetStatus", fields: &[
+        z(1, "observedGeneration", One(I64)),
+        f(2, "replicas", One(I32)),
+        z(3, "readyReplicas", One(I32)),
+        z(4, "currentReplicas", One(I32)),
+        z(5, "updatedReplicas", One(I32)),
+        z(6, "currentRevision", One(Str)),
+        z(7, "updateRevision", One(Str)),
+        f(9, "collisionCount", One(I32)),
+        f(10, "conditions", Rep(Msg("k8s.io.api.apps.v1.StatefulSetCondition"))),
+        f(11, "availableReplicas", One(I32)),
+    ] },
+    Message { name: "k8s.io.api.apps.v1.StatefulSetUpdateStrategy", fields: &[
+        z(1, "type", One(Str)),
+        f(2, "rollingUpdate", One(Msg("k8s.io.api.apps.v1.RollingUpdateStatefulSetStrategy"))),
+    ] },
     Message { name: "k8s.io.api.autoscaling.v1.Scale", fields: &[
         f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
         f(2, "spec", One(Msg("k8s.io.api.autoscaling.v1.ScaleSpec"))),
@@ -114,6 +170,102 @@ pub(super) static MESSAGES: &[Message] = &[
     Message { name: "k8s.io.api.autoscaling.v1.ScaleStatus", fields: &[
         f(1, "replicas", One(I32)),
         z(2, "selector", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.CronJob", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "spec", One(Msg("k8s.io.api.batch.v1.CronJobSpec"))),
+        f(3, "status", One(Msg("k8s.io.api.batch.v1.CronJobStatus"))),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.CronJobSpec", fields: &[
+        f(1, "schedule", One(Str)),
+        f(2, "startingDeadlineSeconds", One(I64)),
+        z(3, "concurrencyPolicy", One(Str)),
+        f(4, "suspend", One(Bool)),
+        f(5, "jobTemplate", One(Msg("k8s.io.api.batch.v1.JobTemplateSpec"))),
+        f(6, "successfulJobsHistoryLimit", One(I32)),
+        f(7, "failedJobsHistoryLimit", One(I32)),
+        f(8, "timeZone", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.CronJobStatus", fields: &[
+        f(1, "active", Rep(Msg("k8s.io.api.core.v1.ObjectReference"))),
+        f(4, "lastScheduleTime", One(Time)),
+        f(5, "lastSuccessfulTime", One(Time)),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.Job", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "spec", One(Msg("k8s.io.api.batch.v1.JobSpec"))),
+        f(3, "status", One(Msg("k8s.io.api.batch.v1.JobStatus"))),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.JobCondition", fields: &[
+        f(1, "type", One(Str)),
+        f(2, "status", One(Str)),
+        f(3, "lastProbeTime", One(Time)),
+        f(4, "lastTransitionTime", One(Time)),
+        z(5, "reason", One(Str)),
+        z(6, "message", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.JobSpec", fields: &[
+        f(1, "parallelism", One(I32)),
+        f(2, "completions", One(I32)),
+        f(3, "activeDeadlineSeconds", One(I64)),
+        f(4, "selector", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"))),
+        f(5, "manualSelector", One(Bool)),
+        f(6, "template", One(Msg("k8s.io.api.core.v1.PodTemplateSpec"))),
+        f(7, "backoffLimit", One(I32)),
+        f(8, "ttlSecondsAfterFinished", One(I32)),
+        f(9, "completionMode", One(Str)),
+        f(10, "suspend", One(Bool)),
+        f(11, "podFailurePolicy", One(Msg("k8s.io.api.batch.v1.PodFailurePolicy"))),
+        f(12, "backoffLimitPerIndex", One(I32)),
+        f(13, "maxFailedIndexes", One(I32)),
+        f(14, "podReplacementPolicy", One(Str)),
+        f(15, "managedBy", One(Str)),
+        f(16, "successPolicy", One(Msg("k8s.io.api.batch.v1.SuccessPolicy"))),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.JobStatus", fields: &[
+        f(1, "conditions", Rep(Msg("k8s.io.api.batch.v1.JobCondition"))),
+        f(2, "startTime", One(Time)),
+        f(3, "completionTime", One(Time)),
+        z(4, "active", One(I32)),
+        z(5, "succeeded", One(I32)),
+        z(6, "failed", One(I32)),
+        z(7, "completedIndexes", One(Str)),
+        f(8, "uncountedTerminatedPods", One(Msg("k8s.io.api.batch.v1.UncountedTerminatedPods"))),
+        f(9, "ready", One(I32)),
+        f(10, "failedIndexes", One(Str)),
+        f(11, "terminating", One(I32)),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.JobTemplateSpec", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "spec", One(Msg("k8s.io.api.batch.v1.JobSpec"))),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.PodFailurePolicy", fields: &[
+        f(1, "rules", Rep(Msg("k8s.io.api.batch.v1.PodFailurePolicyRule"))),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.PodFailurePolicyOnExitCodesRequirement", fields: &[
+        f(1, "containerName", One(Str)),
+        f(2, "operator", One(Str)),
+        f(3, "values", Rep(I32)),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.PodFailurePolicyOnPodConditionsPattern", fields: &[
+        f(1, "type", One(Str)),
+        f(2, "status", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.PodFailurePolicyRule", fields: &[
+        f(1, "action", One(Str)),
+        f(2, "onExitCodes", One(Msg("k8s.io.api.batch.v1.PodFailurePolicyOnExitCodesRequirement"))),
+        f(3, "onPodConditions", Rep(Msg("k8s.io.api.batch.v1.PodFailurePolicyOnPodConditionsPattern"))),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.SuccessPolicy", fields: &[
+        f(1, "rules", Rep(Msg("k8s.io.api.batch.v1.SuccessPolicyRule"))),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.SuccessPolicyRule", fields: &[
+        f(1, "succeededIndexes", One(Str)),
+        f(2, "succeededCount", One(I32)),
+    ] },
+    Message { name: "k8s.io.api.batch.v1.UncountedTerminatedPods", fields: &[
+        f(1, "succeeded", Rep(Str)),
+        f(2, "failed", Rep(Str)),
     ] },
     Message { name: "k8s.io.api.coordination.v1.Lease", fields: &[
         f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
@@ -560,6 +712,10 @@ pub(super) static MESSAGES: &[Message] = &[
     Message { name: "k8s.io.api.core.v1.LocalObjectReference", fields: &[
         z(1, "name", One(Str)),
     ] },
+    Message { name: "k8s.io.api.core.v1.ModifyVolumeStatus", fields: &[
+        z(1, "targetVolumeAttributesClassName", One(Str)),
+        f(2, "status", One(Str)),
+    ] },
     Message { name: "k8s.io.api.core.v1.NFSVolumeSource", fields: &[
         f(1, "server", One(Str)),
         f(2, "path", One(Str)),
@@ -694,6 +850,19 @@ pub(super) static MESSAGES: &[Message] = &[
         z(6, "resourceVersion", One(Str)),
         z(7, "fieldPath", One(Str)),
     ] },
+    Message { name: "k8s.io.api.core.v1.PersistentVolumeClaim", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "spec", One(Msg("k8s.io.api.core.v1.PersistentVolumeClaimSpec"))),
+        f(3, "status", One(Msg("k8s.io.api.core.v1.PersistentVolumeClaimStatus"))),
+    ] },
+    Message { name: "k8s.io.api.core.v1.PersistentVolumeClaimCondition", fields: &[
+        f(1, "type", One(Str)),
+        f(2, "status", One(Str)),
+        f(3, "lastProbeTime", One(Time)),
+        f(4, "lastTransitionTime", One(Time)),
+        z(5, "reason", One(Str)),
+        z(6, "message", One(Str)),
+    ] },
     Message { name: "k8s.io.api.core.v1.PersistentVolumeClaimSpec", fields: &[
         f(1, "accessModes", Rep(Str)),
         f(2, "resources", One(Msg("k8s.io.api.core.v1.VolumeResourceRequirements"))),
@@ -704,6 +873,16 @@ pub(super) static MESSAGES: &[Message] = &[
         f(7, "dataSource", One(Msg("k8s.io.api.core.v1.TypedLocalObjectReference"))),
         f(8, "dataSourceRef", One(Msg("k8s.io.api.core.v1.TypedObjectReference"))),
         f(9, "volumeAttributesClassName", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.core.v1.PersistentVolumeClaimStatus", fields: &[
+        z(1, "phase", One(Str)),
+        f(2, "accessModes", Rep(Str)),
+        f(3, "capacity", Map(Quantity)),
+        f(4, "conditions", Rep(Msg("k8s.io.api.core.v1.PersistentVolumeClaimCondition"))),
+        f(5, "allocatedResources", Map(Quantity)),
+        f(7, "allocatedResourceStatuses", Map(Str)),
+        f(8, "currentVolumeAttributesClassName", One(Str)),
+        f(9, "modifyVolumeStatus", One(Msg("k8s.io.api.core.v1.ModifyVolumeStatus"))),
     ] },
     Message { name: "k8s.io.api.core.v1.PersistentVolumeClaimTemplate", fields: &[
         f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
@@ -1261,6 +1440,10 @@ pub(super) static MESSAGES: &[Message] = &[
     Message { name: "k8s.io.api.events.v1.EventSeries", fields: &[
         f(1, "count", One(I32)),
         f(2, "lastObservedTime", One(MicroTime)),
+    ] },
+    Message { name: "k8s.io.api.policy.v1.Eviction", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "deleteOptions", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions"))),
     ] },
     Message { name: "k8s.io.apimachinery.pkg.apis.meta.v1.Condition", fields: &[
         f(1, "type", One(Str)),

@@ -60,7 +60,7 @@ const BUILTINS: &[B] = &[
     b("", "v1", "Pod", "pods")
         .short(&["po"])
         .status()
-        .extra(&["exec", "log"]),
+        .extra(&["exec", "log", "eviction"]),
     b("", "v1", "Service", "services").short(&["svc"]).status(),
     b("", "v1", "Endpoints", "endpoints").short(&["ep"]),
     b("", "v1", "ConfigMap", "configmaps").short(&["cm"]),
@@ -89,10 +89,26 @@ const BUILTINS: &[B] = &[
     .short(&["crd", "crds"])
     .cluster()
     .status(),
+    // Workload APIs of the strict fleet (StatefulSet, Job, CronJob).
+    b("apps", "v1", "StatefulSet", "statefulsets")
+        .short(&["sts"])
+        .status(),
+    b("batch", "v1", "Job", "jobs").status(),
+    b("batch", "v1", "CronJob", "cronjobs")
+        .short(&["cj"])
+        .status(),
 ];
 
 /// Resources listed in the `all` category, as in Kubernetes.
-const IN_ALL: &[&str] = &["pods", "services", "deployments", "replicasets"];
+const IN_ALL: &[&str] = &[
+    "pods",
+    "services",
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "jobs",
+    "cronjobs",
+];
 
 /// Every built-in resource definition.
 pub fn builtin_defs() -> Vec<ResourceDef> {
@@ -120,7 +136,7 @@ fn to_def(b: &B) -> ResourceDef {
         },
         namespaced: b.namespaced,
         status: b.status,
-        scale: matches!(b.plural, "deployments" | "replicasets"),
+        scale: matches!(b.plural, "deployments" | "replicasets" | "statefulsets"),
         builtin: true,
         storage,
         conversion: if events_v1 {

@@ -92,7 +92,12 @@ impl ResourceDef {
         !self.builtin
             || matches!(
                 self.plural.as_str(),
-                "deployments" | "replicasets" | "customresourcedefinitions"
+                "deployments"
+                    | "replicasets"
+                    | "customresourcedefinitions"
+                    | "statefulsets"
+                    | "jobs"
+                    | "cronjobs"
             )
     }
 }

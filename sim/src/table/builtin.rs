@@ -13,17 +13,17 @@ use crate::selector::LabelSelector;
 type CellFn = fn(&Value, Timestamp) -> Vec<Value>;
 
 /// A column definition: name, type, description, priority.
-type Col = (&'static str, &'static str, &'static str, i32);
+pub(super) type Col = (&'static str, &'static str, &'static str, i32);
 
-const NAME: Col = ("Name", "string", NAME_DESC, 0);
-const AGE: Col = ("Age", "string", AGE_DESC, 0);
-const CONTAINERS: Col = (
+pub(super) const NAME: Col = ("Name", "string", NAME_DESC, 0);
+pub(super) const AGE: Col = ("Age", "string", AGE_DESC, 0);
+pub(super) const CONTAINERS: Col = (
     "Containers",
     "string",
     "Names of each container in the template.",
     1,
 );
-const IMAGES: Col = (
+pub(super) const IMAGES: Col = (
     "Images",
     "string",
     "Images referenced by each container in the template.",
@@ -355,6 +355,12 @@ pub(super) fn lookup(group: &str, kind: &str) -> Printer {
         ("coordination.k8s.io", "Lease") => (LEASE, lease),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => (CRD, crd),
         ("", "Node") => (NODE, node),
+        ("apps", "StatefulSet") => (
+            super::workloads::STATEFUL_SET,
+            super::workloads::stateful_set,
+        ),
+        ("batch", "Job") => (super::workloads::JOB, super::workloads::job),
+        ("batch", "CronJob") => (super::workloads::CRON_JOB, super::workloads::cron_job),
         _ => (NAME_AGE, name_age),
     };
     Printer { columns, cells }
@@ -370,7 +376,7 @@ pub(super) fn conditions(group: &str, kind: &str, obj: &Value) -> Option<Value> 
     Some(json!([{"type": "Completed", "status": "True", "reason": reason, "message": message}]))
 }
 
-fn st(v: &Value) -> &str {
+pub(super) fn st(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
@@ -378,7 +384,7 @@ fn list(v: &Value) -> &[Value] {
     v.as_array().map_or(&[], Vec::as_slice)
 }
 
-fn int(v: &Value) -> i64 {
+pub(super) fn int(v: &Value) -> i64 {
     v.as_i64().unwrap_or(0)
 }
 
@@ -386,16 +392,16 @@ fn or<'a>(s: &'a str, default: &'a str) -> &'a str {
     if s.is_empty() { default } else { s }
 }
 
-fn name(o: &Value) -> Value {
+pub(super) fn name(o: &Value) -> Value {
     Value::from(st(&o["metadata"]["name"]))
 }
 
-fn created(o: &Value, now: Timestamp) -> Value {
+pub(super) fn created(o: &Value, now: Timestamp) -> Value {
     Value::from(age(st(&o["metadata"]["creationTimestamp"]), now))
 }
 
 /// `labels.FormatLabels`: sorted `k=v` pairs, `<none>` when empty.
-fn format_labels(m: &Value) -> String {
+pub(super) fn format_labels(m: &Value) -> String {
     let mut pairs: Vec<String> = m
         .as_object()
         .into_iter()
@@ -420,7 +426,7 @@ fn list_with_more(items: &[String]) -> String {
     }
 }
 
-fn container_cells(template_spec: &Value) -> [Value; 2] {
+pub(super) fn container_cells(template_spec: &Value) -> [Value; 2] {
     let ctrs = list(&template_spec["containers"]);
     let names: Vec<&str> = ctrs.iter().map(|c| st(&c["name"])).collect();
     let images: Vec<&str> = ctrs.iter().map(|c| st(&c["image"])).collect();

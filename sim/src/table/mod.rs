@@ -8,6 +8,7 @@
 
 mod builtin;
 mod jsonpath;
+mod workloads;
 
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};

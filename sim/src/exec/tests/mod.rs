@@ -230,6 +230,7 @@ impl World {
             .to_vec(),
             ndots: 5,
             net: Arc::new(FakeNet(routes.into_iter().collect())),
+            process: crate::exec::Process::default(),
         };
         Ok(Self {
             env,

@@ -1,0 +1,111 @@
+//! What the workload kinds of the strict fleet need validated to be served like
+//! kube-apiserver serves them: StatefulSet (a ReplicaSet's selector/template rules),
+//! Job and CronJob (pod template rules; `restartPolicy` `OnFailure` or `Never`; counts ≥ 0;
+//! a CronJob's `schedule` must parse). The general rules live in [`crate::validate`].
+
+use serde_json::{Value, json};
+
+use crate::validate::{Cause, INVALID, NOT_SUPPORTED, REQUIRED};
+
+/// Extra causes for `obj` of (group, kind); empty for other kinds.
+pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
+    match (group, kind) {
+        ("apps", "StatefulSet") => stateful_set(obj),
+        ("batch", "Job") => job_spec(&obj["spec"], "spec"),
+        ("batch", "CronJob") => cron_job(obj),
+        _ => Vec::new(),
+    }
+}
+
+fn stateful_set(obj: &Value) -> Vec<Cause> {
+    crate::validate::validate("apps", "ReplicaSet", obj)
+        .into_iter()
+        .filter(|c| !c.field.starts_with("metadata"))
+        .map(|mut c| {
+            c.message = c.message.replace("for deployment", "for statefulset");
+            c
+        })
+        .collect()
+}
+
+/// The pod template's own rules, with their field paths under `path`.
+fn template(spec: &Value, path: &str) -> Vec<Cause> {
+    let pod = json!({"metadata": {"name": "template"}, "spec": spec["template"]["spec"]});
+    crate::validate::validate("", "Pod", &pod)
+        .into_iter()
+        .filter(|c| c.field.starts_with("spec"))
+        .map(|mut c| {
+            c.field = format!("{path}.template.{}", c.field);
+            c
+        })
+        .collect()
+}
+
+fn job_spec(spec: &Value, path: &str) -> Vec<Cause> {
+    let mut out = template(spec, path);
+    let rp = &spec["template"]["spec"]["restartPolicy"];
+    if !matches!(rp.as_str(), Some("OnFailure" | "Never")) {
+        let field = format!("{path}.template.spec.restartPolicy");
+        let message = match rp {
+            Value::Null => "Required value".to_string(),
+            v => format!("Unsupported value: {v}: supported values: \"OnFailure\", \"Never\""),
+        };
+        let reason = if rp.is_null() {
+            REQUIRED
+        } else {
+            NOT_SUPPORTED
+        };
+        out.push(Cause {
+            reason,
+            field,
+            message,
+        });
+    }
+    for f in [
+        "parallelism",
+        "completions",
+        "backoffLimit",
+        "activeDeadlineSeconds",
+    ] {
+        if let Some(n) = spec[f].as_i64().filter(|n| *n < 0) {
+            out.push(Cause {
+                reason: INVALID,
+                field: format!("{path}.{f}"),
+                message: format!("Invalid value: {n}: must be greater than or equal to 0"),
+            });
+        }
+    }
+    out
+}
+
+fn cron_job(obj: &Value) -> Vec<Cause> {
+    let spec = &obj["spec"];
+    let mut out = job_spec(&spec["jobTemplate"]["spec"], "spec.jobTemplate.spec");
+    match spec["schedule"].as_str() {
+        None | Some("") => out.push(Cause {
+            reason: REQUIRED,
+            field: "spec.schedule".into(),
+            message: "Required value".into(),
+        }),
+        Some(s) => {
+            if let Err(e) = crate::controllers::cron::Schedule::parse(s) {
+                out.push(Cause {
+                    reason: INVALID,
+                    field: "spec.schedule".into(),
+                    message: format!("Invalid value: {s:?}: {e}"),
+                });
+            }
+        }
+    }
+    let policy = &spec["concurrencyPolicy"];
+    if !policy.is_null() && !matches!(policy.as_str(), Some("Allow" | "Forbid" | "Replace")) {
+        out.push(Cause {
+            reason: NOT_SUPPORTED,
+            field: "spec.concurrencyPolicy".into(),
+            message: format!(
+                "Unsupported value: {policy}: supported values: \"Allow\", \"Forbid\", \"Replace\""
+            ),
+        });
+    }
+    out
+}
