@@ -100,14 +100,23 @@ impl RunLease {
             let name = name.clone();
             async move {
                 let api: Api<Lease> = Api::namespaced(c.clone(), LEASE_NAMESPACE);
+                let p = json!({"metadata": {"annotations": {KEPT: "true"}}});
+                let (pp, dp, patch) = (
+                    PatchParams::default(),
+                    DeleteParams::default(),
+                    Patch::Merge(&p),
+                );
                 let res = match kept {
-                    true => {
-                        let p = json!({"metadata": {"annotations": {KEPT: "true"}}});
-                        api.patch(&name, &PatchParams::default(), &Patch::Merge(&p))
-                            .await
-                            .map(drop)
-                    }
-                    false => api.delete(&name, &DeleteParams::default()).await.map(drop),
+                    true => (|| api.patch(&name, &pp, &patch))
+                        .retry(crate::retry::backoff().with_max_times(12))
+                        .when(transient)
+                        .await
+                        .map(drop),
+                    false => (|| api.delete(&name, &dp))
+                        .retry(crate::retry::backoff().with_max_times(12))
+                        .when(transient)
+                        .await
+                        .map(drop),
                 };
                 if let Err(e) = res {
                     tracing::debug!(lease = %name, "releasing the run lease: {e}");

@@ -141,9 +141,15 @@ impl Watch {
                     Err(_) => return,
                 },
                 _ = tick.tick() => {
+                    // Read the store's version first, then check for pending events: every
+                    // event up to that version was sent to `rx` under the store's lock, so
+                    // an empty `rx` means the bookmark skips nothing. (The other order lost
+                    // an event committed between the check and the read: the bookmark moved
+                    // past it and it was then dropped as already seen.)
+                    let rv = self.req.cluster.store.current_rv();
                     if self.req.params.allow_bookmarks && rx.is_empty() {
-                        self.last_rv = self.last_rv.max(self.req.cluster.store.current_rv());
-                        if rx.is_empty() && !self.bookmark(false).await { return }
+                        self.last_rv = self.last_rv.max(rv);
+                        if !self.bookmark(false).await { return }
                     }
                 }
                 _ = &mut deadline => return,
