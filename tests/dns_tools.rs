@@ -17,7 +17,9 @@ use std::process::Command;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
+use kube::api::{
+    Api, ApiResource, AttachParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
+};
 use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions};
 use mcs_importer::Flavour;
 use serde_json::json;
@@ -188,6 +190,31 @@ async fn pod_ips(c: &kube::Client, app: &str, n: usize) -> Vec<IpAddr> {
     .await
 }
 
+/// stdout of `nslookup ARGS` run by the sim's emulated busybox in pod `probe`.
+async fn emulated_nslookup(c: &kube::Client, args: &[&str]) -> String {
+    use tokio::io::AsyncReadExt;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), NS);
+    let mut argv = vec!["nslookup"];
+    argv.extend(args);
+    let ap = AttachParams::default()
+        .stdout(true)
+        .stderr(false)
+        .stdin(false);
+    let mut p = pods.exec("probe", argv, &ap).await.expect("exec");
+    let mut out = String::new();
+    if let Some(mut so) = p.stdout() {
+        so.read_to_string(&mut out).await.expect("stdout");
+    }
+    out
+}
+
+/// Lines, sorted (record order is shuffled per reply).
+fn sorted_lines(s: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = s.lines().collect();
+    v.sort();
+    v
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_local_with_dig_and_busybox() {
     let Some((dig_bin, busybox)) = tools("cluster_local_with_dig_and_busybox") else {
@@ -354,6 +381,42 @@ async fn cluster_local_with_dig_and_busybox() {
         bb.stdout
     );
     assert!(shown.iter().all(|ip| big.contains(&ip.parse().unwrap())));
+
+    // The sim's emulated busybox nslookup prints what the real one prints.
+    create::<Pod>(
+        &a,
+        json!({"metadata": {"name": "probe"}, "spec": {"containers": [
+        {"name": "p", "image": "busybox:1.36", "command": ["sleep", "3600"]}]}}),
+    )
+    .await;
+    let pods: Api<Pod> = Api::namespaced(a.clone(), NS);
+    eventually(30, "probe running", || async {
+        (pods.get("probe").await.ok()?.status?.phase.as_deref() == Some("Running")).then_some(())
+    })
+    .await;
+    let vip_text = vip.to_string();
+    let addresses = |s: &str| s.lines().filter(|l| l.starts_with("Address: ")).count();
+    // Which 29 of the 120 fit differs per reply (shuffled): there, compare the shape.
+    let shape = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.split(": ").next().unwrap_or("").to_string())
+            .collect()
+    };
+    for args in [
+        &["-type=a", host.as_str()][..],
+        &[vip_text.as_str()],
+        &["example.com"],
+        &["-type=txt", "dns-version.cluster.local"],
+    ] {
+        let emulated = emulated_nslookup(&a, args).await;
+        let real = nslookup(&busybox, dns, args).stdout;
+        assert_eq!(addresses(&emulated), addresses(&real), "{args:?}");
+        if args[0] == "-type=a" {
+            assert_eq!(shape(&emulated), shape(&real), "{args:?}");
+        } else {
+            assert_eq!(sorted_lines(&emulated), sorted_lines(&real), "{args:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
