@@ -523,3 +523,20 @@ fn answers_follow_the_live_store() {
     let gone = answer(&c, "web.app.svc.cluster.local", RecordType::A);
     assert_eq!(gone.rcode, ResponseCode::NXDomain);
 }
+
+#[test]
+fn gke_headless_import_answers_from_its_derived_services_endpoints() {
+    let c = cluster();
+    let import = json!({"metadata": {"name": "pets", "namespace": "app",
+            "annotations": {"net.gke.io/derived-service": "gke-mcs-pets"}},
+        "spec": {"type": "Headless", "ports": [{"name": "http", "port": 80}]}});
+    c.store
+        .create(&ResKey::new("net.gke.io", "serviceimports"), import)
+        .unwrap();
+    let eps = json!({"metadata": meta("app", "gke-mcs-pets"), "subsets": [{
+        "addresses": [{"ip": "10.5.0.1"}, {"ip": "10.5.0.2"}],
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}]});
+    c.store.create(&ResKey::new("", "endpoints"), eps).unwrap();
+    let a = answer(&c, "pets.app.svc.clusterset.local", RecordType::A);
+    assert_eq!(sorted(a.ips()), ips(&["10.5.0.1", "10.5.0.2"]));
+}

@@ -21,6 +21,9 @@ pub(crate) const MCS_SERVICE_LABEL: &str = "multicluster.kubernetes.io/service-n
 /// `cluster.clusterset.k8s.io` ClusterProperty).
 pub(crate) const MCS_SOURCE_CLUSTER_LABEL: &str = "multicluster.kubernetes.io/source-cluster";
 
+/// Annotation of a GKE ServiceImport naming its derived Service.
+const GKE_DERIVED_ANNOTATION: &str = "net.gke.io/derived-service";
+
 /// ServiceImport groups, in order of preference.
 const IMPORT_GROUPS: [&str; 2] = ["net.gke.io", "multicluster.x-k8s.io"];
 
@@ -162,12 +165,21 @@ pub(crate) fn service_ips(spec: &Value) -> Vec<IpAddr> {
 
 fn service_import(cluster: &Cluster, ns: &str, name: &str) -> Option<Target> {
     let key = ObjKey::new(ns, name);
-    let obj = IMPORT_GROUPS
-        .iter()
-        .find_map(|g| cluster.store.get(&ResKey::new(g, "serviceimports"), &key))?;
+    let (group, obj) = IMPORT_GROUPS.iter().find_map(|g| {
+        let obj = cluster.store.get(&ResKey::new(g, "serviceimports"), &key)?;
+        Some((*g, obj))
+    })?;
     let spec = &obj["spec"];
     let ports = ports(&spec["ports"]);
-    let groups = slice_groups(cluster, ns, name);
+    // GKE lists the addresses in the derived Service's Endpoints (named by the import's
+    // `net.gke.io/derived-service` annotation); upstream in MCS-labelled slices.
+    let derived = obj["metadata"]["annotations"][GKE_DERIVED_ANNOTATION]
+        .as_str()
+        .filter(|_| group == "net.gke.io");
+    let groups = match derived {
+        Some(d) => endpoints_groups(cluster, ns, d),
+        None => slice_groups(cluster, ns, name),
+    };
     let kind = match spec["type"].as_str() {
         Some("Headless") => Kind::Headless,
         _ => Kind::Virtual(ips(spec["ips"].as_array().map_or(&[][..], Vec::as_slice))),
