@@ -12,7 +12,8 @@
 //! - `LABEL.SVC.NS.svc.cluster.local`: one endpoint (LABEL: its hostname or dashed IP);
 //! - `LABEL.CLUSTERID.SVC.NS.svc.clusterset.local`: one endpoint of one cluster (KEP-1645);
 //! - `A-B-C-D.NS.pod.cluster.local`: the IP in the name (`pods insecure`);
-//! - `dns-version.<zone>` TXT, the apex SOA, `cluster.local` NS `ns.dns.cluster.local`;
+//! - `dns-version.<zone>` TXT, SOA (any name of `cluster.local`; the `clusterset.local`
+//!   apex), `cluster.local` NS `ns.dns.cluster.local`;
 //! - PTR in `in-addr.arpa`/`ip6.arpa` for Service ClusterIPs and endpoint IPs.
 //!
 //! Anything else inside a zone is NXDOMAIN with the zone's SOA; an existing name asked for
@@ -136,6 +137,11 @@ fn answer_at(cluster: &Cluster, name: &str, qtype: RecordType, depth: usize) -> 
     // CoreDNS's `Services` answers TXT only for `dns-version`: NODATA for any other name.
     if qtype == RecordType::TXT && !matches!(shape, Shape::DnsVersion) {
         return q.nodata();
+    }
+    // The kubernetes plugin answers SOA with the zone's SOA for any name in its zone
+    // (`plugin.SOA`); the multicluster plugin has no SOA case (NODATA/NXDOMAIN below).
+    if qtype == RecordType::SOA && zone == Zone::Cluster {
+        return q.records(q.soa(), Vec::new());
     }
     match shape {
         Shape::Apex => q.apex(),

@@ -412,6 +412,10 @@ fn existing_names_of_another_type_are_nodata() {
     assert_soa(&a, "cluster.local.");
     let apex = answer(&c, "clusterset.local", RecordType::SOA);
     assert!(matches!(apex.answers[0].data, RData::SOA(_)));
+    // cluster.local: the zone's SOA whatever the name (CoreDNS `plugin.SOA`).
+    let soa = answer(&c, "web.app.svc.cluster.local", RecordType::SOA);
+    assert_eq!(soa.answers[0].name.to_ascii(), "cluster.local.");
+    assert!(matches!(soa.answers[0].data, RData::SOA(_)));
 }
 
 #[test]
