@@ -29,6 +29,7 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
         flavour: opts.flavour.into(),
         propagation_delay: opts.propagation_delay,
         faults: !opts.no_faults,
+        dns_ttl: opts.dns_ttl,
     };
     let mut fleet = EmbeddedFleet::start(&eo)
         .await
