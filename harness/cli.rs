@@ -116,4 +116,11 @@ pub struct SimUp {
     /// like real clusters, which cannot be broken on purpose.
     #[arg(long)]
     pub no_faults: bool,
+    /// GKE flavour: the fleet host project number in membership names
+    /// (`projects/N/locations/L/memberships/<cluster>`) and `net.gke.io/export-project`.
+    #[arg(long, default_value = mcs_importer::controller::DEFAULT_GKE_PROJECT_NUMBER)]
+    pub gke_project_number: String,
+    /// GKE flavour: the location of the fleet memberships.
+    #[arg(long, default_value = mcs_importer::controller::DEFAULT_GKE_LOCATION)]
+    pub gke_location: String,
 }

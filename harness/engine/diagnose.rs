@@ -20,6 +20,8 @@ pub(super) async fn diagnose(ctx: &Ctx, service: &str) -> Result<Diagnosis, Stri
         flavour: ctx.flavour,
         namespace: ctx.namespace.clone(),
         service: service.to_string(),
+        memberships: Default::default(),
+        consumer: None,
     };
     // The scenario's default timeout is its author's notion of how long propagation may
     // take here (milliseconds on the embedded fleet, minutes on GKE): a change younger

@@ -29,6 +29,8 @@ pub struct EmbeddedOptions {
     pub propagation_delay: Duration,
     /// Serve the sim's Fault API (off: the fleet cannot be broken on purpose, like a real one).
     pub faults: bool,
+    /// GKE flavour: the fleet's project number, location and network.
+    pub gke: mcs_importer::GkeFleet,
 }
 
 impl Default for EmbeddedOptions {
@@ -40,6 +42,7 @@ impl Default for EmbeddedOptions {
             flavour: Flavour::Gke,
             propagation_delay: Duration::ZERO,
             faults: true,
+            gke: mcs_importer::GkeFleet::default(),
         }
     }
 }
@@ -90,6 +93,7 @@ impl EmbeddedFleet {
                     });
                 }
                 let cfg = ImporterConfig {
+                    gke: opts.gke.clone(),
                     flavour: opts.flavour,
                     propagation_delay: opts.propagation_delay,
                     ..Default::default()

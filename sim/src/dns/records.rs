@@ -12,6 +12,9 @@ use crate::store::{Meta, ObjKey, ResKey};
 /// Label naming the service of an EndpointSlice imported through MCS.
 pub(crate) const MCS_SERVICE_LABEL: &str = "multicluster.kubernetes.io/service-name";
 
+/// Annotation of a GKE ServiceImport naming its derived Service.
+const GKE_DERIVED_ANNOTATION: &str = "net.gke.io/derived-service";
+
 /// ServiceImport groups, in order of preference.
 const IMPORT_GROUPS: [&str; 2] = ["net.gke.io", "multicluster.x-k8s.io"];
 
@@ -111,13 +114,22 @@ fn service(cluster: &Cluster, ns: &str, name: &str) -> Option<Target> {
 
 fn service_import(cluster: &Cluster, ns: &str, name: &str) -> Option<Target> {
     let key = ObjKey::new(ns, name);
-    let obj = IMPORT_GROUPS
-        .iter()
-        .find_map(|g| cluster.store.get(&ResKey::new(g, "serviceimports"), &key))?;
+    let (group, obj) = IMPORT_GROUPS.iter().find_map(|g| {
+        let obj = cluster.store.get(&ResKey::new(g, "serviceimports"), &key)?;
+        Some((*g, obj))
+    })?;
     let spec = &obj["spec"];
     let ports = ports(&spec["ports"]);
     if spec["type"].as_str() == Some("Headless") {
-        let backends = slice_backends(cluster, ns, name);
+        // GKE lists the addresses in the derived Service's Endpoints (named by the
+        // import's `net.gke.io/derived-service` annotation); upstream in MCS-labelled slices.
+        let derived = obj["metadata"]["annotations"][GKE_DERIVED_ANNOTATION]
+            .as_str()
+            .filter(|_| group == "net.gke.io");
+        let backends = match derived {
+            Some(d) => endpoints_backends(cluster, ns, d),
+            None => slice_backends(cluster, ns, name),
+        };
         return Some(Target::Headless { backends, ports });
     }
     let ips = ips(spec["ips"].as_array().map_or(&[][..], Vec::as_slice));
