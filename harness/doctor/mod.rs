@@ -40,6 +40,8 @@ mod recipe;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_gke;
+#[cfg(test)]
 mod tests_refine;
 
 pub use api::{

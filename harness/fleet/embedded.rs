@@ -94,6 +94,8 @@ impl EmbeddedFleet {
                 }
                 let cfg = ImporterConfig {
                     gke: opts.gke.clone(),
+                    // The sim's kubelets probe on this host's loopback.
+                    importer_deployment: true,
                     flavour: opts.flavour,
                     propagation_delay: opts.propagation_delay,
                     ..Default::default()

@@ -112,6 +112,10 @@ impl GkeFleet {
 pub struct ImporterConfig {
     /// GKE flavour: the fleet's project number, location and network.
     pub gke: GkeFleet,
+    /// GKE flavour: keep a `gke-mcs-importer` Deployment in `gke-mcs` whose readiness probe
+    /// asks this process over loopback (`ready`). Only where the clusters' kubelets share
+    /// this host's loopback: the embedded fleet (on kind, 127.0.0.1 is the node's own).
+    pub importer_deployment: bool,
     /// Flavour.
     pub flavour: Flavour,
     /// Wait this long after a change before acting (GKE takes minutes).
@@ -134,6 +138,7 @@ impl Default for ImporterConfig {
     fn default() -> Self {
         Self {
             gke: GkeFleet::default(),
+            importer_deployment: false,
             flavour: Flavour::Gke,
             propagation_delay: Duration::ZERO,
             lease_namespace: "gke-mcs".into(),

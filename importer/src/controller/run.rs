@@ -43,9 +43,9 @@ impl Importer {
     pub async fn start(cfg: ImporterConfig, clusters: Vec<ClusterConn>) -> Importer {
         // GKE runs its importer as a Deployment in `gke-mcs`; its stand-in pods ask this
         // endpoint whether they are ready (`ready`).
-        let listener = match cfg.flavour {
-            Flavour::Gke => ready::bind().await,
-            Flavour::Upstream => None,
+        let listener = match (cfg.flavour, cfg.importer_deployment) {
+            (Flavour::Gke, true) => ready::bind().await,
+            _ => None,
         };
         let shared = Arc::new(Shared {
             queue: Queue::new(cfg.propagation_delay),
