@@ -330,7 +330,10 @@ pub async fn run(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<i32,
         ..Options::default()
     };
     let mut d = doctor::diagnose(&target, &opts).await?;
-    let ports = import_ports(&target, &d).await;
+    let ports = match args.gcloud {
+        true => import_ports(&target, &d).await,
+        false => Vec::new(),
+    };
     add_gcloud(args, project.as_deref(), &ports, &mut d).await;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &d)?;
