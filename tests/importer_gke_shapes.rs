@@ -1,7 +1,8 @@
 //! The simulated GKE importer writes objects shaped as GKE writes them
 //! (`reference/gke-reality.md` §1): membership resource names in `status.clusters`, GKE's
 //! ServiceImport labels, `Headless` imports without IPs, one condition set, order-insensitive
-//! port conflicts, and a `gke-mcs-importer` Deployment Ready exactly while it runs.
+//! port conflicts, and a `gke-mcs-importer` Deployment Ready exactly while it runs and
+//! reaches the cluster.
 
 mod support;
 
@@ -189,6 +190,41 @@ async fn gke_importer_writes_what_gke_writes() {
         })
         .await;
     }
+    // The importer cannot reach a (its Lease renewal is refused): a's pod goes unready, b's
+    // stays Ready.
+    let gvk = GroupVersionKind::gvk(mcs_sim::faults::GROUP, "v1alpha1", "Fault");
+    let faults: Api<DynamicObject> = Api::all_with(
+        a.clone(),
+        &ApiResource::from_gvk_with_plural(&gvk, "faults"),
+    );
+    let deny = json!({"apiVersion": format!("{}/v1alpha1", mcs_sim::faults::GROUP), "kind": "Fault",
+        "metadata": {"name": "importer-unreachable"},
+        "spec": {"deny": {"user": mcs_harness::fleet::IMPORTER_USER, "verbs": ["patch", "create", "update"],
+                          "resources": ["leases.coordination.k8s.io"]}}});
+    let fault: DynamicObject = serde_json::from_value(deny).expect("fault");
+    faults
+        .create(&PostParams::default(), &fault)
+        .await
+        .expect("create fault");
+    eventually(
+        30,
+        "a's importer pod unready while a refuses the importer",
+        || async { importer_ready(&a).await.filter(|r| !*r) },
+    )
+    .await;
+    assert_eq!(
+        importer_ready(&b).await,
+        Some(true),
+        "b still reaches the importer"
+    );
+    faults
+        .delete("importer-unreachable", &Default::default())
+        .await
+        .expect("delete fault");
+    eventually(30, "a's importer pod Ready again", || async {
+        importer_ready(&a).await.filter(|r| *r)
+    })
+    .await;
     f.importer.take();
     eventually(
         30,
