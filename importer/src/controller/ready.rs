@@ -66,8 +66,14 @@ pub async fn bind() -> Option<TcpListener> {
 /// Serves `/readyz/<cluster>` forever.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
+        let mut stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // E.g. out of file descriptors: do not spin.
+                tracing::debug!(error = %e, "readiness endpoint accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let shared = shared.clone();
         tokio::spawn(async move {
