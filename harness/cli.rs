@@ -121,4 +121,11 @@ pub struct SimUp {
     #[arg(long, default_value_t = mcs_sim::dns::DEFAULT_TTL,
         value_parser = clap::value_parser!(u32).range(0..=3600))]
     pub dns_ttl: u32,
+    /// GKE flavour: the fleet host project number in membership names
+    /// (`projects/N/locations/L/memberships/<cluster>`) and `net.gke.io/export-project`.
+    #[arg(long, default_value = mcs_importer::controller::DEFAULT_GKE_PROJECT_NUMBER)]
+    pub gke_project_number: String,
+    /// GKE flavour: the location of the fleet memberships.
+    #[arg(long, default_value = mcs_importer::controller::DEFAULT_GKE_LOCATION)]
+    pub gke_location: String,
 }

@@ -66,9 +66,39 @@ pub struct DoctorArgs {
     /// Also check the fleet's MCS feature and the importer's IAM binding with gcloud.
     #[arg(long)]
     pub gcloud: bool,
-    /// GCP project for --gcloud and remedies (default: from a gke_PROJECT_… context name).
+    /// GCP project for --gcloud and remedies: the fleet host project (default: from a
+    /// gke_PROJECT_… context name).
     #[arg(long)]
     pub project: Option<String>,
+    /// A GKE fleet membership as NAME=CONTEXT (repeat): whose cluster `status.clusters`
+    /// entries `projects/N/locations/L/memberships/NAME` name. Also known from --gcloud
+    /// (`gcloud container fleet memberships list`) and from gke_PROJECT_LOCATION_CLUSTER
+    /// contexts (membership CLUSTER); entries no mapping names are shown, not judged.
+    #[arg(long = "membership", value_name = "NAME=CONTEXT", value_parser = parse_membership)]
+    pub memberships: Vec<(String, String)>,
+    /// The cluster the service is consumed from: a missing namespace there is
+    /// `namespace-missing`; clusters without the namespace elsewhere have opted out.
+    #[arg(long = "from", value_name = "CLUSTER")]
+    pub from: Option<String>,
+    /// Shared VPC: the VPC host project, whose IAM policy --gcloud also checks for the
+    /// importer's roles/compute.networkViewer.
+    #[arg(long)]
+    pub vpc_host_project: Option<String>,
+    /// GKE: the propagation window while the fleet holds no other ServiceImport (the first
+    /// MCS service of a fleet takes up to 20 minutes); widens --propagation-window, which 0
+    /// still turns off.
+    #[arg(long, default_value = "20m", value_parser = crate::duration::parse_duration)]
+    pub first_service_window: Duration,
+}
+
+/// Parses `--membership NAME=CONTEXT`.
+pub fn parse_membership(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((m, c)) if !m.is_empty() && !c.is_empty() => Ok((m.to_string(), c.to_string())),
+        _ => Err(format!(
+            "invalid membership {s:?}: use NAME=CONTEXT (e.g. gke-1=gke_my-project_us-central1_gke-1)"
+        )),
+    }
 }
 
 /// A `--cluster` value.
@@ -116,6 +146,22 @@ pub enum DoctorCmdError {
     /// Two `--cluster` values share a name.
     #[error("cluster name {0:?} is given twice: each --cluster needs its own NAME")]
     DuplicateCluster(String),
+    /// `--membership` names a context that is not one of the fleet's clusters.
+    #[error(
+        "--membership {membership}={context}: context {context:?} is not one of the clusters \
+         diagnosed ({clusters})"
+    )]
+    MembershipContext {
+        /// The membership.
+        membership: String,
+        /// The context given.
+        context: String,
+        /// The clusters diagnosed.
+        clusters: String,
+    },
+    /// `--from` names no cluster of the fleet.
+    #[error("--from {0:?} is not one of the clusters diagnosed ({1})")]
+    UnknownFrom(String, String),
     /// No context of the kubeconfig belongs to the fleet.
     #[error(
         "no context of the kubeconfig serves the {flavour} ServiceImport API (tried: {tried}): \
@@ -256,21 +302,39 @@ pub async fn run(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<i32,
             }
         })
         .collect();
+    let names: Vec<(String, String)> = members
+        .iter()
+        .map(|(n, ctx, _)| (n.clone(), ctx.clone()))
+        .collect();
+    let all = || list_names(&names);
+    if let Some(from) = &args.from
+        && !names.iter().any(|(n, _)| n == from)
+    {
+        return Err(DoctorCmdError::UnknownFrom(from.clone(), all()));
+    }
+    let memberships = memberships(args, project.as_deref(), &names).await?;
     let target = Target {
         clusters: members.into_iter().map(|(n, _, c)| (n, c)).collect(),
         flavour: args.flavour,
         namespace: args.namespace.clone(),
         service: args.service.clone(),
+        memberships,
+        consumer: args.from.clone(),
     };
     let opts = Options {
         probe_image: args.probe_image.clone(),
         probes: !args.no_probes,
         propagation_window: args.propagation_window,
         probe_timeout: args.probe_timeout,
+        first_service_window: args.first_service_window,
         ..Options::default()
     };
     let mut d = doctor::diagnose(&target, &opts).await?;
-    add_gcloud(args, project.as_deref(), &mut d).await;
+    let ports = match args.gcloud {
+        true => import_ports(&target, &d).await,
+        false => Vec::new(),
+    };
+    add_gcloud(args, project.as_deref(), &ports, &mut d).await;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &d)?;
         writeln!(out)?;
@@ -291,8 +355,92 @@ pub async fn run(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<i32,
     Ok(if d.is_healthy() { 0 } else { 1 })
 }
 
+fn list_names(names: &[(String, String)]) -> String {
+    let v: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+    v.join(", ")
+}
+
+/// Membership name → logical cluster: `--membership`, then gke_PROJECT_LOCATION_CLUSTER
+/// contexts, then (with --gcloud) the fleet's memberships list.
+async fn memberships(
+    args: &DoctorArgs,
+    project: Option<&str>,
+    names: &[(String, String)],
+) -> Result<std::collections::BTreeMap<String, String>, DoctorCmdError> {
+    let mut out = std::collections::BTreeMap::new();
+    for (m, ctx) in &args.memberships {
+        let Some((name, _)) = names.iter().find(|(n, c)| c == ctx || n == ctx) else {
+            return Err(DoctorCmdError::MembershipContext {
+                membership: m.clone(),
+                context: ctx.clone(),
+                clusters: list_names(names),
+            });
+        };
+        out.insert(m.clone(), name.clone());
+    }
+    for (name, ctx) in names {
+        if let Some((_, _, cluster)) = doctor::gcloud_fleet::gke_context_parts(ctx) {
+            out.entry(cluster).or_insert_with(|| name.clone());
+        }
+    }
+    if let (true, Flavour::Gke, Some(p)) = (args.gcloud, args.flavour, project) {
+        let list = gcloud::run_gcloud(
+            [
+                "container",
+                "fleet",
+                "memberships",
+                "list",
+                "--project",
+                p,
+                "--format",
+                "json",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+        .await
+        .and_then(|o| doctor::gcloud_fleet::parse_memberships(&o));
+        match list {
+            Ok(list) => {
+                for m in &list {
+                    if let Some(c) = doctor::gcloud_fleet::cluster_for(m, names) {
+                        out.entry(m.membership.clone()).or_insert(c);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list the fleet's memberships"),
+        }
+    }
+    Ok(out)
+}
+
+/// The service's import ports (for Traffic Director's backend services), read from the
+/// first cluster holding its ServiceImport, when the diagnosis is about endpoints or
+/// reachability on GKE.
+async fn import_ports(t: &Target, d: &Diagnosis) -> Vec<i64> {
+    use doctor::ids;
+    let wanted = [ids::ENDPOINTS_EMPTY, ids::ENDPOINTS_STALE, ids::UNREACHABLE];
+    if t.flavour != Flavour::Gke || !wanted.contains(&d.id.as_str()) {
+        return Vec::new();
+    }
+    let gvk = kube::api::GroupVersionKind::gvk("net.gke.io", "v1", "ServiceImport");
+    let ar = kube::api::ApiResource::from_gvk_with_plural(&gvk, "serviceimports");
+    for (_, client) in &t.clusters {
+        let api: kube::Api<kube::api::DynamicObject> =
+            kube::Api::namespaced_with(client.clone(), &t.namespace, &ar);
+        if let Ok(Some(i)) = api.get_opt(&t.service).await {
+            let ports = i.data["spec"]["ports"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            return ports.iter().filter_map(|p| p["port"].as_i64()).collect();
+        }
+    }
+    Vec::new()
+}
+
 /// The `--gcloud` checks (GKE only) and the project in remedies.
-async fn add_gcloud(args: &DoctorArgs, project: Option<&str>, d: &mut Diagnosis) {
+async fn add_gcloud(args: &DoctorArgs, project: Option<&str>, ports: &[i64], d: &mut Diagnosis) {
     let skipped = |detail: &str| doctor::LinkCheck {
         cluster: gcloud::GCLOUD_ROW.into(),
         link: "fleet-mcs".into(),
@@ -304,7 +452,16 @@ async fn add_gcloud(args: &DoctorArgs, project: Option<&str>, d: &mut Diagnosis)
         (true, Flavour::Upstream, _) => d.checks.push(skipped("gcloud checks are for GKE")),
         (true, Flavour::Gke, None) => d.checks.push(skipped("no project: pass --project")),
         (true, Flavour::Gke, Some(p)) => {
-            let report = gcloud::check(p, async |a| gcloud::run_gcloud(a).await).await;
+            let bs = mcs_importer::types::gke::backend_service_name(&args.namespace, &args.service);
+            let targets = gcloud::GcloudTargets {
+                project: p.to_string(),
+                vpc_host_project: args.vpc_host_project.clone(),
+                backend_services: ports
+                    .iter()
+                    .map(|port| format!("{bs}-tcp-{port}"))
+                    .collect(),
+            };
+            let report = gcloud::check(&targets, async |a| gcloud::run_gcloud(a).await).await;
             gcloud::apply(d, &report);
         }
     }

@@ -30,6 +30,11 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
         propagation_delay: opts.propagation_delay,
         faults: !opts.no_faults,
         dns_ttl: opts.dns_ttl,
+        gke: mcs_importer::GkeFleet {
+            project_number: opts.gke_project_number.clone(),
+            location: opts.gke_location.clone(),
+            ..Default::default()
+        },
     };
     let mut fleet = EmbeddedFleet::start(&eo)
         .await
@@ -48,6 +53,10 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
         );
     }
     let importer = match &fleet.importer {
+        Some(_) if eo.flavour == mcs_importer::Flavour::Gke => format!(
+            "importer: Gke flavour, propagation delay {:?}, memberships projects/{}/locations/{}/memberships/<cluster>",
+            eo.propagation_delay, eo.gke.project_number, eo.gke.location
+        ),
         Some(_) => format!(
             "importer: {:?} flavour, propagation delay {:?}",
             eo.flavour, eo.propagation_delay

@@ -12,6 +12,8 @@ use super::{gather, judge, probes};
 
 /// Default propagation window: GKE documents up to 5 minutes for a first export.
 pub const DEFAULT_PROPAGATION_WINDOW: Duration = Duration::from_secs(5 * 60);
+/// GKE: the first MCS service of a fleet can take "up to 20 min" (gke-reality.md §1.3).
+pub const FIRST_SERVICE_WINDOW: Duration = Duration::from_secs(20 * 60);
 /// Default time for each probe step (probe pod start, DNS, HTTP).
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -54,6 +56,12 @@ pub struct Target {
     pub namespace: String,
     /// The Service (and its ServiceExport / ServiceImport).
     pub service: String,
+    /// GKE fleet membership name → logical cluster name, to read `status.clusters` (empty:
+    /// only memberships named like a cluster are known; the others are shown, not judged).
+    pub memberships: std::collections::BTreeMap<String, String>,
+    /// The cluster the service is consumed from (`--from`): a missing namespace there is
+    /// `namespace-missing`; elsewhere it is an opt-out.
+    pub consumer: Option<String>,
 }
 
 /// How to diagnose.
@@ -72,6 +80,10 @@ pub struct Options {
     pub propagation_window: Duration,
     /// Bound of each probe step: probe pod start, DNS lookup, HTTP request.
     pub probe_timeout: Duration,
+    /// GKE: the propagation window while the fleet holds no other ServiceImport (the first
+    /// MCS service of a fleet takes up to 20 minutes, gke-reality.md §1.3). Widens, never
+    /// narrows, `propagation_window`; ignored when that is zero. Zero: off.
+    pub first_service_window: Duration,
 }
 
 impl Default for Options {
@@ -83,6 +95,7 @@ impl Default for Options {
             run_id: format!("doctor-{}-{ms}", std::process::id()),
             propagation_window: DEFAULT_PROPAGATION_WINDOW,
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
+            first_service_window: Duration::ZERO,
         }
     }
 }
@@ -99,7 +112,7 @@ pub async fn diagnose(target: &Target, opts: &Options) -> Result<Diagnosis> {
         return Err(DoctorError::NoClusters);
     }
     let mut facts = gather::gather(target).await?;
-    let window = opts.propagation_window;
+    let window = effective_window(&facts, opts);
     let before = judge::judge(&facts, window);
     let protected = PROTECTED_NAMESPACES.contains(&target.namespace.as_str());
     let skipped = match (opts.probes, before.is_healthy(), protected) {
@@ -117,4 +130,14 @@ pub async fn diagnose(target: &Target, opts: &Options) -> Result<Diagnosis> {
         None => probes::run(target, opts, &mut facts).await,
     }
     Ok(judge::judge(&facts, window))
+}
+
+/// The propagation window for `facts`: widened to `first_service_window` on a GKE fleet
+/// that holds no other ServiceImport.
+pub(crate) fn effective_window(facts: &super::facts::Facts, opts: &Options) -> Duration {
+    let w = opts.propagation_window;
+    match facts.flavour == Flavour::Gke && facts.first_service() && !w.is_zero() {
+        true => w.max(opts.first_service_window),
+        false => w,
+    }
 }

@@ -149,6 +149,19 @@ async fn usage_errors() {
         matches!(code, Err(DoctorCmdError::DuplicateCluster(_))),
         "{code:?}"
     );
+    let (code, _) = run_to_string(&args(&kc, &["--from", "zzz"])).await;
+    assert!(
+        matches!(code, Err(DoctorCmdError::UnknownFrom(..))),
+        "{code:?}"
+    );
+    let (code, _) = run_to_string(&args(&kc, &["--membership", "gke-1=nope"])).await;
+    let err = code.expect_err("unknown membership context");
+    assert!(
+        err.to_string()
+            .contains("not one of the clusters diagnosed (a, b)"),
+        "{err}"
+    );
+    assert!(Cli::try_parse_from(["doctor", "-n", "ns", "svc", "--membership", "gke-1"]).is_err());
     // The fleet serves only the GKE API: no context qualifies for upstream.
     let (code, _) = run_to_string(&args(&kc, &["--flavour", "upstream"])).await;
     let err = code.expect_err("no fleet");

@@ -23,6 +23,36 @@ pub struct Facts {
     pub now: Timestamp,
     /// Per cluster.
     pub clusters: Vec<ClusterFacts>,
+    /// GKE fleet membership name → logical cluster name (`--membership NAME=CONTEXT`,
+    /// `gcloud container fleet memberships list`, `gke_PROJECT_LOCATION_CLUSTER` contexts).
+    /// A membership named like a cluster maps to it without an entry here.
+    pub memberships: BTreeMap<String, String>,
+    /// The cluster the user consumes the service from (`--from`), if named.
+    pub consumer: Option<String>,
+}
+
+impl Facts {
+    /// The logical cluster a `status.clusters[].cluster` entry names: a GKE membership
+    /// resource name (`projects/N/locations/L/memberships/M`) through [`Self::memberships`]
+    /// or a cluster named `M`; any other entry as itself. `None`: a membership nobody mapped.
+    pub fn cluster_of_entry(&self, entry: &str) -> Option<String> {
+        let Some(m) = mcs_importer::types::gke::membership_of(entry) else {
+            return Some(entry.to_string());
+        };
+        if let Some(c) = self.memberships.get(m) {
+            return Some(c.clone());
+        }
+        self.clusters
+            .iter()
+            .any(|c| c.name == m)
+            .then(|| m.to_string())
+    }
+
+    /// Whether no cluster holds a ServiceImport other than this service's (the first MCS
+    /// service of a fleet takes longer, gke-reality.md §1.3).
+    pub fn first_service(&self) -> bool {
+        !self.clusters.iter().any(|c| c.other_imports)
+    }
 }
 
 /// The facts of one cluster.
@@ -57,6 +87,11 @@ pub struct ClusterFacts {
     pub warnings: Vec<WarningFacts>,
     /// Results of the DNS and HTTP probes run from this cluster.
     pub probes: ProbeFacts,
+    /// Why the flavour's MCS API (ServiceExport and ServiceImport CRDs) is not served here,
+    /// if it is not: MCS is not enabled for the cluster (or not yet reconciled).
+    pub mcs_missing: Option<String>,
+    /// Whether the cluster holds a ServiceImport other than this service's.
+    pub other_imports: bool,
 }
 
 /// A port as MCS compares them: name, number, protocol.

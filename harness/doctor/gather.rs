@@ -88,6 +88,8 @@ pub(crate) async fn gather(t: &Target) -> Result<Facts> {
         service: t.service.clone(),
         now: Timestamp::now(),
         clusters,
+        memberships: t.memberships.clone(),
+        consumer: t.consumer.clone(),
     })
 }
 
@@ -100,13 +102,15 @@ async fn cluster(t: &Target, name: &str, client: &Client) -> Result<ClusterFacts
     let (ns, svc) = (t.namespace.as_str(), t.service.as_str());
     let namespaces = Api::<Namespace>::all(r.client.clone());
     let services = r.api::<Service>();
-    let (namespace, service, local, export, import, importer) = tokio::try_join!(
+    let (namespace, service, local, export, import, importer, mcs_missing, other_imports) = tokio::try_join!(
         r.read(|| format!("Namespace {ns}"), || namespaces.get_opt(ns)),
         r.read(|| format!("Service {ns}/{svc}"), || services.get_opt(svc)),
         local_endpoints(&r, svc),
         mcs_object(&r, t.flavour, "ServiceExport", svc),
         mcs_object(&r, t.flavour, "ServiceImport", svc),
         async { Ok(super::gather_importer::read(&r.client, t.flavour).await) },
+        async { Ok(mcs_missing(&r.client, t.flavour).await) },
+        async { Ok(other_imports(&r.client, t.flavour, ns, svc).await) },
     )?;
     let service = service.map(|s| service_facts(&s));
     let import = import.map(|i| import_facts(&i, t.flavour));
@@ -143,7 +147,43 @@ async fn cluster(t: &Target, name: &str, client: &Client) -> Result<ClusterFacts
         importer,
         warnings,
         probes: ProbeFacts::default(),
+        mcs_missing,
+        other_imports,
     })
+}
+
+/// Why the flavour's ServiceExport/ServiceImport API is not served by the cluster, if it is
+/// not (a 404 on the group version, or a version without those resources). GKE installs
+/// the CRDs only once MCS is enabled and the membership reconciled (gke-reality.md §1.10).
+/// Any other error says nothing: `None`.
+async fn mcs_missing(client: &Client, flavour: Flavour) -> Option<String> {
+    let api = format!("{}/{}", flavour.group(), flavour.version());
+    match client.list_api_group_resources(&api).await {
+        Ok(list) => {
+            let missing: Vec<&str> = ["serviceexports", "serviceimports"]
+                .into_iter()
+                .filter(|r| !list.resources.iter().any(|x| x.name == *r))
+                .collect();
+            (!missing.is_empty()).then(|| format!("{api} serves no {}", missing.join(", ")))
+        }
+        Err(kube::Error::Api(s)) if s.code == 404 => Some(format!("{api} is not served")),
+        Err(_) => None,
+    }
+}
+
+/// Whether the cluster holds a ServiceImport other than `ns/svc` (one page of two is
+/// enough to know). Unknown (an error) counts as yes: it must not widen the window.
+async fn other_imports(client: &Client, flavour: Flavour, ns: &str, svc: &str) -> bool {
+    let ar = mcs_resource(flavour, "ServiceImport");
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    match api.list(&ListParams::default().limit(2)).await {
+        Ok(list) => list
+            .items
+            .iter()
+            .any(|i| i.namespace().as_deref() != Some(ns) || i.name_any() != svc),
+        Err(kube::Error::Api(s)) if s.code == 404 => false,
+        Err(_) => true,
+    }
 }
 
 fn default_derived(flavour: Flavour, ns: &str, svc: &str) -> String {

@@ -1,13 +1,21 @@
-//! Optional GKE checks through `gcloud` (the CLI's `--gcloud`): the fleet's MCS feature and
-//! its membership states (`gcloud container fleet multi-cluster-services describe`), and
-//! the importer identity's IAM binding (`gcloud projects get-iam-policy`), both parsed from
-//! `--format json`. No gcloud, or a failing gcloud, makes the checks *skipped*, never
-//! failed: they are about MCS, not about the machine running the doctor.
+//! Optional GKE checks through `gcloud` (the CLI's `--gcloud`), all parsed from
+//! `--format json`: the fleet's MCS feature and its membership states (`gcloud container
+//! fleet multi-cluster-services describe`), the importer identity's IAM binding in the fleet
+//! host project and, for Shared VPC, the VPC host project (`gcloud projects
+//! get-iam-policy`), the fleet's memberships (`gcloud container fleet memberships list`, to
+//! map memberships to clusters: `gcloud_fleet`) and Traffic Director's view of the
+//! service's backends (`gcloud compute backend-services get-health`). No gcloud, or a
+//! failing gcloud, makes the checks *skipped*, never failed: they are about MCS, not about
+//! the machine running the doctor.
 //!
-//! The results are two extra rows (cluster `gcloud`, links `fleet-mcs` and `importer-iam`).
-//! They change the diagnosis only when the chain shows the importer's symptom (imports or
-//! endpoints missing) and the IAM binding is absent: then it is
-//! `importer-permission-denied`, with the binding as evidence.
+//! The results are extra rows (cluster `gcloud`). What they change, from the public evidence
+//! (gke-reality.md §1.8, §1.9, §5.2):
+//! - a membership in state `PENDING` is still being set up: an importer-owned break becomes
+//!   `propagating`;
+//! - an IAM binding not found at project level is **evidence only** (it may be granted on a
+//!   folder or organisation, or through the other member form): it never replaces the
+//!   diagnosis, and `propagating` stays `propagating`. The importer's own denials (its logs
+//!   and Events, read from the clusters) are what make `importer-permission-denied`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -148,13 +156,46 @@ struct BindingJson {
 
 /// Whether `gcloud projects get-iam-policy --format json` binds `role` to `member`.
 pub fn has_binding(policy_json: &str, member: &str, role: &str) -> Result<bool, GcloudError> {
+    binds(policy_json, role, |m| m == member)
+}
+
+fn binds(
+    policy_json: &str,
+    role: &str,
+    member: impl Fn(&str) -> bool,
+) -> Result<bool, GcloudError> {
     let p: PolicyJson = serde_json::from_str(policy_json).map_err(|source| GcloudError::Parse {
         what: "projects get-iam-policy",
         source,
     })?;
     Ok(p.bindings
         .iter()
-        .any(|b| b.role == role && b.members.iter().any(|m| m == member)))
+        .any(|b| b.role == role && b.members.iter().any(|m| member(m))))
+}
+
+/// Whether `member` is the importer's identity in `fleet_project`'s Workload Identity pool,
+/// in either form current guides use (gke-reality.md §1.9): the classic
+/// `serviceAccount:P.svc.id.goog[gke-mcs/gke-mcs-importer]`, or
+/// `principal://iam.googleapis.com/projects/NUM/locations/global/workloadIdentityPools/P.svc.id.goog/subject/ns/gke-mcs/sa/gke-mcs-importer`
+/// (any project number).
+pub fn is_importer_member(member: &str, fleet_project: &str) -> bool {
+    if member == gke_importer_member(fleet_project) {
+        return true;
+    }
+    let tail = format!(
+        "/locations/global/workloadIdentityPools/{fleet_project}.svc.id.goog/subject/ns/gke-mcs/sa/gke-mcs-importer"
+    );
+    member
+        .strip_prefix("principal://iam.googleapis.com/projects/")
+        .and_then(|rest| rest.strip_suffix(&tail))
+        .is_some_and(|num| !num.is_empty() && !num.contains('/'))
+}
+
+/// Whether the policy grants [`NETWORK_VIEWER`] to the importer of `fleet_project`'s pool.
+pub fn importer_bound(policy_json: &str, fleet_project: &str) -> Result<bool, GcloudError> {
+    binds(policy_json, NETWORK_VIEWER, |m| {
+        is_importer_member(m, fleet_project)
+    })
 }
 
 /// The project of a GKE kubeconfig context (`gke_PROJECT_LOCATION_CLUSTER`).
@@ -198,10 +239,23 @@ pub struct GcloudReport {
     pub checks: Vec<LinkCheck>,
     /// Evidence of problems found.
     pub evidence: Vec<Evidence>,
-    /// The importer's identity has no `roles/compute.networkViewer` binding.
+    /// No project-level `roles/compute.networkViewer` binding found for the importer.
     pub iam_missing: bool,
-    /// The project checked.
+    /// Memberships in state `PENDING` (still being set up).
+    pub pending: Vec<String>,
+    /// The fleet host project checked.
     pub project: String,
+}
+
+/// What to check with gcloud.
+#[derive(Clone, Debug, Default)]
+pub struct GcloudTargets {
+    /// The fleet host project (its MCS feature, its Workload Identity pool, its IAM).
+    pub project: String,
+    /// Shared VPC: the VPC host project, whose IAM must also bind the importer.
+    pub vpc_host_project: Option<String>,
+    /// Traffic Director backend services to ask about (`gkemcs-<ns>-<svc>-tcp-<port>`).
+    pub backend_services: Vec<String>,
 }
 
 fn row(link: &str, state: CheckState, detail: String) -> LinkCheck {
@@ -222,39 +276,53 @@ fn evidence(object: String, field: &str, value: String) -> Evidence {
     }
 }
 
-/// Runs both checks for `project` through `gcloud` (a stand-in in tests).
-pub async fn check<F>(project: &str, gcloud: F) -> GcloudReport
+fn with_project(a: &[&str], project: &str) -> Vec<String> {
+    let mut v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+    v.extend(["--project", project, "--format", "json"].map(String::from));
+    v
+}
+
+/// Runs the checks of `t` through `gcloud` (a stand-in in tests).
+pub async fn check<F>(t: &GcloudTargets, gcloud: F) -> GcloudReport
 where
     F: AsyncFn(Vec<String>) -> Result<String, GcloudError>,
 {
-    let args = |a: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
-        v.extend([
-            "--project".into(),
-            project.into(),
-            "--format".into(),
-            "json".into(),
-        ]);
-        v
-    };
+    let project = t.project.as_str();
     let mut r = GcloudReport {
         project: project.to_string(),
         ..GcloudReport::default()
     };
-    let describe = args(&["container", "fleet", "multi-cluster-services", "describe"]);
+    let describe = with_project(
+        &["container", "fleet", "multi-cluster-services", "describe"],
+        project,
+    );
     let feature = gcloud(describe).await.and_then(|out| parse_feature(&out));
     membership_row(&mut r, feature);
-    let policy = gcloud(vec![
-        "projects".into(),
-        "get-iam-policy".into(),
-        project.into(),
-        "--format".into(),
-        "json".into(),
-    ])
-    .await;
-    let member = gke_importer_member(project);
-    let bound = policy.and_then(|p| has_binding(&p, &member, NETWORK_VIEWER));
-    iam_row(&mut r, bound, &member);
+    let mut projects = vec![("importer-iam", project)];
+    if let Some(vpc) = t.vpc_host_project.as_deref().filter(|v| *v != project) {
+        projects.push(("importer-iam-vpc-host", vpc));
+    }
+    for (link, policy_project) in projects {
+        let args = vec![
+            "projects".into(),
+            "get-iam-policy".into(),
+            policy_project.into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        let bound = gcloud(args).await.and_then(|p| importer_bound(&p, project));
+        iam_row(&mut r, link, policy_project, bound);
+    }
+    for bs in &t.backend_services {
+        let args = with_project(
+            &["compute", "backend-services", "get-health", bs, "--global"],
+            project,
+        );
+        let health = gcloud(args)
+            .await
+            .and_then(|o| super::gcloud_fleet::parse_health(&o));
+        super::gcloud_fleet::health_row(&mut r, bs, health);
+    }
     r
 }
 
@@ -281,77 +349,121 @@ fn membership_row(r: &mut GcloudReport, feature: Result<McsFeature, GcloudError>
         ));
     }
     for m in f.memberships.iter().filter(|m| m.code != "OK") {
-        bad.push(format!("{} {}: {}", m.membership, m.code, m.description));
         let field = format!("membershipStates[{}].state", m.membership);
         r.evidence.push(evidence(
             object.clone(),
             &field,
             format!("{} ({})", m.code, m.description),
         ));
+        match m.code.as_str() {
+            // Seen while MCS sets a membership up ("wait 2–3 minutes", gke-reality.md §1.8).
+            "PENDING" => r.pending.push(m.membership.clone()),
+            _ => bad.push(format!("{} {}: {}", m.membership, m.code, m.description)),
+        }
     }
     let names: Vec<&str> = f
         .memberships
         .iter()
         .map(|m| m.membership.as_str())
         .collect();
-    r.checks.push(match bad.is_empty() {
-        true => row(
+    r.checks.push(match (bad.is_empty(), r.pending.is_empty()) {
+        (true, true) => row(
             "fleet-mcs",
             CheckState::Ok,
             format!("{}; memberships OK: {}", f.state, names.join(", ")),
         ),
-        false => row("fleet-mcs", CheckState::Broken, bad.join("; ")),
+        (true, false) => row(
+            "fleet-mcs",
+            CheckState::Propagating,
+            format!(
+                "{}; memberships still PENDING (being set up): {}",
+                f.state,
+                r.pending.join(", ")
+            ),
+        ),
+        (false, _) => row("fleet-mcs", CheckState::Broken, bad.join("; ")),
     });
 }
 
-fn iam_row(r: &mut GcloudReport, bound: Result<bool, GcloudError>, member: &str) {
+fn iam_row(r: &mut GcloudReport, link: &str, project: &str, bound: Result<bool, GcloudError>) {
+    let member = gke_importer_member(&r.project);
     r.checks.push(match bound {
-        Err(e) => row("importer-iam", CheckState::Skipped, e.to_string()),
+        Err(e) => row(link, CheckState::Skipped, e.to_string()),
         Ok(true) => row(
-            "importer-iam",
+            link,
             CheckState::Ok,
-            format!("{member} has {NETWORK_VIEWER}"),
+            format!(
+                "the importer of pool {}.svc.id.goog has {NETWORK_VIEWER} in project {project}",
+                r.project
+            ),
         ),
         Ok(false) => {
             r.iam_missing = true;
             r.evidence.push(evidence(
-                format!("IAM policy of project {}", r.project),
+                format!("IAM policy of project {project}"),
                 "bindings",
-                format!("no {NETWORK_VIEWER} binding for {member}"),
+                format!(
+                    "no {NETWORK_VIEWER} binding for {member} (nor its principal:// form) at \
+                     project level; it may be granted on a folder or organisation"
+                ),
             ));
             row(
-                "importer-iam",
+                link,
                 CheckState::Broken,
-                format!("{member} lacks {NETWORK_VIEWER}"),
+                format!(
+                    "no project-level {NETWORK_VIEWER} binding for the importer in {project} \
+                     (evidence only)"
+                ),
             )
         }
     });
 }
 
+/// Importer-owned ids that a `PENDING` membership explains (MCS is still setting it up).
+const PENDING_SYMPTOMS: [&str; 6] = [
+    ids::MCS_NOT_ENABLED,
+    ids::EXPORT_NOT_EXPORTED,
+    ids::IMPORT_MISSING,
+    ids::DERIVED_SERVICE_MISSING,
+    ids::ENDPOINTS_EMPTY,
+    ids::ENDPOINTS_STALE,
+];
+
 /// Ids whose cause the importer's IAM binding can be.
-const IAM_SYMPTOMS: [&str; 5] = [
+const IAM_SYMPTOMS: [&str; 4] = [
     ids::IMPORT_MISSING,
     ids::ENDPOINTS_EMPTY,
     ids::ENDPOINTS_STALE,
-    ids::IMPORTER_PERMISSION_DENIED,
     ids::PROPAGATING,
 ];
 
-/// Adds the gcloud rows to `d`; a missing IAM binding explains the importer's symptoms.
+/// Adds the gcloud rows to `d`: evidence when it is broken; a `PENDING` membership turns an
+/// importer-owned break into `propagating`; a missing IAM binding adds its grant to the
+/// remedy but never changes the id.
 pub fn apply(d: &mut Diagnosis, r: &GcloudReport) {
     d.checks.extend(r.checks.iter().cloned());
     if d.is_healthy() {
         return;
     }
     d.evidence.extend(r.evidence.iter().cloned());
-    if r.iam_missing && IAM_SYMPTOMS.contains(&d.id.as_str()) {
+    if !r.pending.is_empty() && PENDING_SYMPTOMS.contains(&d.id.as_str()) {
         d.summary = format!(
-            "the importer's identity lacks {NETWORK_VIEWER} in project {} ({})",
-            r.project, d.summary
+            "fleet membership {} is PENDING in the MCS feature, so MCS is still setting it up \
+             (after that this would be `{}`: {})",
+            r.pending.join(", "),
+            d.id,
+            d.summary
         );
-        d.id = ids::IMPORTER_PERMISSION_DENIED.to_string();
+        d.id = ids::PROPAGATING.to_string();
+        d.remedy = "wait 2–3 minutes for the membership to become OK (`gcloud container fleet \
+                    multi-cluster-services describe`) and run the doctor again"
+            .to_string();
+    }
+    if r.iam_missing && IAM_SYMPTOMS.contains(&d.id.as_str()) {
         d.remedy = format!(
-            "grant the importer's identity {NETWORK_VIEWER}:\n  {}",
+            "{}\nno project-level {NETWORK_VIEWER} binding was found for the importer; if it is \
+             not granted elsewhere, grant it:\n  {}",
+            d.remedy,
             iam_grant_command(&r.project)
         );
     }

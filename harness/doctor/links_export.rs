@@ -262,9 +262,31 @@ fn verdict(flavour: Flavour, e: &ExportFacts) -> Verdict<'_> {
     }
 }
 
-/// The ServiceExport exists and its conditions say it is exported without conflict.
+/// The ServiceExport exists and its conditions say it is exported without conflict; first of
+/// all, the cluster serves the MCS API at all (GKE installs the CRDs only once MCS is enabled
+/// for the membership, gke-reality.md §1.10: without them there is no export to apply).
 pub(crate) fn export(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     let (ns, svc) = (&ctx.f.namespace, &ctx.f.service);
+    if let Some(why) = &c.mcs_missing {
+        let (group, crd) = (
+            ctx.f.flavour.group(),
+            format!("serviceexports.{}", ctx.f.flavour.group()),
+        );
+        return Outcome::Broken(Finding::user(
+            ids::MCS_NOT_ENABLED,
+            format!(
+                "cluster {} does not serve the MCS API ({group}): MCS is not enabled for it, or \
+                 its membership is not reconciled yet",
+                c.name
+            ),
+            vec![ev(
+                &c.name,
+                format!("CustomResourceDefinition {crd}"),
+                "served",
+                why.clone(),
+            )],
+        ));
+    }
     let Some(e) = &c.export else {
         if !ctx.any_export && c.service.is_some() {
             return Outcome::Broken(Finding::user(

@@ -15,10 +15,34 @@ fn import_obj(ctx: &Ctx<'_>) -> String {
     format!("ServiceImport {}/{}", ctx.f.namespace, ctx.f.service)
 }
 
-/// The namespace exists (a cluster opts in to an import by having it).
+/// The namespace exists (a cluster opts in to an import by having it, gke-reality.md §2 F5
+/// and the recipe). A cluster without it has declined the import: that is a break only in
+/// the consumer named by `--from`, or, when none is named, when no cluster but the
+/// exporters imports at all (then nobody could consume the service).
 pub(crate) fn namespace(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     if c.namespace_present {
         return Outcome::Ok("present".into());
+    }
+    let opted_out = || {
+        Outcome::Skipped(format!(
+            "opted out: no namespace {} here, so nothing is imported (create it to opt in)",
+            ctx.f.namespace
+        ))
+    };
+    match &ctx.f.consumer {
+        Some(from) if *from != c.name => return opted_out(),
+        Some(_) => {}
+        None => {
+            let importers = ctx
+                .f
+                .clusters
+                .iter()
+                .filter(|o| o.namespace_present && o.export.is_none())
+                .count();
+            if importers > 0 {
+                return opted_out();
+            }
+        }
     }
     Outcome::Broken(Finding::user(
         ids::NAMESPACE_MISSING,
@@ -77,13 +101,13 @@ pub(crate) fn import(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         let since = newest([ctx.export_since, c.namespace_created]);
         return Outcome::Broken(f.owned(Owner::Importer, since));
     };
-    let evidence = mismatches(c, ctx, i, shape.import_type.as_str());
+    let (evidence, note) = mismatches(c, ctx, i, shape.import_type.as_str());
     if !evidence.is_empty() {
         let since = newest([ctx.export_since, ctx.services_since, i.created]);
         return Outcome::Broken(inconsistent(c, ctx, evidence).owned(Owner::Importer, since));
     }
     Outcome::Ok(format!(
-        "{} [{}], ports {}, from {}",
+        "{} [{}], ports {}, from {}{note}",
         i.type_,
         i.ips.join(","),
         list(&i.ports),
@@ -91,8 +115,36 @@ pub(crate) fn import(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     ))
 }
 
-/// Where the import disagrees with what the exports call for.
-fn mismatches(c: &ClusterFacts, ctx: &Ctx<'_>, i: &ImportFacts, want_type: &str) -> Vec<Evidence> {
+/// `status.clusters` as logical cluster names (sorted), or the memberships no mapping
+/// names: GKE writes membership resource names there (gke-reality.md §1.3).
+fn exporting_clusters(ctx: &Ctx<'_>, i: &ImportFacts) -> Result<Vec<String>, Vec<String>> {
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for entry in &i.clusters {
+        match ctx.f.cluster_of_entry(entry) {
+            Some(c) => known.push(c),
+            None => unknown.push(
+                mcs_importer::types::gke::membership_of(entry)
+                    .unwrap_or(entry)
+                    .to_string(),
+            ),
+        }
+    }
+    known.sort();
+    match unknown.is_empty() {
+        true => Ok(known),
+        false => Err(unknown),
+    }
+}
+
+/// Where the import disagrees with what the exports call for, and a note on what was shown
+/// but not judged (`status.clusters` naming memberships no mapping knows).
+fn mismatches(
+    c: &ClusterFacts,
+    ctx: &Ctx<'_>,
+    i: &ImportFacts,
+    want_type: &str,
+) -> (Vec<Evidence>, String) {
     let mut evidence = Vec::new();
     if i.type_ != want_type {
         let value = format!("{} (the exports call for {want_type})", i.type_);
@@ -108,15 +160,26 @@ fn mismatches(c: &ClusterFacts, ctx: &Ctx<'_>, i: &ImportFacts, want_type: &str)
         );
         evidence.push(ev(&c.name, import_obj(ctx), "spec.ports", value));
     }
-    if i.clusters != ctx.resolution.clusters {
-        let value = format!(
-            "{} (exporting: {})",
-            list(&i.clusters),
-            list(&ctx.resolution.clusters)
-        );
-        evidence.push(ev(&c.name, import_obj(ctx), "status.clusters", value));
+    let mut note = String::new();
+    match exporting_clusters(ctx, i) {
+        Ok(clusters) if clusters != ctx.resolution.clusters => {
+            let value = format!(
+                "{} (exporting: {})",
+                list(&i.clusters),
+                list(&ctx.resolution.clusters)
+            );
+            evidence.push(ev(&c.name, import_obj(ctx), "status.clusters", value));
+        }
+        Ok(_) => {}
+        Err(unknown) => {
+            note = format!(
+                " (status.clusters not judged: no cluster known for membership {}; map it with \
+                 --membership NAME=CONTEXT or --gcloud)",
+                list(&unknown)
+            );
+        }
     }
-    evidence
+    (evidence, note)
 }
 
 fn inconsistent(c: &ClusterFacts, ctx: &Ctx<'_>, evidence: Vec<Evidence>) -> Finding {

@@ -178,11 +178,9 @@ pub(super) async fn export_conflict(fl: Flavour) {
     r.export(&r.b).await;
     wait_local_endpoints(&r.a).await;
     wait_local_endpoints(&r.b).await;
-    // GKE flags only the export that lost (b's); upstream flags every constituent export.
-    let (first, flagged) = match fl {
-        Flavour::Gke => ("b", vec![&r.b]),
-        Flavour::Upstream => ("a", vec![&r.a, &r.b]),
-    };
+    // Both flavours resolve with the same rule (`mcs_importer::conflict::resolve`) and flag
+    // every constituent export (KEP-1645; GKE's own rule is unpublished).
+    let (first, flagged) = ("a", vec![&r.a, &r.b]);
     for c in flagged {
         let exports = r.mcs(c, "ServiceExport");
         wait_until("Conflict=True on the export", || async {

@@ -14,6 +14,7 @@ mod facts;
 mod gather;
 mod gather_importer;
 pub mod gcloud;
+pub mod gcloud_fleet;
 mod judge;
 mod links_export;
 mod links_import;
@@ -24,6 +25,8 @@ mod render;
 
 #[cfg(test)]
 mod cli_tests;
+#[cfg(test)]
+mod gcloud_tests;
 #[cfg(test)]
 mod matrix;
 #[cfg(test)]
@@ -37,11 +40,13 @@ mod recipe;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_gke;
+#[cfg(test)]
 mod tests_refine;
 
 pub use api::{
-    DEFAULT_PROBE_TIMEOUT, DEFAULT_PROPAGATION_WINDOW, DoctorError, Options, PROTECTED_NAMESPACES,
-    Result, Target, diagnose,
+    DEFAULT_PROBE_TIMEOUT, DEFAULT_PROPAGATION_WINDOW, DoctorError, FIRST_SERVICE_WINDOW, Options,
+    PROTECTED_NAMESPACES, Result, Target, diagnose,
 };
 pub use judge::LINKS;
 pub use model::{CheckState, Diagnosis, Evidence, LinkCheck};

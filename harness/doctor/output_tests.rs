@@ -19,7 +19,7 @@ fn check(cluster: &str, link: &str, state: CheckState) -> LinkCheck {
     }
 }
 
-fn broken() -> Diagnosis {
+pub(super) fn broken() -> Diagnosis {
     Diagnosis {
         id: ids::ENDPOINTS_EMPTY.into(),
         cluster: Some("b".into()),
@@ -42,7 +42,7 @@ fn broken() -> Diagnosis {
     }
 }
 
-fn render(d: &Diagnosis) -> String {
+pub(super) fn render(d: &Diagnosis) -> String {
     let mut out = Vec::new();
     super::render_table(d, &mut out).expect("render");
     String::from_utf8(out).expect("utf-8")
@@ -137,87 +137,4 @@ fn project_from_gke_context_names() {
     );
     assert_eq!(p("kind-a"), None);
     assert_eq!(p("gke_only"), None);
-}
-
-/// A gcloud stand-in answering from the fixtures.
-async fn fake(
-    describe: &'static str,
-    policy: &'static str,
-    args: Vec<String>,
-) -> Result<String, GcloudError> {
-    match args.first().map(String::as_str) {
-        Some("container") => Ok(describe.to_string()),
-        Some("projects") => Ok(policy.to_string()),
-        _ => Err(GcloudError::Missing),
-    }
-}
-
-#[tokio::test]
-async fn missing_binding_explains_empty_endpoints() {
-    let r = gcloud::check("my-project", async |a| {
-        fake(DESCRIBE_ERROR, IAM_UNBOUND, a).await
-    })
-    .await;
-    assert!(r.iam_missing);
-    let states: Vec<(&str, CheckState)> = r
-        .checks
-        .iter()
-        .map(|c| (c.link.as_str(), c.state))
-        .collect();
-    assert_eq!(
-        states,
-        [
-            ("fleet-mcs", CheckState::Broken),
-            ("importer-iam", CheckState::Broken)
-        ]
-    );
-    let mut d = broken();
-    gcloud::apply(&mut d, &r);
-    assert_eq!(d.id, ids::IMPORTER_PERMISSION_DENIED);
-    assert!(d.remedy.contains(
-        "gcloud projects add-iam-policy-binding my-project --member \
-         \"serviceAccount:my-project.svc.id.goog[gke-mcs/gke-mcs-importer]\" --role \
-         \"roles/compute.networkViewer\""
-    ));
-    assert!(
-        d.evidence
-            .iter()
-            .any(|e| e.field == "membershipStates[cluster-2].state")
-    );
-    assert!(render(&d).contains("importer-iam"));
-}
-
-#[tokio::test]
-async fn healthy_fleet_and_bound_identity_stay_healthy() {
-    let r = gcloud::check("my-project", async |a| {
-        fake(DESCRIBE_OK, IAM_BOUND, a).await
-    })
-    .await;
-    assert!(!r.iam_missing);
-    assert!(
-        r.checks.iter().all(|c| c.state == CheckState::Ok),
-        "{:?}",
-        r.checks
-    );
-    let mut d = broken();
-    gcloud::apply(&mut d, &r);
-    assert_eq!(
-        d.id,
-        ids::ENDPOINTS_EMPTY,
-        "a bound identity is not the cause"
-    );
-}
-
-#[tokio::test]
-async fn no_gcloud_is_skipped_not_failed() {
-    let r = gcloud::check("my-project", async |_| Err(GcloudError::Missing)).await;
-    assert!(r.checks.iter().all(|c| c.state == CheckState::Skipped));
-    assert!(r.checks[0].detail.contains("not installed"));
-    let mut d = broken();
-    gcloud::apply(&mut d, &r);
-    assert_eq!(d.id, ids::ENDPOINTS_EMPTY);
-    let mut d = broken();
-    d.remedy = super::iam_grant_command("PROJECT_ID");
-    gcloud::fill_project(&mut d, "p1");
-    assert!(d.remedy.contains("p1.svc.id.goog") && !d.remedy.contains("PROJECT_ID"));
 }

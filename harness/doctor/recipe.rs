@@ -137,6 +137,8 @@ impl Recipe {
             flavour: self.flavour,
             namespace: NS.into(),
             service: SVC.into(),
+            memberships: Default::default(),
+            consumer: None,
         }
     }
 

@@ -9,6 +9,8 @@ use mcs_importer::Flavour;
 pub mod ids {
     /// The exported Service does not exist.
     pub const SERVICE_MISSING: &str = "service-missing";
+    /// A cluster does not serve the MCS API (ServiceExport/ServiceImport CRDs absent).
+    pub const MCS_NOT_ENABLED: &str = "mcs-not-enabled";
     /// The exported Service is of type ExternalName.
     pub const EXTERNAL_NAME: &str = "external-name";
     /// The Service's selector matches no pod.
@@ -48,11 +50,12 @@ pub mod ids {
 }
 
 /// Every diagnosis id the doctor can report (besides `healthy`), in chain order.
-pub const IDS: [&str; 19] = [
+pub const IDS: [&str; 20] = [
     ids::SERVICE_MISSING,
     ids::EXTERNAL_NAME,
     ids::SELECTOR_MATCHES_NOTHING,
     ids::PODS_NOT_READY,
+    ids::MCS_NOT_ENABLED,
     ids::EXPORT_NOT_EXPORTED,
     ids::EXPORT_CONFLICT,
     ids::NAMESPACE_MISSING,
@@ -70,10 +73,15 @@ pub const IDS: [&str; 19] = [
     ids::PROPAGATING,
 ];
 
-/// The GKE importer's Kubernetes service account, as IAM names it.
+/// The GKE importer's Kubernetes service account, as IAM names it (the classic member form;
+/// the doctor also accepts the `principal://…` form, see `gcloud::is_importer_member`).
 pub fn gke_importer_member(project: &str) -> String {
     format!("serviceAccount:{project}.svc.id.goog[gke-mcs/gke-mcs-importer]")
 }
+
+/// Google's health-check source ranges, which MCS's `gke-<cluster>-<hash>-mcsd` firewall rule
+/// allows (gke-reality.md §1.6).
+pub const HEALTH_CHECK_RANGES: &str = "130.211.0.0/22, 35.191.0.0/16";
 
 /// The IAM role GKE's importer needs.
 pub const NETWORK_VIEWER: &str = "roles/compute.networkViewer";
@@ -103,6 +111,28 @@ impl Scope<'_> {
         format!("kubectl --context {} -n {}", self.cluster, self.namespace)
     }
 
+    /// The Traffic Director check of the service's endpoints (GKE, gke-reality.md §1.6):
+    /// MCS programs backend services `gkemcs-<ns>-<svc>-tcp-<port>` whose health checks
+    /// decide which endpoints are imported.
+    fn traffic_director(&self) -> String {
+        format!(
+            "on GKE the imported endpoints follow Traffic Director's health checks: \
+             `gcloud compute backend-services get-health gkemcs-{}-{}-tcp-PORT --global --project \
+             PROJECT_ID` (PORT: the service port), and the importer's `Update from <zone> with N \
+             negs` log lines",
+            self.namespace, self.service
+        )
+    }
+
+    fn mcsd_firewall(&self) -> String {
+        format!(
+            "the MCS firewall rule `gke-{}-<hash>-mcsd` (priority 900) must allow the fleet's pod \
+             ranges and Google's health-check ranges {HEALTH_CHECK_RANGES}: `gcloud compute \
+             firewall-rules list --filter name~mcsd --project PROJECT_ID`",
+            self.cluster
+        )
+    }
+
     fn api_version(&self) -> String {
         format!("{}/{}", self.flavour.group(), self.flavour.version())
     }
@@ -124,6 +154,14 @@ impl Scope<'_> {
 /// The remedy of diagnosis `id` in `scope`.
 pub fn remedy(id: &str, s: &Scope<'_>) -> String {
     match id {
+        ids::MCS_NOT_ENABLED => mcs_not_enabled(s),
+        ids::ENDPOINTS_EMPTY | ids::ENDPOINTS_STALE if s.flavour == Flavour::Gke => {
+            let mut r = format!("{}; {}", importer_work(s), s.traffic_director());
+            if id == ids::ENDPOINTS_STALE {
+                r = format!("{r}; {}", s.mcsd_firewall());
+            }
+            r
+        }
         ids::IMPORT_MISSING
         | ids::IMPORT_INCONSISTENT
         | ids::DERIVED_SERVICE_MISSING
@@ -132,7 +170,8 @@ pub fn remedy(id: &str, s: &Scope<'_>) -> String {
         ids::IMPORTER_DOWN => importer_down(s),
         ids::IMPORTER_PERMISSION_DENIED => permission(s),
         ids::PROPAGATING => "wait and run the doctor again: MCS propagation takes up to 5 \
-                             minutes on GKE (up to 20 for the first service of a fleet)"
+                             minutes on GKE (up to 20 for the first service of a fleet, and a \
+                             membership in state PENDING is still being set up)"
             .to_string(),
         _ => exporting_side(id, s).unwrap_or_else(|| runtime(id, s)),
     }
@@ -178,28 +217,56 @@ fn exporting_side(id: &str, s: &Scope<'_>) -> Option<String> {
     })
 }
 
-/// Remedies of DNS and reachability.
+/// Remedies of DNS and reachability (GKE parts: gke-reality.md §1.6, §1.7, §2 F1, F2, F6).
 fn runtime(id: &str, s: &Scope<'_>) -> String {
     let (svc, ns, c) = (s.service, s.namespace, s.cluster);
     match id {
         ids::DNS_NXDOMAIN | ids::DNS_WRONG_ANSWER => format!(
             "the cluster DNS does not serve the import's address for \
-             {svc}.{ns}.svc.clusterset.local: on GKE check that MCS manages the Cloud DNS zone \
-             clusterset.local for the cluster (`gcloud container fleet multi-cluster-services \
-             describe`); on kind check the clusterset.local entries of the CoreDNS ConfigMap \
-             (`kubectl --context {c} -n kube-system get configmap coredns -o yaml`)"
+             {svc}.{ns}.svc.clusterset.local: on GKE MCS keeps it in a private Cloud DNS zone \
+             `gke-multi-cluster-service-*` of the fleet host project (`gcloud dns managed-zones \
+             list --filter name~gke-multi-cluster-service --project PROJECT_ID`; MCS has been \
+             seen deleting it, and `gcloud container fleet multi-cluster-services describe` \
+             shows the membership states); with Shared VPC across projects the zone is visible \
+             only to the fleet host project's clusters, so service-project clusters get \
+             NXDOMAIN (a known GKE gap); on kind check the clusterset.local entries of the \
+             CoreDNS ConfigMap (`kubectl --context {c} -n kube-system get configmap coredns -o \
+             yaml`)"
         ),
         ids::DNS_FAILED => format!(
             "the cluster DNS fails: check the DNS pods (`kubectl --context {c} -n kube-system \
-             get pods -l k8s-app=kube-dns`) and their logs, and the pod's /etc/resolv.conf"
+             get pods -l k8s-app=kube-dns`) and their logs, and the pod's /etc/resolv.conf; \
+             GKE Autopilot (and clusters using Cloud DNS) have no kube-dns pods: check the \
+             cluster's Cloud DNS configuration instead"
         ),
         ids::UNREACHABLE => format!(
-            "DNS resolves but no HTTP answer comes back from cluster {c}: check firewall rules \
-             between the clusters' pod ranges (GKE MCS creates them: see the membership states \
-             of `gcloud container fleet multi-cluster-services describe`), NetworkPolicies in \
-             {ns}, and that the pods listen on the Service's targetPort"
+            "DNS resolves but no HTTP answer comes back from cluster {c}: on GKE {}, and \
+             NetworkPolicy is not supported for MCS traffic; check NetworkPolicies in {ns}, that \
+             the pods listen on the Service's targetPort, and {}",
+            s.mcsd_firewall(),
+            s.traffic_director()
         ),
         _ => String::new(),
+    }
+}
+
+fn mcs_not_enabled(s: &Scope<'_>) -> String {
+    match s.flavour {
+        Flavour::Gke => format!(
+            "enable MCS for the fleet and check that cluster {c} is a member: `gcloud container \
+             fleet multi-cluster-services enable --project PROJECT_ID`, `gcloud container fleet \
+             memberships list --project PROJECT_ID`, then `gcloud container fleet \
+             multi-cluster-services describe --project PROJECT_ID` (its membership state should \
+             be OK); the CRDs arrive asynchronously: `kubectl --context {c} get crd \
+             serviceexports.net.gke.io serviceimports.net.gke.io`",
+            c = s.cluster
+        ),
+        Flavour::Upstream => format!(
+            "install the MCS API (the multicluster.x-k8s.io ServiceExport and ServiceImport \
+             CRDs) and an MCS controller in cluster {c}: `kubectl --context {c} get crd \
+             serviceexports.multicluster.x-k8s.io serviceimports.multicluster.x-k8s.io`",
+            c = s.cluster
+        ),
     }
 }
 

@@ -137,6 +137,8 @@ pub(super) fn healthy(flavour: Flavour) -> Facts {
         service: "whereami".into(),
         now: now(),
         clusters: vec![a, importing("b", "10.97.0.10")],
+        memberships: Default::default(),
+        consumer: None,
     }
 }
 

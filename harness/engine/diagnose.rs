@@ -20,6 +20,16 @@ pub(super) async fn diagnose(ctx: &Ctx, service: &str) -> Result<Diagnosis, Stri
         flavour: ctx.flavour,
         namespace: ctx.namespace.clone(),
         service: service.to_string(),
+        // A `gke_PROJECT_LOCATION_CLUSTER` context is membership CLUSTER (as the CLI reads it).
+        memberships: ctx
+            .clusters
+            .iter()
+            .filter_map(|(n, h)| {
+                let (_, _, cluster) = doctor::gcloud_fleet::gke_context_parts(&h.location)?;
+                Some((cluster, n.clone()))
+            })
+            .collect(),
+        consumer: None,
     };
     // The scenario's default timeout is its author's notion of how long propagation may
     // take here (milliseconds on the embedded fleet, minutes on GKE): a change younger

@@ -31,6 +31,8 @@ pub struct EmbeddedOptions {
     pub faults: bool,
     /// TTL of the cluster DNS records, seconds.
     pub dns_ttl: u32,
+    /// GKE flavour: the fleet's project number, location and network.
+    pub gke: mcs_importer::GkeFleet,
 }
 
 impl Default for EmbeddedOptions {
@@ -43,6 +45,7 @@ impl Default for EmbeddedOptions {
             propagation_delay: Duration::ZERO,
             faults: true,
             dns_ttl: mcs_sim::dns::DEFAULT_TTL,
+            gke: mcs_importer::GkeFleet::default(),
         }
     }
 }
@@ -127,6 +130,9 @@ impl EmbeddedFleet {
                     });
                 }
                 let cfg = ImporterConfig {
+                    gke: opts.gke.clone(),
+                    // The sim's kubelets probe on this host's loopback.
+                    importer_deployment: true,
                     flavour: opts.flavour,
                     propagation_delay: opts.propagation_delay,
                     ..Default::default()

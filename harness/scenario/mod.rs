@@ -52,11 +52,12 @@ pub const STEP_KINDS: [&str; 16] = [
 ];
 
 /// Stable diagnosis ids of the doctor (issue 6), accepted by `expectFailure.diagnosis`.
-pub const DIAGNOSIS_IDS: [&str; 19] = [
+pub const DIAGNOSIS_IDS: [&str; 20] = [
     "service-missing",
     "external-name",
     "selector-matches-nothing",
     "pods-not-ready",
+    "mcs-not-enabled",
     "export-not-exported",
     "export-conflict",
     "namespace-missing",

@@ -15,5 +15,5 @@ pub mod ports;
 pub mod slices;
 pub mod types;
 
-pub use controller::{ClusterConn, DnsRecordsTarget, Flavour, Importer, ImporterConfig};
+pub use controller::{ClusterConn, DnsRecordsTarget, Flavour, GkeFleet, Importer, ImporterConfig};
 pub use install::install_crds;

@@ -2,6 +2,8 @@
 //! process, run real kubectl against it, wait for output with a deadline.
 #![allow(dead_code)]
 
+pub mod gke;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,7 +1,26 @@
-//! GKE flavour reconcile for one exported name (DESIGN §4): ServiceImport in every cluster
-//! where the namespace exists, derived Service `gke-mcs-<hash>` owned by it, its Endpoints =
-//! ready addresses of every exporting cluster, export conditions, and Warning Events when a
-//! cluster's endpoints cannot be read.
+//! GKE flavour reconcile for one exported name (DESIGN §4), writing objects shaped as GKE
+//! writes them (`reference/gke-reality.md` §1; GKE facts unless marked otherwise):
+//! - a ServiceImport in every cluster where the namespace exists, exporters included, with
+//!   annotation `net.gke.io/derived-service`, labels `app.kubernetes.io/managed-by`,
+//!   `net.gke.io/backend-service-name: gkemcs-<ns>-<svc>`, `net.gke.io/export-network`,
+//!   `net.gke.io/export-project: <project number>` (§1.3); `status.clusters[].cluster` =
+//!   the exporting clusters' **membership resource names**
+//!   `projects/N/locations/L/memberships/<cluster>` (§1.3; that the membership is named after
+//!   the cluster is a simulation choice);
+//! - `spec.type` `ClusterSetIP` with `ips: [derived ClusterIP]`, or `Headless` with no `ips`
+//!   for a headless export (§1.3, GKE 1.35);
+//! - derived Service `gke-mcs-<hash>` (headless for a headless import) owned by the import, and
+//!   its Endpoints = ready addresses of every exporting cluster (pod IPs; §1.4);
+//! - export conditions `Initialized`, `Exported` and `Conflict` only while exports disagree
+//!   (§1.2 shows the first two; their reasons and messages, and the `Conflict` condition, are
+//!   **simulation choices**: GKE publishes none);
+//! - a Warning Event `EndpointsImportFailed` on the import when an exporter's endpoints cannot
+//!   be read (**simulation-only**: no GKE importer Event is published, §1.5).
+//!
+//! Which export wins and how ports merge is `crate::conflict::resolve`, the very resolver the
+//! doctor uses: the oldest export decides type and affinity, ports are merged, and a port
+//! conflict does not depend on the order ports are listed in (GKE's rule is unpublished: a
+//! simulation choice).
 
 use std::sync::Arc;
 
@@ -14,7 +33,13 @@ use serde_json::{Value, json};
 use super::cache::{ClusterCache, api_resource};
 use super::write::{self, apply, apply_status, core};
 use super::{Flavour, Outcome, Shared};
+use crate::conflict::{Export, ImportShape, Resolution, ServiceShape, resolve};
 use crate::naming::derived_name;
+use crate::types::ServiceImportType;
+use crate::types::conditions::gke_conditions;
+use crate::types::gke::{
+    BACKEND_SERVICE_LABEL, EXPORT_NETWORK_LABEL, EXPORT_PROJECT_LABEL, backend_service_name,
+};
 
 /// Label on everything the importer creates (as GKE's controller sets it), and the
 /// annotation naming the derived Service.
@@ -28,36 +53,13 @@ struct Exporter {
 }
 
 impl Exporter {
-    fn invalid_reason(&self) -> Option<(&'static str, String)> {
-        let ns = self.export.namespace().unwrap_or_default();
-        let name = self.export.name_any();
-        match &self.service {
-            None => Some((
-                "NoService",
-                format!(
-                    "Service {ns}/{name} not found in cluster {}",
-                    self.cluster.name
-                ),
-            )),
-            Some(s) if s.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("ExternalName") => {
-                Some((
-                    "InvalidServiceType",
-                    format!(
-                        "Service {ns}/{name} is of type ExternalName, which cannot be exported"
-                    ),
-                ))
-            }
-            Some(_) => None,
+    /// The resolver's view of this export.
+    fn snapshot(&self) -> Export {
+        Export {
+            cluster: self.cluster.name.clone(),
+            created: self.export.metadata.creation_timestamp.clone(),
+            service: self.service.as_deref().map(ServiceShape::from_service),
         }
-    }
-
-    fn created(&self) -> String {
-        self.export
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(|t| t.0.to_string())
-            .unwrap_or_default()
     }
 }
 
@@ -82,74 +84,58 @@ fn exporters(clusters: &[Arc<ClusterCache>], ns: &str, name: &str) -> Vec<Export
         .collect()
 }
 
-/// The import's ports from a Service: `{name?, port, protocol}`.
-fn ports(svc: &Service) -> Vec<Value> {
-    svc.spec
-        .as_ref()
-        .and_then(|s| s.ports.clone())
-        .unwrap_or_default()
-        .iter()
-        .map(|p| {
-            let mut v = json!({"port": p.port, "protocol": p.protocol.clone().unwrap_or_else(|| "TCP".into())});
-            if let Some(n) = p.name.as_ref().filter(|n| !n.is_empty()) {
-                v["name"] = json!(n);
-            }
-            v
-        })
-        .collect()
-}
-
 /// Reconciles `ns/name` across the fleet; `Retry` when any read or write failed (the
 /// fingerprints of what did not land are forgotten, so the retry writes it).
 pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
     let clusters = shared.clusters.read().await.clone();
     let all = exporters(&clusters, ns, name);
-    let mut valid: Vec<&Exporter> = all
-        .iter()
-        .filter(|e| e.invalid_reason().is_none())
-        .collect();
-    valid.sort_by_key(|e| e.created());
+    let snapshots: Vec<Export> = all.iter().map(Exporter::snapshot).collect();
+    let res = resolve(&snapshots);
     let derived = derived_name(crate::naming::GKE_DERIVED_PREFIX, ns, name);
-    let Some(winner) = valid.first() else {
+    let Some(shape) = res.import.clone() else {
         let mut ok = true;
         for c in &clusters {
             ok &= remove_import(shared, c, ns, name, &derived).await;
         }
-        ok &= update_exports(shared, &all, None, &[]).await;
+        ok &= update_exports(shared, &all, &res).await;
         return Outcome::from_ok(ok);
     };
-    // Valid exporters have a Service (`invalid_reason`); nothing to do otherwise.
-    let Some(svc) = winner.service.as_deref() else {
-        return Outcome::Done;
-    };
-    let spec_ports = ports(svc);
-    let affinity = svc
-        .spec
-        .as_ref()
-        .and_then(|s| s.session_affinity.clone())
-        .unwrap_or_else(|| "None".into());
+    let valid: Vec<&Exporter> = all
+        .iter()
+        .filter(|e| res.clusters.contains(&e.cluster.name))
+        .collect();
     let Ok((subsets, failures)) = read_endpoints(&valid, ns, name).await else {
         // A transient read error leaves one exporter's addresses unknown: writing the union
         // without them would withdraw live endpoints everywhere. Keep what is written.
         return Outcome::Retry;
     };
-    let exporting: Vec<Value> = valid
+    let fleet = &shared.cfg.gke;
+    let exporting: Vec<Value> = res
+        .clusters
         .iter()
-        .map(|e| json!({"cluster": e.cluster.name}))
+        .map(|c| json!({"cluster": fleet.membership_resource(c)}))
         .collect();
+    let labels = json!({
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        BACKEND_SERVICE_LABEL: backend_service_name(ns, name),
+        EXPORT_NETWORK_LABEL: fleet.network,
+        EXPORT_PROJECT_LABEL: fleet.project_number,
+    });
     let intent = Intent {
         ns,
         name,
         derived: &derived,
-        ports: &spec_ports,
-        affinity: &affinity,
+        shape: &shape,
+        labels: &labels,
         subsets: &subsets,
         clusters: &exporting,
     };
     // Endpoints the importer may not read are looked at again (a permission granted back
     // raises no event); what they make us write is recorded, so retries write nothing new.
     let mut ok = failures.is_empty();
-    let fingerprint = json!({"ports": spec_ports, "affinity": affinity, "subsets": subsets, "clusters": exporting, "failures": failures});
+    let fingerprint = json!({"type": shape.import_type.as_str(), "ports": shape.ports,
+        "affinity": shape.session_affinity, "affinityConfig": shape.session_affinity_config,
+        "labels": labels, "subsets": subsets, "clusters": exporting, "failures": failures});
     for c in &clusters {
         if c.has_namespace(ns) {
             if !shared.changed(&c.name, ns, name, &fingerprint) {
@@ -165,6 +151,7 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
                     let note = format!(
                         "failed to import endpoints of {ns}/{name} from cluster {cluster}: {err}"
                     );
+                    // Simulation-only Event (no GKE importer Event is published).
                     write::warn(
                         &c.recorder,
                         &import,
@@ -179,13 +166,7 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
             ok &= remove_import(shared, c, ns, name, &derived).await;
         }
     }
-    ok &= update_exports(
-        shared,
-        &all,
-        Some((&spec_ports, winner.cluster.name.as_str())),
-        &failures,
-    )
-    .await;
+    ok &= update_exports(shared, &all, &res).await;
     Outcome::from_ok(ok)
 }
 
@@ -194,10 +175,16 @@ struct Intent<'a> {
     ns: &'a str,
     name: &'a str,
     derived: &'a str,
-    ports: &'a [Value],
-    affinity: &'a str,
+    shape: &'a ImportShape,
+    labels: &'a Value,
     subsets: &'a [Value],
     clusters: &'a [Value],
+}
+
+impl Intent<'_> {
+    fn headless(&self) -> bool {
+        self.shape.import_type == ServiceImportType::Headless
+    }
 }
 
 /// Ready addresses of every valid exporter (Endpoints read now, not cached), and the
@@ -236,13 +223,18 @@ fn import_ar() -> ApiResource {
 }
 
 fn import_body(i: &Intent, ips: Option<&str>) -> Value {
-    let mut spec = json!({"type": "ClusterSetIP", "ports": i.ports, "sessionAffinity": i.affinity});
-    if let Some(ip) = ips {
+    let s = i.shape;
+    let mut spec = json!({"type": s.import_type.as_str(), "ports": s.ports, "sessionAffinity": s.session_affinity});
+    if let Some(config) = &s.session_affinity_config {
+        spec["sessionAffinityConfig"] = json!(config);
+    }
+    // Headless imports carry no IP (gke-reality.md §1.3: `Headless  <no IP>`).
+    if let Some(ip) = ips.filter(|_| !i.headless()) {
         spec["ips"] = json!([ip]);
     }
     json!({"apiVersion": "net.gke.io/v1", "kind": "ServiceImport",
         "metadata": {"name": i.name, "namespace": i.ns, "annotations": {DERIVED_ANNOTATION: i.derived},
-                     "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}},
+                     "labels": i.labels},
         "spec": spec})
 }
 
@@ -254,7 +246,9 @@ async fn ensure_import(c: &ClusterCache, i: &Intent<'_>) -> Option<(DynamicObjec
     // `spec.ips` would remove the IP this field manager set (server-side apply) and break
     // DNS until the next write. Give up and retry instead.
     let existing_ip = match write::get(&c.client, &svc_ar, i.ns, i.derived).await {
-        Ok(s) => s.and_then(|s| s.data["spec"]["clusterIP"].as_str().map(String::from)),
+        Ok(s) => s
+            .and_then(|s| s.data["spec"]["clusterIP"].as_str().map(String::from))
+            .filter(|ip| ip != "None"),
         Err(e) => {
             tracing::warn!(cluster = %c.name, error = %e, "failed to read the derived Service");
             return None;
@@ -273,25 +267,37 @@ async fn ensure_import(c: &ClusterCache, i: &Intent<'_>) -> Option<(DynamicObjec
         .await,
     )?;
     let uid = import.uid().unwrap_or_default();
+    // targetPort = port: GKE's derived-Service port mapping is unpublished (§1.4), a
+    // simulation choice; the Endpoints carry the pods' real ports.
     let svc_ports: Vec<Value> = i
+        .shape
         .ports
         .iter()
         .map(|p| {
-            let mut p = p.clone();
-            p["targetPort"] = p["port"].clone();
-            p
+            let mut v = json!({"port": p.port, "protocol": p.protocol, "targetPort": p.port});
+            if let Some(n) = p.name.as_ref().filter(|n| !n.is_empty()) {
+                v["name"] = json!(n);
+            }
+            v
         })
         .collect();
+    let mut spec = json!({"type": "ClusterIP", "ports": svc_ports, "sessionAffinity": i.shape.session_affinity});
+    if i.headless() {
+        spec["clusterIP"] = json!("None");
+    }
     let svc = json!({"apiVersion": "v1", "kind": "Service",
         "metadata": {"name": i.derived, "namespace": i.ns, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY},
             "ownerReferences": [{"apiVersion": "net.gke.io/v1", "kind": "ServiceImport", "name": i.name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]},
-        "spec": {"type": "ClusterIP", "ports": svc_ports, "sessionAffinity": i.affinity}});
+        "spec": spec});
     let derived = log_err(
         c,
         "Service",
         apply(&c.client, &svc_ar, i.ns, i.derived, &svc).await,
     )?;
-    let ip = derived.data["spec"]["clusterIP"].as_str().map(String::from);
+    let ip = derived.data["spec"]["clusterIP"]
+        .as_str()
+        .filter(|ip| *ip != "None" && !i.headless())
+        .map(String::from);
     let import = match ip.as_deref() {
         Some(ip) if existing_ip.as_deref() != Some(ip) => log_err(
             c,
@@ -394,67 +400,25 @@ async fn remove_import(
     done
 }
 
-fn condition(t: &str, ok: bool, reason: &str, message: &str) -> Value {
-    json!({"type": t, "status": if ok { "True" } else { "False" }, "reason": reason, "message": message,
-           "lastTransitionTime": jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()})
-}
-
-/// Writes every exporter's conditions: Initialized, Exported, Conflict (and, when its
-/// endpoints could not be read, EndpointsImported=False with the error); false when a
-/// write failed.
-async fn update_exports(
-    shared: &Shared,
-    all: &[Exporter],
-    winner: Option<(&[Value], &str)>,
-    failures: &[(String, String)],
-) -> bool {
+/// Writes every exporter's conditions ([`gke_conditions`] of its resolved state): false when
+/// a write failed.
+async fn update_exports(shared: &Shared, all: &[Exporter], res: &Resolution) -> bool {
     let mut ok = true;
+    let now = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
     for e in all {
-        let mut conds = vec![condition(
-            "Initialized",
-            true,
-            "Done",
-            "the export was observed by the importer",
-        )];
-        match (e.invalid_reason(), winner) {
-            (Some((reason, msg)), _) => conds.push(condition("Exported", false, reason, &msg)),
-            (None, Some((winner_ports, from))) => {
-                conds.push(condition(
-                    "Exported",
-                    true,
-                    "Done",
-                    "the service is exported to the fleet",
-                ));
-                let mine = e.service.as_deref().map(ports).unwrap_or_default();
-                let conflict = mine.as_slice() != winner_ports;
-                let msg = if conflict {
-                    format!(
-                        "ports differ from the oldest export (cluster {from}); its ports are used"
-                    )
-                } else {
-                    "no conflicts".to_string()
-                };
-                conds.push(condition(
-                    "Conflict",
-                    conflict,
-                    if conflict {
-                        "PortConflict"
-                    } else {
-                        "NoConflict"
-                    },
-                    &msg,
-                ));
-            }
-            (None, None) => conds.push(condition(
-                "Exported",
-                false,
-                "Pending",
-                "waiting for the importer",
-            )),
-        }
-        if let Some((_, err)) = failures.iter().find(|(c, _)| *c == e.cluster.name) {
-            conds.push(condition("EndpointsImported", false, "ReadFailed", err));
-        }
+        let Some(state) = res.states.get(&e.cluster.name) else {
+            continue;
+        };
+        let mut conds: Vec<Value> = gke_conditions(state)
+            .into_iter()
+            .map(|d| {
+                let status = if d.status { "True" } else { "False" };
+                json!({"type": d.type_, "status": status, "reason": d.reason, "message": d.message, "lastTransitionTime": now})
+            })
+            .collect();
         let ns = e.export.namespace().unwrap_or_default();
         let name = e.export.name_any();
         keep_times(&e.export.data["status"]["conditions"], &mut conds);

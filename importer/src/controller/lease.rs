@@ -1,5 +1,8 @@
 //! The importer's heartbeat: a Lease `gke-mcs-importer` in namespace `gke-mcs` of every
-//! cluster, renewed while it runs, so an absent or stuck importer is detectable.
+//! cluster, renewed while it runs, so an absent or stuck importer is detectable (a harness
+//! convention: GKE is not known to keep such a Lease, gke-reality.md §1.5). Each renewal
+//! also records whether the cluster answered (the readiness of the GKE flavour's
+//! `gke-mcs-importer` Deployment, see `ready`), and keeps that Deployment written.
 
 use std::sync::Arc;
 
@@ -14,7 +17,13 @@ pub async fn renew_forever(shared: Arc<Shared>) {
     loop {
         let clusters = shared.clusters.read().await.clone();
         for c in &clusters {
-            renew(&shared, &c.client, &acquired).await;
+            match renew(&shared, &c.client, &acquired).await {
+                true => shared.reachability.ok(&c.name),
+                false => shared.reachability.failed(&c.name),
+            }
+            if let Some(addr) = shared.ready_addr {
+                deployment(&shared, c, addr).await;
+            }
         }
         tokio::time::sleep(shared.cfg.renew_every).await;
     }
@@ -26,7 +35,30 @@ fn now_micro() -> String {
         .to_string()
 }
 
-async fn renew(shared: &Shared, client: &kube::Client, acquired: &str) {
+/// Keeps the `gke-mcs-importer` Deployment of `c` written (once per intent).
+async fn deployment(shared: &Shared, c: &super::ClusterCache, addr: std::net::SocketAddr) {
+    let ns = &shared.cfg.lease_namespace;
+    let body = super::ready::deployment(ns, &c.name, addr);
+    if !shared.changed(&c.name, ns, "deployment:gke-mcs-importer", &body) {
+        return;
+    }
+    let ar = kube::api::ApiResource {
+        group: "apps".into(),
+        version: "v1".into(),
+        api_version: "apps/v1".into(),
+        kind: "Deployment".into(),
+        plural: "deployments".into(),
+    };
+    let written = apply(&c.client, &ar, ns, "gke-mcs-importer", &body).await;
+    if let Err(e) = &written {
+        tracing::warn!(cluster = %c.name, error = %e, "failed to write the importer Deployment");
+    }
+    let done = written.is_ok().then_some(&body);
+    shared.mark_applied(&c.name, ns, "deployment:gke-mcs-importer", done);
+}
+
+/// Renews the Lease in one cluster; whether the cluster accepted it.
+async fn renew(shared: &Shared, client: &kube::Client, acquired: &str) -> bool {
     let cfg = &shared.cfg;
     let ns =
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": cfg.lease_namespace}});
@@ -53,7 +85,7 @@ async fn renew(shared: &Shared, client: &kube::Client, acquired: &str) {
         "metadata": {"name": cfg.lease_name, "namespace": cfg.lease_namespace},
         "spec": {"holderIdentity": cfg.identity, "leaseDurationSeconds": renew_secs * 5,
                  "acquireTime": acquired, "renewTime": now_micro()}});
-    if let Err(e) = apply(
+    match apply(
         client,
         &lease_ar,
         &cfg.lease_namespace,
@@ -62,6 +94,10 @@ async fn renew(shared: &Shared, client: &kube::Client, acquired: &str) {
     )
     .await
     {
-        tracing::warn!(error = %e, "failed to renew the importer lease");
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "failed to renew the importer lease");
+            false
+        }
     }
 }

@@ -16,6 +16,7 @@ mod dns;
 mod gke;
 mod lease;
 mod queue;
+mod ready;
 mod run;
 mod upstream;
 mod write;
@@ -23,6 +24,7 @@ mod write;
 pub use cache::{ClusterCache, ClusterConn};
 pub use dns::DnsRecordsTarget;
 pub use queue::Key;
+pub use ready::READY_PATH;
 pub use run::Importer;
 
 use std::sync::Arc;
@@ -66,9 +68,54 @@ impl std::str::FromStr for Flavour {
     }
 }
 
+/// The GKE fleet the GKE flavour plays: where its memberships live, and the VPC network its
+/// services are exported from. Real GKE takes these from the fleet host project; the defaults
+/// are a **simulation choice** (documented in the README: `sim up --gke-project-number`,
+/// `--gke-location`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GkeFleet {
+    /// Fleet host project number (`net.gke.io/export-project`, membership resource names).
+    pub project_number: String,
+    /// Location of the memberships (`us-central1`, or `global`).
+    pub location: String,
+    /// VPC network name (`net.gke.io/export-network`).
+    pub network: String,
+}
+
+/// Default fleet host project number of the simulated GKE fleet.
+pub const DEFAULT_GKE_PROJECT_NUMBER: &str = "123456789012";
+/// Default membership location of the simulated GKE fleet.
+pub const DEFAULT_GKE_LOCATION: &str = "us-central1";
+/// Default VPC network of the simulated GKE fleet.
+pub const DEFAULT_GKE_NETWORK: &str = "default";
+
+impl Default for GkeFleet {
+    fn default() -> Self {
+        Self {
+            project_number: DEFAULT_GKE_PROJECT_NUMBER.into(),
+            location: DEFAULT_GKE_LOCATION.into(),
+            network: DEFAULT_GKE_NETWORK.into(),
+        }
+    }
+}
+
+impl GkeFleet {
+    /// The membership resource name of `cluster` (its membership is named after it: a
+    /// simulation choice), as GKE writes it into `status.clusters[].cluster`.
+    pub fn membership_resource(&self, cluster: &str) -> String {
+        crate::types::gke::membership_resource(&self.project_number, &self.location, cluster)
+    }
+}
+
 /// How the importer behaves.
 #[derive(Clone, Debug)]
 pub struct ImporterConfig {
+    /// GKE flavour: the fleet's project number, location and network.
+    pub gke: GkeFleet,
+    /// GKE flavour: keep a `gke-mcs-importer` Deployment in `gke-mcs` whose readiness probe
+    /// asks this process over loopback (`ready`). Only where the clusters' kubelets share
+    /// this host's loopback: the embedded fleet (on kind, 127.0.0.1 is the node's own).
+    pub importer_deployment: bool,
     /// Flavour.
     pub flavour: Flavour,
     /// Wait this long after a change before acting (GKE takes minutes).
@@ -90,6 +137,8 @@ pub struct ImporterConfig {
 impl Default for ImporterConfig {
     fn default() -> Self {
         Self {
+            gke: GkeFleet::default(),
+            importer_deployment: false,
             flavour: Flavour::Gke,
             propagation_delay: Duration::ZERO,
             lease_namespace: "gke-mcs".into(),
@@ -112,6 +161,10 @@ pub struct Shared {
     /// Hash of the last intent written per (cluster, namespace, name): an unchanged intent
     /// is not written again (cleared at every full resync).
     pub applied: std::sync::Mutex<std::collections::HashMap<(String, String, String), u64>>,
+    /// When each cluster last answered (the readiness of the `gke-mcs-importer` pods).
+    pub reachability: ready::Reachability,
+    /// Where the readiness endpoint listens (`None`: not serving, no Deployment written).
+    pub ready_addr: Option<std::net::SocketAddr>,
 }
 
 /// How a reconcile ended.

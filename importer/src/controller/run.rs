@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::cache::{ClusterCache, ClusterConn, api_resource};
 use super::queue::{Key, Queue};
-use super::{Flavour, ImporterConfig, Outcome, Shared, gke, lease, upstream, write};
+use super::{Flavour, ImporterConfig, Outcome, Shared, gke, lease, ready, upstream, write};
 
 /// Concurrent reconciles.
 const WORKERS: usize = 4;
@@ -41,11 +41,19 @@ impl Drop for Importer {
 impl Importer {
     /// Starts watching `clusters` and reconciling.
     pub async fn start(cfg: ImporterConfig, clusters: Vec<ClusterConn>) -> Importer {
+        // GKE runs its importer as a Deployment in `gke-mcs`; its stand-in pods ask this
+        // endpoint whether they are ready (`ready`).
+        let listener = match (cfg.flavour, cfg.importer_deployment) {
+            (Flavour::Gke, true) => ready::bind().await,
+            _ => None,
+        };
         let shared = Arc::new(Shared {
             queue: Queue::new(cfg.propagation_delay),
             cfg,
             clusters: RwLock::new(Vec::new()),
             applied: Default::default(),
+            reachability: Default::default(),
+            ready_addr: listener.as_ref().and_then(|l| l.local_addr().ok()),
         });
         let me = Importer {
             shared: shared.clone(),
@@ -55,6 +63,9 @@ impl Importer {
             me.add_cluster(c).await;
         }
         let mut me = me;
+        if let Some(l) = listener {
+            me.tasks.push(tokio::spawn(ready::serve(l, shared.clone())));
+        }
         for _ in 0..WORKERS {
             me.tasks.push(tokio::spawn(work(shared.clone())));
         }

@@ -1,7 +1,6 @@
 //! The five CRDs generated from our Rust types, and their YAML form for `fixtures/crds/`.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
 
 use super::{about, gke, upstream};
 
@@ -27,7 +26,8 @@ pub const FIXTURE_HEADER: &str = "# Generated from the Rust types in importer/sr
     (mcs_importer::types::crds); do not edit.\n\
     # Regenerate: MCS_UPDATE_FIXTURES=1 cargo test -p mcs-importer types::\n";
 
-/// All CRDs the importer works with: GKE ServiceExport/ServiceImport (`net.gke.io/v1`),
+/// All CRDs the importer works with: GKE ServiceExport (`net.gke.io`, `v1alpha1` stored +
+/// `v1`) and ServiceImport (`net.gke.io/v1`),
 /// upstream ServiceExport/ServiceImport (`multicluster.x-k8s.io`, `v1alpha1` + `v1beta1`),
 /// and ClusterProperty (`about.k8s.io/v1alpha1`).
 /// The CRDs one flavour needs in a cluster: GKE → `net.gke.io`; upstream →
@@ -35,7 +35,7 @@ pub const FIXTURE_HEADER: &str = "# Generated from the Rust types in importer/sr
 /// would make `kubectl get serviceimport` ambiguous.)
 pub fn crds_for(flavour: crate::Flavour) -> Vec<CustomResourceDefinition> {
     match flavour {
-        crate::Flavour::Gke => vec![gke::ServiceExport::crd(), gke::ServiceImport::crd()],
+        crate::Flavour::Gke => vec![gke::service_export_crd(), gke::service_import_crd()],
         crate::Flavour::Upstream => vec![
             upstream::service_export_crd(),
             upstream::service_import_crd(),
@@ -47,8 +47,8 @@ pub fn crds_for(flavour: crate::Flavour) -> Vec<CustomResourceDefinition> {
 /// Every CRD of both flavours.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
-        gke::ServiceExport::crd(),
-        gke::ServiceImport::crd(),
+        gke::service_export_crd(),
+        gke::service_import_crd(),
         upstream::service_export_crd(),
         upstream::service_import_crd(),
         about::cluster_property_crd(),

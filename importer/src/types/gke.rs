@@ -1,12 +1,17 @@
-//! GKE flavour (`net.gke.io/v1`): the ServiceExport/ServiceImport pair GKE's MCS controller
-//! serves, as the §4 semantics and `kubectl get serviceimport` on GKE show them
-//! (`NAME TYPE IP AGE`, e.g. `whereami ClusterSetIP ["10.x.y.z"] 5m`).
+//! GKE flavour (`net.gke.io`): the ServiceExport/ServiceImport pair GKE's MCS controller
+//! serves, shaped as the CRDs dumped from a GKE cluster (`reference/gke-reality.md` §1.1,
+//! a GKE fact): ServiceExport `v1alpha1` (storage, `spec.superclusterIP`, printer column
+//! `SuperclusterIP`) plus `v1` (served, status only); ServiceImport `v1` only, printer
+//! columns `Type`/`IP`/`Age`, `spec.ips` at most one item; no short names on either.
 //!
-//! GKE's own CRD manifests were not available to check against, so short names and
-//! printer columns follow upstream mcs-api where GKE's observed behaviour says nothing else.
+//! What the importer writes on them is in `controller/gke.rs`; the labels GKE puts on a
+//! ServiceImport (§1.3) are the constants below.
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, CustomResourceDefinitionVersion,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::CustomResource;
+use kube::{CustomResource, CustomResourceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +27,34 @@ pub const VERSION: &str = "v1";
 pub const DERIVED_SERVICE_ANNOTATION: &str = "net.gke.io/derived-service";
 /// `app.kubernetes.io/managed-by` value GKE puts on the objects its importer owns.
 pub const MANAGED_BY: &str = "gke-mcs-controller.gke.io";
+/// ServiceImport label naming the Traffic Director backend service prefix
+/// (`gkemcs-<ns>-<svc>`; the backend services are `…-tcp-<port>`, gke-reality.md §1.3, §1.6).
+pub const BACKEND_SERVICE_LABEL: &str = "net.gke.io/backend-service-name";
+/// ServiceImport label naming the VPC network the service is exported from (§1.3).
+pub const EXPORT_NETWORK_LABEL: &str = "net.gke.io/export-network";
+/// ServiceImport label holding the exporting project's **number** (§1.3).
+pub const EXPORT_PROJECT_LABEL: &str = "net.gke.io/export-project";
+/// Storage version of `serviceexports.net.gke.io` (§1.1).
+pub const EXPORT_STORAGE_VERSION: &str = "v1alpha1";
+
+/// `gkemcs-<ns>-<svc>`: the value of [`BACKEND_SERVICE_LABEL`] (§1.3: `gkemcs-app-myapp`).
+pub fn backend_service_name(namespace: &str, name: &str) -> String {
+    format!("gkemcs-{namespace}-{name}")
+}
+
+/// A fleet membership's resource name, as GKE writes it into `status.clusters[].cluster`
+/// (§1.3: `projects/680206487583/locations/us-central1/memberships/gke-1`).
+pub fn membership_resource(project_number: &str, location: &str, membership: &str) -> String {
+    format!("projects/{project_number}/locations/{location}/memberships/{membership}")
+}
+
+/// The membership name of a `status.clusters[].cluster` entry: the last segment of a
+/// membership resource name, `None` for anything else (e.g. a plain cluster name written by
+/// another implementation).
+pub fn membership_of(entry: &str) -> Option<&str> {
+    let (head, name) = entry.rsplit_once("/memberships/")?;
+    (head.starts_with("projects/") && !name.is_empty() && !name.contains('/')).then_some(name)
+}
 /// ServiceExport condition: the controller has seen the export.
 pub const CONDITION_INITIALIZED: &str = "Initialized";
 /// ServiceExport condition: the Service is exported to the fleet.
@@ -41,8 +74,6 @@ pub const CONDITION_CONFLICT: &str = "Conflict";
     namespaced,
     no_spec,
     status = "ServiceExportStatus",
-    shortname = "svcex",
-    shortname = "svcexport",
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -74,8 +105,6 @@ pub struct ServiceExportStatus {
     kind = "ServiceImport",
     namespaced,
     status = "ServiceImportStatus",
-    shortname = "svcim",
-    shortname = "svcimport",
     printcolumn(
         name = "Type",
         type_ = "string",
@@ -133,6 +162,58 @@ fn session_affinity_none() -> String {
     SESSION_AFFINITY_NONE.to_string()
 }
 
+/// The `v1alpha1` version of `serviceexports.net.gke.io` as GKE serves it (§1.1): the
+/// storage version, `spec.superclusterIP`, status `conditions` (free strings) and
+/// `superclusterIP`, printer columns `SuperclusterIP` and `Age`.
+fn export_v1alpha1() -> CustomResourceDefinitionVersion {
+    let cond = serde_json::json!({"type": "object", "properties": {
+        "lastTransitionTime": {"type": "string"}, "message": {"type": "string"},
+        "reason": {"type": "string"}, "status": {"type": "string"}, "type": {"type": "string"}}});
+    let version = serde_json::json!({
+        "name": EXPORT_STORAGE_VERSION, "served": true, "storage": true,
+        "subresources": {"status": {}},
+        "additionalPrinterColumns": [
+            {"name": "SuperclusterIP", "type": "string", "jsonPath": ".spec.superclusterIP",
+             "description": "The Supercluster scoped IP assigned to this service export"},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}],
+        "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {"superclusterIP": {"type": "string"}}},
+            "status": {"type": "object", "properties": {
+                "conditions": {"type": "array", "items": cond},
+                "superclusterIP": {"type": "string"}}}}}}});
+    // A literal that matches the type: cannot fail.
+    serde_json::from_value(version).unwrap_or_default()
+}
+
+/// `serviceexports.net.gke.io`: `v1alpha1` stored, `v1` served (§1.1).
+pub fn service_export_crd() -> CustomResourceDefinition {
+    let mut crd = ServiceExport::crd();
+    for v in &mut crd.spec.versions {
+        v.storage = false;
+    }
+    crd.spec.versions.insert(0, export_v1alpha1());
+    crd
+}
+
+/// `serviceimports.net.gke.io`: `v1` only, `spec.ips` with `maxItems: 1` (§1.1).
+pub fn service_import_crd() -> CustomResourceDefinition {
+    let mut crd = ServiceImport::crd();
+    for v in &mut crd.spec.versions {
+        let ips = v
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+            .and_then(|root| root.properties.as_mut())
+            .and_then(|p| p.get_mut("spec"))
+            .and_then(|spec| spec.properties.as_mut())
+            .and_then(|p| p.get_mut("ips"));
+        if let Some(ips) = ips {
+            ips.max_items = Some(1);
+        }
+    }
+    crd
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +251,46 @@ mod tests {
                 cluster: "cluster-1".into()
             }]
         );
+    }
+
+    #[test]
+    fn crds_are_shaped_as_gke_serves_them() {
+        let export = service_export_crd();
+        let versions: Vec<(&str, bool, bool)> = export
+            .spec
+            .versions
+            .iter()
+            .map(|v| (v.name.as_str(), v.served, v.storage))
+            .collect();
+        assert_eq!(versions, [("v1alpha1", true, true), ("v1", true, false)]);
+        assert_eq!(export.spec.names.short_names, None);
+        let import = service_import_crd();
+        assert_eq!(import.spec.names.short_names, None);
+        let v = &import.spec.versions[0];
+        let columns: Vec<&str> = v
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(columns, ["Type", "IP", "Age"]);
+        let json = serde_json::to_value(&import).unwrap();
+        let ips = &json["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+            ["ips"];
+        assert_eq!(ips["maxItems"], 1);
+    }
+
+    #[test]
+    fn membership_names_round_trip() {
+        let r = membership_resource("680206487583", "us-central1", "gke-1");
+        assert_eq!(
+            r,
+            "projects/680206487583/locations/us-central1/memberships/gke-1"
+        );
+        assert_eq!(membership_of(&r), Some("gke-1"));
+        assert_eq!(membership_of("gke-1"), None);
+        assert_eq!(membership_of("projects/p/memberships/"), None);
+        assert_eq!(backend_service_name("app", "myapp"), "gkemcs-app-myapp");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Container probes, run for real against the pod's own listeners: `httpGet` (status
-//! 200–399 passes), `tcpSocket` (a connection passes) and `exec` (the command runs in the
+//! 200–399 passes; `host` honoured within 127.0.0.0/8), `tcpSocket` (a connection passes) and `exec` (the command runs in the
 //! emulated image: exit 0 passes; on the generic stand-in, whose tools are unknown, it
 //! passes). `grpc` probes pass. Failure messages are the kubelet's, for `Unhealthy` events.
 //! Probe timeouts are real seconds (capped at 5 s): they bound real network I/O.
@@ -73,7 +73,25 @@ pub async fn run(
     if let Some(h) = probe.get("httpGet") {
         let p = port(container, &h["port"]).ok_or("invalid port")?;
         let path = h["path"].as_str().unwrap_or("/");
-        let addr = SocketAddr::from((ip, p));
+        // `httpGet.host` (default: the pod IP), as the kubelet honours it. The fleet connects
+        // only within 127.0.0.0/8: another address is unreachable, a name unresolvable.
+        let target = match h["host"].as_str().filter(|h| !h.is_empty()) {
+            None => ip,
+            Some(host) => match host.parse::<Ipv4Addr>() {
+                Ok(a) if a.is_loopback() => a,
+                Ok(a) => {
+                    return Err(format!(
+                        "Get \"http://{a}:{p}{path}\": dial tcp {a}:{p}: connect: network is unreachable"
+                    ));
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "Get \"http://{host}:{p}{path}\": dial tcp: lookup {host}: no such host"
+                    ));
+                }
+            },
+        };
+        let addr = SocketAddr::from((target, p));
         let url = format!("http://{addr}{path}");
         return match tokio::time::timeout(timeout, http_get(addr, path)).await {
             Err(_) => Err(format!(
