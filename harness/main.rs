@@ -5,10 +5,8 @@ use mcs_harness::cli::{Cli, Command, SimAction};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    let output = cli.global.output();
+    mcs_harness::output::init_tracing(&output);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -26,7 +24,7 @@ fn main() -> std::process::ExitCode {
                 mcs_harness::kind::cmd::run(&args, &mut std::io::stdout()).await?;
             }
             Command::Run(args) => {
-                let code = mcs_harness::run_cmd::run(&args).await?;
+                let code = mcs_harness::run_cmd::run(&args, &output).await?;
                 return Ok(u8::try_from(code).unwrap_or(1));
             }
             Command::Sim {
@@ -40,6 +38,14 @@ fn main() -> std::process::ExitCode {
             Command::Gc(args) => {
                 let code = mcs_harness::gc_cmd::run(&args, &mut std::io::stdout()).await?;
                 return Ok(u8::try_from(code).unwrap_or(1));
+            }
+            Command::Completions { shell } => {
+                let text = mcs_harness::cli::completions(shell);
+                use std::io::Write;
+                match std::io::stdout().lock().write_all(text.as_bytes()) {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    other => other?,
+                }
             }
             Command::Schema => {
                 use std::io::Write;
@@ -56,7 +62,8 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Causes joined by `: `, Kubernetes API errors as their Status message.
+            eprintln!("error: {}", mcs_harness::output::error_chain(e.as_ref()));
             std::process::ExitCode::from(2)
         }
     }
