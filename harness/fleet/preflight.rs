@@ -267,7 +267,7 @@ async fn serves_mcs(client: &Client, f: Flavour) -> Result<bool, kube::Error> {
 }
 
 /// A permission a run needs: verb, group, resource, subresource, namespace.
-type Need = (
+pub type Need = (
     &'static str,
     &'static str,
     &'static str,
@@ -277,7 +277,7 @@ type Need = (
 
 /// What a run does on a cluster: its namespaces, the recipe's workloads, probe pods and exec,
 /// exports, reading what MCS derives, its liveness Lease, and (where served) Faults.
-fn needs(flavours: &[Flavour], faults: bool) -> Vec<Need> {
+pub fn needs(flavours: &[Flavour], faults: bool) -> Vec<Need> {
     let mut n: Vec<Need> = vec![
         ("create", "", "namespaces", "", ""),
         ("delete", "", "namespaces", "", ""),
