@@ -83,6 +83,13 @@ pub enum Command {
     /// run id whose run's Lease has expired (never a live run's). Exit 0 done, 1 something
     /// could not be removed, 2 usage error.
     Gc(crate::gc_cmd::GcArgs),
+    /// Work with reports: `report merge A.json B.json --junit … --html …` merges the JSON
+    /// reports of shards (`run --shard I/N --json …`) into one run.
+    Report {
+        /// Report action.
+        #[command(subcommand)]
+        action: crate::report_cmd::ReportAction,
+    },
     /// Print the JSON Schema of scenario files (for editors: yaml-language-server).
     Schema,
     /// Print a shell completion script: `source <(mcs-harness completions bash)`.

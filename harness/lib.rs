@@ -20,6 +20,7 @@ pub mod local;
 pub mod output;
 pub mod probe;
 pub mod report;
+pub mod report_cmd;
 pub mod retry;
 pub mod run_cmd;
 pub mod run_list;

@@ -39,6 +39,10 @@ fn main() -> std::process::ExitCode {
                 let code = mcs_harness::gc_cmd::run(&args, &mut std::io::stdout()).await?;
                 return Ok(u8::try_from(code).unwrap_or(1));
             }
+            Command::Report { action } => {
+                let code = mcs_harness::report_cmd::run(&action, &output)?;
+                return Ok(u8::try_from(code).unwrap_or(1));
+            }
             Command::Completions { shell } => {
                 let text = mcs_harness::cli::completions(shell);
                 use std::io::Write;

@@ -455,3 +455,61 @@ fn docker_build_context_leaves_out_target_and_git() {
     );
     assert!(dockerfile.contains("--locked"));
 }
+
+/// The Indexed Job shards the suite: completions = parallelism = the shard count in the
+/// `--shard` argument, indexed by JOB_COMPLETION_INDEX, each shard its own report file.
+#[test]
+fn indexed_job_shards_by_completion_index() {
+    let text = std::fs::read_to_string(root().join("examples/k8s/indexed-job.yaml")).unwrap();
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+    let job = docs.iter().find(|d| d["kind"] == "Job").expect("a Job");
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    let n = spec["completions"].as_u64().unwrap();
+    assert_eq!(spec["parallelism"].as_u64(), Some(n));
+    let pod = &spec["template"]["spec"];
+    let c = &pod["containers"][0];
+    let command: Vec<&str> = c["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let script = command[2];
+    assert!(
+        script.contains(&format!("--shard=\"$JOB_COMPLETION_INDEX/{n}\"")),
+        "{script}"
+    );
+    assert!(
+        script.contains("shard-$JOB_COMPLETION_INDEX.json"),
+        "{script}"
+    );
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[0], "run");
+    let help = run_help();
+    for f in flags(&args.join(" ")).into_iter().chain(flags(script)) {
+        assert!(help.contains(f.as_str()), "{f} is not a `run` flag");
+    }
+    // The pods share the CronJob's service account (its RBAC) and a volume for reports.
+    assert_eq!(pod["serviceAccountName"], "mcs-harness");
+    let claim = docs
+        .iter()
+        .find(|d| d["kind"] == "PersistentVolumeClaim")
+        .unwrap();
+    assert_eq!(claim["spec"]["accessModes"][0], "ReadWriteMany");
+    // The shell splits the script as a pod would run it.
+    let check = Command::new("sh")
+        .args(["-n", "-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

@@ -76,6 +76,8 @@ pub struct Console {
     quiet: bool,
     /// Colour the status words (ANSI SGR).
     color: bool,
+    /// Events replayed from reports (`report merge`): no `started` notes.
+    replayed: bool,
 }
 
 /// Column where step names start; failure details are indented to it.
@@ -92,7 +94,15 @@ impl Console {
             printed: HashSet::new(),
             quiet: false,
             color: false,
+            replayed: false,
         }
+    }
+
+    /// Events come from reports, not a live run (`report merge`): `started` notes say
+    /// nothing then.
+    pub fn replayed(mut self, replayed: bool) -> Console {
+        self.replayed = replayed;
+        self
     }
 
     /// `-q`: print only failed scenarios and the closing summary.
@@ -164,7 +174,7 @@ impl Console {
         namespace: &str,
         clusters: &[(String, String)],
     ) -> Result<(), ReportError> {
-        if self.mode == ConsoleMode::Progress || self.quiet {
+        if self.mode == ConsoleMode::Progress || self.quiet || self.replayed {
             return Ok(());
         }
         let clusters: Vec<String> = clusters.iter().map(|(c, at)| format!("{c}={at}")).collect();
