@@ -18,6 +18,7 @@ pub mod k3s;
 pub mod kind;
 pub mod local;
 pub mod output;
+pub mod plugin;
 pub mod probe;
 pub mod report;
 pub mod report_cmd;

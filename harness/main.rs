@@ -4,7 +4,14 @@ use clap::Parser;
 use mcs_harness::cli::{Cli, Command, SimAction};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    // Started as `kubectl-mcs` (`kubectl mcs …`): kubectl's conventions, `kubectl mcs` in help.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match args.first() {
+        Some(argv0) if mcs_harness::plugin::invoked_as_plugin(argv0) => {
+            mcs_harness::plugin::parse(&args)
+        }
+        _ => Cli::parse_from(args),
+    };
     let output = cli.global.output();
     mcs_harness::output::init_tracing(&output);
     let runtime = match tokio::runtime::Runtime::new() {
