@@ -415,13 +415,19 @@ fn run_summary(record: &RunRecord, color: bool) -> Vec<String> {
         .scenarios
         .iter()
         .filter_map(|s| match &s.outcome {
-            Some(Outcome::Failed(f)) => Some(match s.first_failed_step() {
-                Some(st) => format!(
-                    "    {} (step {:02} {}): {}",
-                    s.name, st.info.index, st.info.name, f.message
-                ),
-                None => format!("    {}: {}", s.name, f.message),
-            }),
+            Some(Outcome::Failed(f)) => {
+                let line = match s.first_failed_step() {
+                    Some(st) => format!(
+                        "    {} (step {:02} {}): {}",
+                        s.name, st.info.index, st.info.name, f.message
+                    ),
+                    None => format!("    {}: {}", s.name, f.message),
+                };
+                Some(match text::summary_diagnosis(s).as_str() {
+                    "—" => line,
+                    d => format!("{line} [diagnosis: {d}]"),
+                })
+            }
             _ => None,
         })
         .collect();

@@ -206,11 +206,11 @@ fn markdown_summary_table_and_details() {
         "{md}"
     );
     assert!(
-        md.contains("| mcs-basic | ✅ passed | 3/3 | 845 ms | dnsCorrect (b) 390 ms |\n"),
+        md.contains("| mcs-basic | ✅ passed | 3/3 | 845 ms | — | dnsCorrect (b) 390 ms |\n"),
         "{md}"
     );
     assert!(
-        md.contains("| kind-only | ⏭️ skipped | 0/2 | 0 ms | — |\n"),
+        md.contains("| kind-only | ⏭️ skipped | 0/2 | 0 ms | — | — |\n"),
         "{md}"
     );
     assert!(!md.contains("<details>"));
@@ -218,7 +218,7 @@ fn markdown_summary_table_and_details() {
     let md = markdown_of(&failing_run());
     assert!(md.starts_with("## mcs-harness: ❌ FAILED\n"), "{md}");
     assert!(
-        md.contains("| mcs-basic | ❌ failed | 1/3 | 30.2 s | — |\n"),
+        md.contains("| mcs-basic | ❌ failed | 1/3 | 30.2 s | endpoints-empty (cluster b) | — |\n"),
         "{md}"
     );
     assert!(
@@ -230,13 +230,15 @@ fn markdown_summary_table_and_details() {
         "{md}"
     );
     assert!(
-        md.contains("**Diagnosis:** endpoints-empty (cluster b)\n\n```text\nthe derived Endpoints"),
+        md.contains("**Diagnosis:** endpoints-empty (cluster b)\n\nthe derived Endpoints"),
         "{md}"
     );
+    // Evidence in full, folded; the remedy as prose plus its commands in a sh block.
     assert!(
-        md.contains("\n  b: Endpoints mcs-basic-r1/gke-mcs-7pq subsets = <none>\n"),
+        md.contains("<details><summary>evidence (1)</summary>\n\n```text\nb: Endpoints mcs-basic-r1/gke-mcs-7pq subsets = <none>\n```"),
         "{md}"
     );
+    assert!(md.contains("**Remedy:** "), "{md}");
     assert_eq!(
         md.matches("<details>").count(),
         md.matches("</details>").count()
@@ -247,7 +249,7 @@ fn markdown_summary_table_and_details() {
 fn markdown_escapes_and_flags_cleanup() {
     let md = markdown_of(&interleaved_run());
     assert!(
-        md.contains("| slow | ✅ passed ⚠️ cleanup | 2/2 | 400 ms | — |\n"),
+        md.contains("| slow | ✅ passed ⚠️ cleanup | 2/2 | 400 ms | — | — |\n"),
         "{md}"
     );
     assert!(
