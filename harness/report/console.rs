@@ -27,6 +27,11 @@
 //! test result: FAILED. 1 passed; 1 failed; 0 skipped; finished in 32.01s
 //! ```
 //!
+//! `-q` ([`Console::quiet`]) prints only the blocks of failed (or unfinished) scenarios and
+//! the closing summary; [`Console::color`] colours the status words (`ok` green, `FAILED`
+//! red, `skipped` yellow) with ANSI codes — the caller decides (a terminal, `--color`,
+//! `NO_COLOR`), so files and pipes get none.
+//!
 //! Why this shape: with `--jobs N` the events of concurrent scenarios interleave, so step
 //! lines are buffered per scenario and printed as one block when the scenario finishes
 //! (result first, like libtest's `test x ... ok`, then the steps indented under it). A
