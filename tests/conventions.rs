@@ -253,7 +253,12 @@ fn shards_are_disjoint_and_together_take_every_scenario() {
     let out = harness(&["run", "--list", "--shard", "3/3"]);
     assert_eq!(out.status.code(), Some(2));
     // A shard that gets nothing (more shards than scenarios) passes: the others run them.
-    let out = harness(&["run", "-q", "--shard", &format!("{}/{}", all.len(), all.len() + 1)]);
+    let out = harness(&[
+        "run",
+        "-q",
+        "--shard",
+        &format!("{}/{}", all.len(), all.len() + 1),
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("0 passed; 0 failed; 0 skipped"), "{stdout}");
