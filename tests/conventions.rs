@@ -340,3 +340,51 @@ fn timeouts_scale_and_the_default_can_be_set() {
     let (code, _) = run_in(dir.path(), &["a-fail.yaml", "--timeout-scale", "0"]);
     assert_eq!(code, Some(2));
 }
+
+/// `--flag` names in `text`.
+fn long_flags(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|t| t.starts_with("--") && t.len() > 2)
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn readme_synopsis_names_every_run_flag() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("mcs-harness run [SCENARIO.yaml|DIR]")
+        .expect("run synopsis");
+    let end = start
+        + readme[start..]
+            .find("mcs-harness report merge")
+            .expect("next command");
+    let synopsis = long_flags(&readme[start..end]);
+    let help = text(&harness(&["run", "--help"]).stdout);
+    // The options clap lists: lines starting with `-x, --name` or `--name`.
+    let defined: String = help
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+        .map(|l| l.split("  ").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let all = long_flags(&defined);
+    assert!(
+        all.contains("--shard") && all.contains("--kubeconfig") && all.len() > 30,
+        "{all:?}"
+    );
+    let mut missing: Vec<String> = all
+        .into_iter()
+        .filter(|f| {
+            !["--help", "--version", "--verbose", "--quiet", "--color"].contains(&f.as_str())
+        })
+        .filter(|f| !synopsis.contains(f))
+        .collect();
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "run flags missing from the README synopsis: {missing:?}"
+    );
+    assert!(readme[start..end].contains("@in-cluster"));
+}
