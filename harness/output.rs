@@ -159,15 +159,21 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        let text = match err.downcast_ref::<kube::Error>() {
-            Some(k) => kube_error(k),
-            None => err.to_string(),
+        let kubeconfig = err.downcast_ref::<kube::config::KubeconfigError>();
+        let text = match (err.downcast_ref::<kube::Error>(), kubeconfig) {
+            (Some(k), _) => kube_error(k),
+            // kube-rs writes the path with Debug quotes: `from '"/x"'`.
+            (_, Some(kube::config::KubeconfigError::ReadConfig(io, path))) => {
+                format!("cannot read {}: {io}", path.display())
+            }
+            _ => err.to_string(),
         };
         if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
-        cur = match err.downcast_ref::<kube::Error>() {
-            Some(kube::Error::Api(_)) => None,
+        cur = match (err.downcast_ref::<kube::Error>(), kubeconfig) {
+            (Some(kube::Error::Api(_)), _)
+            | (_, Some(kube::config::KubeconfigError::ReadConfig(..))) => None,
             _ => err.source(),
         };
     }
@@ -264,6 +270,13 @@ mod tests {
         let chain = error_chain(&e);
         assert_eq!(chain, text);
         assert!(!chain.contains("Status {"), "{chain}");
+    }
+
+    #[test]
+    fn unreadable_kubeconfig_names_the_path_plainly() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = kube::config::KubeconfigError::ReadConfig(io, "/x/kc".into());
+        assert_eq!(error_chain(&e), "cannot read /x/kc: No such file");
     }
 
     #[test]
