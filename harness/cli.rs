@@ -6,14 +6,60 @@ use clap::{Args, Parser, Subcommand};
 
 /// End-to-end test harness for Kubernetes Multi-Cluster Services.
 #[derive(Debug, Parser)]
-#[command(name = "mcs-harness", version, about, propagate_version = true)]
+#[command(
+    name = "mcs-harness",
+    version,
+    long_version = crate::output::long_version(),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
+    /// Output options of every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Options every command takes (see `output`).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log lines on stderr: -v the harness's info lines, -vv debug (kube-rs too),
+    /// -vvv everything. RUST_LOG, when set, overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Print only failures and the summary.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        global = true,
+        value_name = "WHEN"
+    )]
+    pub color: crate::output::ColorChoice,
+}
+
+impl GlobalArgs {
+    /// The resolved output options.
+    pub fn output(&self) -> crate::output::Output {
+        let verbosity = match self.quiet {
+            true => -1,
+            false => i8::try_from(self.verbose).unwrap_or(i8::MAX),
+        };
+        crate::output::Output {
+            verbosity,
+            color: self.color,
+        }
+    }
+}
+
 /// Top-level commands.
+// Parsed once per process: the size of `run`'s options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios (default: every file in scenarios/) on the embedded fleet or on
@@ -37,8 +83,51 @@ pub enum Command {
     /// run id whose run's Lease has expired (never a live run's). Exit 0 done, 1 something
     /// could not be removed, 2 usage error.
     Gc(crate::gc_cmd::GcArgs),
+    /// Work with reports: `report merge A.json B.json --junit … --html …` merges the JSON
+    /// reports of shards (`run --shard I/N --json …`) into one run.
+    Report {
+        /// Report action.
+        #[command(subcommand)]
+        action: crate::report_cmd::ReportAction,
+    },
     /// Print the JSON Schema of scenario files (for editors: yaml-language-server).
     Schema,
+    /// Print a shell completion script: `source <(mcs-harness completions bash)`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The completion script of `shell` for `mcs-harness`.
+///
+/// clap_complete 4.6's bash script names its per-subcommand cases after the binary with
+/// `-` replaced in one place and not in the other, so subcommands of a hyphenated name
+/// never complete; the script is generated for `mcs_harness` and only the `complete`
+/// lines are pointed at the real name.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let name = match shell {
+        clap_complete::Shell::Bash => "mcs_harness",
+        _ => "mcs-harness",
+    };
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    match shell {
+        clap_complete::Shell::Bash => {
+            text.lines()
+                .map(|l| match l.trim_start().starts_with("complete ") {
+                    true => l.replace(" mcs_harness", " mcs-harness"),
+                    false => l.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        }
+        _ => text,
+    }
 }
 
 /// Importer flavour on the command line.

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::doctor::Diagnosis;
 
@@ -183,7 +183,7 @@ pub struct StepInfo {
 }
 
 /// How a step or scenario ended.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum Outcome {
     /// It did what it should.
@@ -198,7 +198,7 @@ pub enum Outcome {
 }
 
 /// What went wrong, for people and for CI.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
     /// One-line summary, e.g. `timed out after 30s waiting for Endpoints gke-mcs-… in b`.
@@ -298,6 +298,22 @@ pub enum Milestone {
 }
 
 impl Milestone {
+    /// Every milestone.
+    pub const ALL: [Milestone; 7] = [
+        Milestone::ExportApplied,
+        Milestone::ImportSeen,
+        Milestone::EndpointsCorrect,
+        Milestone::DnsCorrect,
+        Milestone::FirstHttp200,
+        Milestone::Unexported,
+        Milestone::ImportRemoved,
+    ];
+
+    /// The milestone of a [`Milestone::key`].
+    pub fn from_key(key: &str) -> Option<Milestone> {
+        Self::ALL.into_iter().find(|m| m.key() == key)
+    }
+
     /// Stable key used in JSON and tables.
     pub fn key(self) -> &'static str {
         match self {
@@ -316,6 +332,11 @@ impl Milestone {
 /// type, already in the dependency tree).
 pub mod rfc3339 {
     use std::time::SystemTime;
+
+    /// Parses what [`format`] writes (any RFC 3339 instant).
+    pub fn parse(s: &str) -> Option<SystemTime> {
+        s.parse::<jiff::Timestamp>().ok().map(SystemTime::from)
+    }
 
     /// Formats `t` as `2026-11-26T10:00:00.123Z`.
     pub fn format(t: SystemTime) -> String {
@@ -338,6 +359,17 @@ pub mod millis {
     /// serde `serialize_with`.
     pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_micros() as f64 / 1000.0)
+    }
+
+    /// serde `deserialize_with`: milliseconds (a non-negative number) back to a duration.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let ms: f64 = serde::Deserialize::deserialize(d)?;
+        from_ms(ms).ok_or_else(|| serde::de::Error::custom(format!("bad duration {ms} ms")))
+    }
+
+    /// Milliseconds as written in reports, when they are a valid duration.
+    pub fn from_ms(ms: f64) -> Option<Duration> {
+        (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
     }
 }
 

@@ -58,8 +58,8 @@ pub async fn run(args: &ImporterArgs, out: &mut dyn Write) -> Result<(), Importe
     let importer = Importer::start(cfg, conns).await;
     let _ = writeln!(
         out,
-        "importer running ({:?}) for clusters {}; press Ctrl-C to stop",
-        args.flavour,
+        "importer running ({} flavour) for clusters {}; press Ctrl-C to stop",
+        crate::scenario::Flavour::from(mcs_importer::Flavour::from(args.flavour)).name(),
         importer.clusters().await.join(", ")
     );
     let _ = out.flush();

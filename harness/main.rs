@@ -4,11 +4,16 @@ use clap::Parser;
 use mcs_harness::cli::{Cli, Command, SimAction};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    // Started as `kubectl-mcs` (`kubectl mcs …`): kubectl's conventions, `kubectl mcs` in help.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match args.first() {
+        Some(argv0) if mcs_harness::plugin::invoked_as_plugin(argv0) => {
+            mcs_harness::plugin::parse(&args)
+        }
+        _ => Cli::parse_from(args),
+    };
+    let output = cli.global.output();
+    mcs_harness::output::init_tracing(&output);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -26,7 +31,7 @@ fn main() -> std::process::ExitCode {
                 mcs_harness::kind::cmd::run(&args, &mut std::io::stdout()).await?;
             }
             Command::Run(args) => {
-                let code = mcs_harness::run_cmd::run(&args).await?;
+                let code = mcs_harness::run_cmd::run(&args, &output).await?;
                 return Ok(u8::try_from(code).unwrap_or(1));
             }
             Command::Sim {
@@ -40,6 +45,18 @@ fn main() -> std::process::ExitCode {
             Command::Gc(args) => {
                 let code = mcs_harness::gc_cmd::run(&args, &mut std::io::stdout()).await?;
                 return Ok(u8::try_from(code).unwrap_or(1));
+            }
+            Command::Report { action } => {
+                let code = mcs_harness::report_cmd::run(&action, &output)?;
+                return Ok(u8::try_from(code).unwrap_or(1));
+            }
+            Command::Completions { shell } => {
+                let text = mcs_harness::cli::completions(shell);
+                use std::io::Write;
+                match std::io::stdout().lock().write_all(text.as_bytes()) {
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    other => other?,
+                }
             }
             Command::Schema => {
                 use std::io::Write;
@@ -56,7 +73,8 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Causes joined by `: `, Kubernetes API errors as their Status message.
+            eprintln!("error: {}", mcs_harness::output::error_chain(e.as_ref()));
             std::process::ExitCode::from(2)
         }
     }

@@ -18,6 +18,7 @@ use crate::engine::{self, EventSink, Planned, RunConfig, RunIntro};
 use crate::fleet::gc::{GcOptions, RunVerdict};
 use crate::fleet::liveness::RunLease;
 use crate::fleet::{OpenError, Provider, ProviderError, ProviderKind, ProviderOptions};
+use crate::output::Output;
 use crate::report::{Console, ConsoleMode, FanOut, Html, Json, Junit, Markdown, Reporter};
 use crate::scenario::{self, LoadOptions, Scenario, ScenarioError};
 
@@ -66,9 +67,39 @@ pub struct RunArgs {
     /// Image of the probe pods that run DNS and HTTP probes.
     #[arg(long, default_value = crate::probe::DEFAULT_PROBE_IMAGE)]
     pub probe_image: String,
-    /// Only run scenarios whose name contains this text.
+    /// Only run scenarios whose name matches this regular expression (repeat: any may
+    /// match; unanchored, so `repro` and `^repro-` both take repro-partition).
+    #[arg(long = "filter", value_name = "REGEX")]
+    pub filters: Vec<String>,
+    /// Leave out scenarios whose name matches this regular expression (repeat).
+    #[arg(long = "skip", value_name = "REGEX")]
+    pub skips: Vec<String>,
+    /// Only run scenarios whose `labels` satisfy this selector: `key=value`, `key!=value`,
+    /// `key`, `!key`, comma-separated (repeat: all must hold), as `kubectl get -l`.
+    #[arg(long = "selector", short = 'l', value_name = "SELECTOR", value_parser = crate::select::parse_selector)]
+    pub selectors: Vec<Vec<crate::select::Requirement>>,
+    /// Run only shard INDEX of COUNT (0-based, e.g. `--shard $JOB_COMPLETION_INDEX/3`):
+    /// the selected scenarios sorted by name, dealt round-robin.
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = crate::select::parse_shard)]
+    pub shard: Option<crate::select::Shard>,
+    /// Start no new scenario after one fails (running ones finish; the rest are reported
+    /// skipped).
     #[arg(long)]
-    pub filter: Option<String>,
+    pub fail_fast: bool,
+    /// Multiply every timeout of every scenario (defaults, step caps, steps' own) by F,
+    /// e.g. 10 for GKE, whose propagation takes minutes where the embedded fleet takes
+    /// milliseconds.
+    #[arg(long, default_value_t = 1.0, value_name = "F", value_parser = parse_scale)]
+    pub timeout_scale: f64,
+    /// Timeout of waits and assertions that have no `timeout` of their own, replacing the
+    /// scenarios' `timeouts.default` (the step cap is raised to it when lower); applied
+    /// before `--timeout-scale`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub default_timeout: Option<Duration>,
+    /// Print what would run (and why each other scenario would not), then exit 0 without
+    /// running anything.
+    #[arg(long)]
+    pub list: bool,
     /// Write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
@@ -124,6 +155,16 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     match v {
         Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("expected a percentage like 25% , got {s:?}")),
+    }
+}
+
+/// A timeout factor: a positive number up to 1000.
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f > 0.0 && f <= 1000.0 => Ok(f),
+        _ => Err(format!(
+            "expected a factor above 0 and at most 1000 (e.g. 10), got {s:?}"
+        )),
     }
 }
 
@@ -190,6 +231,14 @@ pub enum RunCmdError {
     /// Signal handlers could not be installed.
     #[error("failed to install signal handlers")]
     Signal(#[source] std::io::Error),
+    /// A selection flag is wrong.
+    #[error(transparent)]
+    Select(#[from] crate::select::SelectError),
+    /// The selection flags leave no scenario.
+    #[error(
+        "no scenario is selected:\n{0}\ncheck --filter, --skip and --selector (`--list` shows why each is left out)"
+    )]
+    NoneSelected(String),
     /// The run's Lease could not be created.
     #[error(transparent)]
     Lease(#[from] crate::fleet::liveness::LivenessError),
@@ -274,7 +323,7 @@ pub fn cpus() -> usize {
 }
 
 /// Runs `mcs-harness run`; returns the exit code (0 passed, 1 failed, 130/143 signalled).
-pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
+pub async fn run(args: &RunArgs, output: &Output) -> Result<i32, RunCmdError> {
     for p in [&args.junit, &args.json, &args.markdown, &args.html]
         .into_iter()
         .flatten()
@@ -287,11 +336,18 @@ pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
         allow_outside_files: args.allow_outside_files,
     };
     let mut scenarios = load_all_with(&files, &load)?;
-    if let Some(f) = &args.filter {
-        scenarios.retain(|s| s.name.contains(f.as_str()));
-        if scenarios.is_empty() {
-            return Err(RunCmdError::NoScenarios(format!("(filter {f:?})")));
-        }
+    for s in &mut scenarios {
+        s.adjust_timeouts(args.default_timeout, args.timeout_scale);
+    }
+    let selection = crate::select::Selection::new(
+        &args.filters,
+        &args.skips,
+        args.selectors.iter().flatten().cloned().collect(),
+        args.shard,
+    )?;
+    let (scenarios, left_out) = crate::run_list::apply(scenarios, &selection)?;
+    if args.list {
+        return crate::run_list::list(args, &scenarios, &left_out).await;
     }
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
@@ -302,7 +358,8 @@ pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
         .collect();
     let (provider, preflight) = crate::fleet::open(&provider_options(args)).await?;
     let plan = plan(&scenarios, provider.as_ref())?;
-    if plan.iter().all(|p| p.skip.is_some()) {
+    // An empty shard (more shards than scenarios) passes: the other shards run them all.
+    if !plan.is_empty() && plan.iter().all(|p| p.skip.is_some()) {
         return Err(RunCmdError::NothingRuns(
             plan.iter()
                 .map(|p| {
@@ -321,6 +378,7 @@ pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
         allow_namespaces: args.allow_namespaces.clone(),
         probe_image: args.probe_image.clone(),
         jobs: args.jobs.map_or_else(default_jobs, |j| j as usize),
+        fail_fast: args.fail_fast,
         ..RunConfig::default()
     };
     let shared = !provider.capabilities().fleet_per_scenario;
@@ -335,7 +393,17 @@ pub async fn run(args: &RunArgs) -> Result<i32, RunCmdError> {
         false => None,
     };
     let (collector, data) = Collector::new();
-    let reporter = reporters(args, collector);
+    if let Some(shard) = selection.shard() {
+        notices.push(format!(
+            "shard {shard}: {} of the selected scenarios run here ({} in other shards)",
+            scenarios.len() / args.repeat as usize,
+            left_out
+                .iter()
+                .filter(|(_, why)| why.starts_with("in shard"))
+                .count()
+        ));
+    }
+    let reporter = reporters(args, output, collector);
     let intro = RunIntro {
         preflight: Some(preflight),
         notices,
@@ -389,7 +457,7 @@ fn say(text: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
-fn provider_options(args: &RunArgs) -> ProviderOptions {
+pub(crate) fn provider_options(args: &RunArgs) -> ProviderOptions {
     let kind = match (args.provider, args.clusters.is_empty()) {
         (_, false) => ProviderKind::Contexts(args.clusters.clone()),
         (None | Some(ProviderArg::Embedded), true) => ProviderKind::Embedded,
@@ -589,15 +657,19 @@ pub async fn run_with(
 }
 
 /// Console (progress bar on a terminal outside CI) plus the requested files.
-fn reporters(args: &RunArgs, collector: Collector) -> Box<dyn Reporter> {
+fn reporters(args: &RunArgs, output: &Output, collector: Collector) -> Box<dyn Reporter> {
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
-    let mode = if tty {
+    let mode = if tty && !output.quiet() {
         ConsoleMode::Progress
     } else {
         ConsoleMode::Plain
     };
     let mut all: Vec<Box<dyn Reporter>> = vec![
-        Box::new(Console::new(Box::new(std::io::stdout()), mode)),
+        Box::new(
+            Console::new(Box::new(std::io::stdout()), mode)
+                .quiet(output.quiet())
+                .color(output.color_stdout()),
+        ),
         Box::new(collector),
     ];
     if let Some(p) = &args.junit {

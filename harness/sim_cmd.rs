@@ -58,8 +58,9 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
             eo.propagation_delay, eo.gke.project_number, eo.gke.location
         ),
         Some(_) => format!(
-            "importer: {:?} flavour, propagation delay {:?}",
-            eo.flavour, eo.propagation_delay
+            "importer: {} flavour, propagation delay {}",
+            crate::scenario::Flavour::from(eo.flavour).name(),
+            crate::duration::human(eo.propagation_delay)
         ),
         None => "importer: not running (--no-importer)".to_string(),
     };

@@ -75,6 +75,9 @@ fn cronjob_rbac_is_minimal_and_args_are_valid() {
             "ServiceAccount",
             "ClusterRole",
             "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
+            "PersistentVolumeClaim",
             "CronJob"
         ]
     );
@@ -102,7 +105,68 @@ fn cronjob_rbac_is_minimal_and_args_are_valid() {
         assert!(grants(res, verb), "the ClusterRole must grant {verb} {res}");
     }
     assert!(!grants("secrets", "get"), "no access to secrets");
-    let job = &docs[4]["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    // Exactly what a run needs: every permission preflight checks (GKE flavour, no Fault
+    // API on a real fleet) is granted — cluster-wide, or by the Role in the Lease's
+    // namespace — and every rule grants something a run or its diagnosis uses.
+    let role = docs[4]["rules"].as_array().unwrap();
+    let covers = |rules: &[serde_json::Value], group: &str, res: &str, verb: &str| {
+        rules.iter().any(|r| {
+            let has = |f: &str, v: &str| r[f].as_array().unwrap().iter().any(|x| x == v);
+            has("apiGroups", group) && has("resources", res) && has("verbs", verb)
+        })
+    };
+    let needs = mcs_harness::fleet::preflight::needs(&[mcs_harness::scenario::Flavour::Gke], false);
+    for (verb, group, resource, sub, ns) in &needs {
+        let res = match *sub {
+            "" => resource.to_string(),
+            s => format!("{resource}/{s}"),
+        };
+        let granted = covers(rules, group, &res, verb)
+            || (*ns == "mcs-harness" && covers(role, group, &res, verb));
+        assert!(
+            granted,
+            "{verb} {group}/{res} (namespace {ns:?}) is not granted"
+        );
+    }
+    assert_eq!(docs[4]["metadata"]["namespace"], "mcs-harness");
+    assert_eq!(docs[5]["roleRef"]["name"], docs[4]["metadata"]["name"]);
+    // Beyond preflight's list: the waits read what they watch (get/list/watch), recipes
+    // create ConfigMaps, events and pod logs are evidence, the importer's Lease its health.
+    let extra = [
+        "configmaps",
+        "events",
+        "pods/log",
+        "leases",
+        "serviceimports",
+        "endpoints",
+        "endpointslices",
+    ];
+    for r in rules.iter().chain(role) {
+        for res in r["resources"].as_array().unwrap() {
+            let res = res.as_str().unwrap();
+            let needed = needs.iter().any(|(_, _, n, sub, _)| match *sub {
+                "" => *n == res,
+                s => format!("{n}/{s}") == res,
+            });
+            assert!(
+                needed || extra.contains(&res),
+                "{res} is granted but not needed"
+            );
+        }
+    }
+    // Reports go to a PVC, not an emptyDir that dies with the pod.
+    assert_eq!(docs[6]["metadata"]["name"], "mcs-harness-reports");
+    let job = &docs[7]["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let reports = job["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "reports")
+        .unwrap();
+    assert_eq!(
+        reports["persistentVolumeClaim"]["claimName"],
+        "mcs-harness-reports"
+    );
     assert_eq!(job["serviceAccountName"], "mcs-harness");
     let args: Vec<&str> = job["containers"][0]["args"]
         .as_array()
@@ -184,7 +248,8 @@ fn nightly_workflow_run_step_passes_on_a_two_cluster_fleet() {
 fn cronjob_container_runs_in_cluster_against_a_two_cluster_fleet() {
     let text = std::fs::read_to_string(root().join("examples/k8s/cronjob.yaml")).unwrap();
     let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
-    let container = &docs[4]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    let cronjob = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
+    let container = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
     let sim = support::SimProcess::start_with(&["--no-faults"]);
     let kc: serde_json::Value =
         serde_saphyr::from_str(&std::fs::read_to_string(&sim.kubeconfig).unwrap()).unwrap();
@@ -258,6 +323,28 @@ fn cronjob_container_runs_in_cluster_against_a_two_cluster_fleet() {
          exec \"$@\"",
         sa = sa.display()
     );
+    // The container's command (a shell giving each run its own report directory), with
+    // mcs-harness on PATH as in the image.
+    let command: Vec<String> = container["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let mut a = a.as_str().unwrap().to_string();
+            for (path, dir) in &mounts {
+                a = a.replace(path.as_str(), dir.to_str().unwrap());
+            }
+            a
+        })
+        .collect();
+    let bin = sim.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(harness_bin(), bin.join("mcs-harness")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new("unshare")
         .args([
             "--mount",
@@ -268,8 +355,9 @@ fn cronjob_container_runs_in_cluster_against_a_two_cluster_fleet() {
             &script,
             "sh",
         ])
-        .arg(harness_bin())
+        .args(&command)
         .args(&args)
+        .env("PATH", path)
         .current_dir(root())
         .env("KUBERNETES_SERVICE_HOST", host)
         .env("KUBERNETES_SERVICE_PORT", port)
@@ -286,5 +374,142 @@ fn cronjob_container_runs_in_cluster_against_a_two_cluster_fleet() {
     assert!(all.contains("a=@in-cluster"), "{all}");
     assert!(all.contains("6 passed; 0 failed; 6 skipped"), "{all}");
     let reports = &mounts.iter().find(|(p, _)| p == "/reports").unwrap().1;
-    assert!(reports.join("report.json").is_file() && reports.join("junit.xml").is_file());
+    let runs: Vec<std::path::PathBuf> = std::fs::read_dir(reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "one directory per run: {runs:?}");
+    for f in ["report.json", "junit.xml", "report.html"] {
+        assert!(runs[0].join(f).is_file(), "{f} in {}", runs[0].display());
+    }
+}
+
+/// Patterns of `.dockerignore` that match top-level `name` (the forms the file uses:
+/// `name`, `name/`, `/name`, `**/name/`; globs are not needed there).
+fn dockerignored(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|p| {
+        let p = p.trim_start_matches("**/").trim_start_matches('/');
+        p.trim_end_matches('/') == name
+    })
+}
+
+/// No Docker daemon is here: the build context is checked by reading `.dockerignore`, and
+/// the Dockerfile by what it copies and runs.
+#[test]
+fn docker_build_context_leaves_out_target_and_git() {
+    let text = std::fs::read_to_string(root().join(".dockerignore")).expect(".dockerignore");
+    let patterns: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert!(
+        patterns.iter().all(|p| !p.starts_with('!')),
+        "no re-includes: {patterns:?}"
+    );
+    for out in ["target", ".git"] {
+        assert!(
+            dockerignored(&patterns, out),
+            "{out} is in the build context"
+        );
+    }
+    let dockerfile = std::fs::read_to_string(root().join("examples/k8s/Dockerfile")).unwrap();
+    assert!(dockerfile.matches("\nFROM ").count() >= 1 && dockerfile.contains(" AS build"));
+    // Everything the build and the image need stays in the context.
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "harness",
+        "sim",
+        "importer",
+        "scenarios",
+        "fixtures",
+        "scenario.schema.json",
+    ] {
+        assert!(root().join(needed).exists(), "{needed}");
+        assert!(
+            !dockerignored(&patterns, needed),
+            "{needed} is ignored but needed"
+        );
+    }
+    for line in dockerfile
+        .lines()
+        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
+    {
+        let src = line.split_whitespace().nth(1).unwrap();
+        if src != "." {
+            assert!(
+                !dockerignored(&patterns, src),
+                "{line}: its source is ignored"
+            );
+        }
+    }
+    // .git is not in the context, so the commit comes in as a build argument; the image
+    // smoke-tests itself on the embedded fleet.
+    assert!(dockerfile.contains("ARG MCS_HARNESS_GIT_COMMIT"));
+    assert!(
+        dockerfile.contains(r#"RUN ["mcs-harness", "run""#),
+        "{dockerfile}"
+    );
+    assert!(dockerfile.contains("--locked"));
+}
+
+/// The Indexed Job shards the suite: completions = parallelism = the shard count in the
+/// `--shard` argument, indexed by JOB_COMPLETION_INDEX, each shard its own report file.
+#[test]
+fn indexed_job_shards_by_completion_index() {
+    let text = std::fs::read_to_string(root().join("examples/k8s/indexed-job.yaml")).unwrap();
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+    let job = docs.iter().find(|d| d["kind"] == "Job").expect("a Job");
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    let n = spec["completions"].as_u64().unwrap();
+    assert_eq!(spec["parallelism"].as_u64(), Some(n));
+    let pod = &spec["template"]["spec"];
+    let c = &pod["containers"][0];
+    let command: Vec<&str> = c["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let script = command[2];
+    assert!(
+        script.contains(&format!("--shard=\"$JOB_COMPLETION_INDEX/{n}\"")),
+        "{script}"
+    );
+    assert!(
+        script.contains("shard-$JOB_COMPLETION_INDEX.json"),
+        "{script}"
+    );
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[0], "run");
+    let help = run_help();
+    for f in flags(&args.join(" ")).into_iter().chain(flags(script)) {
+        assert!(help.contains(f.as_str()), "{f} is not a `run` flag");
+    }
+    // The pods share the CronJob's service account (its RBAC) and a volume for reports.
+    assert_eq!(pod["serviceAccountName"], "mcs-harness");
+    let claim = docs
+        .iter()
+        .find(|d| d["kind"] == "PersistentVolumeClaim")
+        .unwrap();
+    assert_eq!(claim["spec"]["accessModes"][0], "ReadWriteMany");
+    // The shell splits the script as a pod would run it.
+    let check = Command::new("sh")
+        .args(["-n", "-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }

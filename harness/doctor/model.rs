@@ -2,10 +2,10 @@
 //! first broken link as a [`Diagnosis`] with evidence and remedy. Shared with the engine
 //! (which attaches diagnoses to failed steps) and the reporters.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// State of one link check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum CheckState {
     /// The link holds.
@@ -19,7 +19,7 @@ pub enum CheckState {
 }
 
 /// One row of the doctor's table: a link in one cluster.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkCheck {
     /// Cluster (logical name).
@@ -33,7 +33,7 @@ pub struct LinkCheck {
 }
 
 /// A piece of evidence: which object, which field, what value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
     /// Cluster (logical name).
@@ -47,7 +47,7 @@ pub struct Evidence {
 }
 
 /// The first broken link of the chain (or `healthy`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Diagnosis {
     /// Stable id (one of `scenario::DIAGNOSIS_IDS`, or `healthy`).

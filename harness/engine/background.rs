@@ -261,7 +261,9 @@ pub(super) fn report(
         && longest_outage > max
     {
         violations.push(format!(
-            "longest outage {longest_outage:?} (maxOutage {max:?})"
+            "longest outage {} (maxOutage {})",
+            crate::duration::human(longest_outage),
+            crate::duration::human(max)
         ));
     }
     if let Some(allowed) = &a.allowed_clusters {

@@ -251,7 +251,8 @@ where
             Ok(Err(e)) => return Err(format!("waiting for it to go: {e}")),
             Err(_) => {
                 return Err(format!(
-                    "still exists {timeout:?} after delete (finalizers?)"
+                    "still exists {} after delete (finalizers?)",
+                    crate::duration::human(timeout)
                 ));
             }
         }

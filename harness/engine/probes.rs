@@ -245,8 +245,9 @@ fn judge_http(
             .collect();
         let got: Vec<&String> = st.hits.iter().filter(|p| want.contains(p)).collect();
         let want: Vec<&String> = want.into_iter().collect();
-        expected.push(format!("backends hit: {want:?}"));
-        seen.push(format!("backends hit: {got:?}"));
+        let join = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+        expected.push(format!("backends hit: [{}]", join(&want)));
+        seen.push(format!("backends hit: [{}]", join(&got)));
     }
     expected.push(format!("consecutive successes: {hold}"));
     seen.push(format!(

@@ -29,6 +29,8 @@ pub struct RunConfig {
     pub probe_image: String,
     /// Scenarios run concurrently.
     pub jobs: usize,
+    /// Start no scenario after one has failed (`--fail-fast`); the rest are skipped.
+    pub fail_fast: bool,
 }
 
 impl Default for RunConfig {
@@ -39,6 +41,7 @@ impl Default for RunConfig {
             allow_namespaces: Vec::new(),
             probe_image: crate::probe::DEFAULT_PROBE_IMAGE.to_string(),
             jobs: 1,
+            fail_fast: false,
         }
     }
 }
@@ -157,11 +160,12 @@ pub async fn run(
     // Scenarios that install faults on shared clusters run alone (write lock); the others
     // share (read lock). On fleets of their own, nothing is locked.
     let alone = Arc::new(RwLock::new(()));
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let outcomes: Vec<(usize, String, Outcome)> =
         futures::stream::iter(plan.into_iter().zip(names).enumerate())
             .map(|(i, (p, (name, ns)))| {
                 let (cfg, sink, cancel) = (cfg.clone(), sink.clone(), cancel.clone());
-                let (provider, alone) = (provider.clone(), alone.clone());
+                let (provider, alone, failed) = (provider.clone(), alone.clone(), failed.clone());
                 async move {
                     let run = One {
                         name: &name,
@@ -169,8 +173,12 @@ pub async fn run(
                         cfg,
                         sink,
                         cancel,
+                        failed: &failed,
                     };
                     let outcome = run.go(p, provider.as_ref(), &alone).await;
+                    if matches!(outcome, Outcome::Failed(_)) {
+                        failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
                     (i, name, outcome)
                 }
             })
@@ -204,6 +212,8 @@ struct One<'a> {
     cfg: Arc<RunConfig>,
     sink: EventSink,
     cancel: CancellationToken,
+    /// Set once a scenario of the run has failed.
+    failed: &'a std::sync::atomic::AtomicBool,
 }
 
 impl One<'_> {
@@ -238,10 +248,18 @@ impl One<'_> {
                 reason: "cancelled (SIGINT/SIGTERM)".into(),
             });
         }
+        if self.cfg.fail_fast && self.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return self.finish(Outcome::Skipped {
+                reason: "not started: an earlier scenario failed (--fail-fast)".into(),
+            });
+        }
         let binding = match provider.bind(&p.scenario).await {
             Ok(b) => b,
             Err(e) => {
-                let f = Failure::msg(format!("binding its clusters: {}", error_chain(&e)));
+                let f = Failure::msg(format!(
+                    "binding its clusters: {}",
+                    crate::output::error_chain(&e)
+                ));
                 return self.finish(Outcome::Failed(f));
             }
         };
@@ -261,15 +279,4 @@ impl One<'_> {
         drop(binding);
         outcome
     }
-}
-
-/// An error and its sources, joined by `: `.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(&format!(": {s}"));
-        cur = s.source();
-    }
-    out
 }

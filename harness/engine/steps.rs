@@ -315,7 +315,7 @@ pub(super) fn describe(step: &Step) -> String {
         Action::ExpectHttp(a) => format!("expectHttp {} from {}", a.url.value, a.from.value),
         Action::Fault(f) => format!("fault {} in {}", f.name, f.cluster.value),
         Action::ClearFault(f) => format!("clearFault {} in {}", f.name, f.cluster.value),
-        Action::Sleep(d) => format!("sleep {d:?}"),
+        Action::Sleep(d) => format!("sleep {}", crate::duration::human(*d)),
         Action::ExpectFailure { step, diagnosis } => {
             format!("expectFailure ({}) → {diagnosis}", describe(step))
         }

@@ -15,7 +15,7 @@ use k8s_openapi::api::authorization::v1::{
 };
 use kube::Client;
 use kube::api::{Api, PostParams};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::registry::{ClusterHandle, ClusterRegistry};
 use crate::scenario::Flavour;
@@ -27,7 +27,7 @@ pub const DEFAULT_PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const FAULT_GROUP: &str = "sim.mcs-harness.dev";
 
 /// What kind of problem a cluster has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ProblemKind {
     /// Nothing answers at the server address.
@@ -47,7 +47,7 @@ pub enum ProblemKind {
 }
 
 /// One problem of one cluster, with what to do.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     /// The kind.
@@ -59,7 +59,7 @@ pub struct Problem {
 }
 
 /// What preflight found for one cluster.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterCheck {
     /// Logical name.
@@ -83,18 +83,18 @@ pub struct ClusterCheck {
     /// Problems found (empty: the cluster is fine).
     pub problems: Vec<Problem>,
     /// How long the checks took.
-    #[serde(serialize_with = "crate::event::millis::serialize")]
+    #[serde(with = "crate::event::millis")]
     pub took: Duration,
 }
 
 /// Preflight of every cluster of a registry.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightReport {
     /// One entry per cluster, in registry order.
     pub clusters: Vec<ClusterCheck>,
     /// Wall time of the whole preflight.
-    #[serde(serialize_with = "crate::event::millis::serialize")]
+    #[serde(with = "crate::event::millis")]
     pub took: Duration,
 }
 
@@ -267,7 +267,7 @@ async fn serves_mcs(client: &Client, f: Flavour) -> Result<bool, kube::Error> {
 }
 
 /// A permission a run needs: verb, group, resource, subresource, namespace.
-type Need = (
+pub type Need = (
     &'static str,
     &'static str,
     &'static str,
@@ -277,7 +277,7 @@ type Need = (
 
 /// What a run does on a cluster: its namespaces, the recipe's workloads, probe pods and exec,
 /// exports, reading what MCS derives, its liveness Lease, and (where served) Faults.
-fn needs(flavours: &[Flavour], faults: bool) -> Vec<Need> {
+pub fn needs(flavours: &[Flavour], faults: bool) -> Vec<Need> {
     let mut n: Vec<Need> = vec![
         ("create", "", "namespaces", "", ""),
         ("delete", "", "namespaces", "", ""),

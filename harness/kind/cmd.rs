@@ -239,7 +239,7 @@ async fn setup_clusters(
         .await
         .map_err(|e| KindCmdError::Local(Box::new(e)))?;
     for (c, report) in clusters.iter().zip(reports) {
-        say(out, &format!("{}: set up ({report:?})", c.location))?;
+        say(out, &format!("{}: set up ({report})", c.location))?;
     }
     Ok(())
 }

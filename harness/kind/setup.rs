@@ -74,6 +74,23 @@ pub struct SetupReport {
     pub rbac_applied: bool,
 }
 
+impl std::fmt::Display for SetupReport {
+    /// `Corefile updated, CoreDNS reloaded (digest …), RBAC applied` in words.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = vec![match self.corefile_changed {
+            true => "Corefile updated".to_string(),
+            false => "Corefile already set up".to_string(),
+        }];
+        if let Some(d) = &self.digest {
+            parts.push(format!("CoreDNS restarted (digest {d})"));
+        }
+        if self.rbac_applied {
+            parts.push("RBAC for CoreDNS applied".to_string());
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 /// The ClusterRole letting CoreDNS's multicluster plugin read imports and slices.
 pub fn cluster_role() -> ClusterRole {
     let rule = |group: &str, resource: &str| PolicyRule {

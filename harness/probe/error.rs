@@ -50,8 +50,9 @@ pub enum ProbeError {
     },
     /// The pod did not reach phase Running in time.
     #[error(
-        "probe pod {pod} is not running after {timeout:?} (last seen: {last}): check that its \
+        "probe pod {pod} is not running after {} (last seen: {last}): check that its \
          image can be pulled and the pod scheduled (`kubectl describe pod {} -n {}`)",
+        crate::duration::human(*timeout),
         pod.name,
         pod.namespace
     )]
@@ -121,8 +122,9 @@ pub enum ProbeError {
     },
     /// The command did not finish in time although it bounds its own duration.
     #[error(
-        "`{command}` in probe pod {pod} did not finish within {limit:?}: check the node running \
-         the pod and its connection to the API server"
+        "`{command}` in probe pod {pod} did not finish within {}: check the node running \
+         the pod and its connection to the API server",
+        crate::duration::human(*limit)
     )]
     ExecTimeout {
         /// The command line.

@@ -27,6 +27,11 @@
 //! test result: FAILED. 1 passed; 1 failed; 0 skipped; finished in 32.01s
 //! ```
 //!
+//! `-q` ([`Console::quiet`]) prints only the blocks of failed (or unfinished) scenarios and
+//! the closing summary; [`Console::color`] colours the status words (`ok` green, `FAILED`
+//! red, `skipped` yellow) with ANSI codes — the caller decides (a terminal, `--color`,
+//! `NO_COLOR`), so files and pipes get none.
+//!
 //! Why this shape: with `--jobs N` the events of concurrent scenarios interleave, so step
 //! lines are buffered per scenario and printed as one block when the scenario finishes
 //! (result first, like libtest's `test x ... ok`, then the steps indented under it). A
@@ -53,6 +58,7 @@ use super::record::{RunRecord, ScenarioRecord, StepRecord};
 use super::text;
 use super::{ReportError, Reporter};
 use crate::event::{Event, Outcome};
+use crate::output::{Paint, paint as paint_text};
 
 /// How the console reporter shows progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +77,12 @@ pub struct Console {
     bar: Option<ProgressBar>,
     /// Indices (in `record.scenarios`) of scenarios whose block was printed.
     printed: HashSet<usize>,
+    /// `-q`: only failed scenarios' blocks and the summary.
+    quiet: bool,
+    /// Colour the status words (ANSI SGR).
+    color: bool,
+    /// Events replayed from reports (`report merge`): no `started` notes.
+    replayed: bool,
 }
 
 /// Column where step names start; failure details are indented to it.
@@ -85,7 +97,29 @@ impl Console {
             record: RunRecord::default(),
             bar: None,
             printed: HashSet::new(),
+            quiet: false,
+            color: false,
+            replayed: false,
         }
+    }
+
+    /// Events come from reports, not a live run (`report merge`): `started` notes say
+    /// nothing then.
+    pub fn replayed(mut self, replayed: bool) -> Console {
+        self.replayed = replayed;
+        self
+    }
+
+    /// `-q`: print only failed scenarios and the closing summary.
+    pub fn quiet(mut self, quiet: bool) -> Console {
+        self.quiet = quiet;
+        self
+    }
+
+    /// Colour the status words (`ok` green, `FAILED` red, `skipped` yellow).
+    pub fn color(mut self, color: bool) -> Console {
+        self.color = color;
+        self
     }
 
     /// Writes `text` (with a trailing newline), hiding the progress bar meanwhile.
@@ -130,7 +164,10 @@ impl Console {
             return Ok(());
         }
         let block = match self.record.scenarios.get(idx) {
-            Some(s) => scenario_block(s).join("\n"),
+            Some(s) if self.quiet && !matches!(s.outcome, Some(Outcome::Failed(_)) | None) => {
+                return Ok(());
+            }
+            Some(s) => scenario_block(s, self.color).join("\n"),
             None => return Ok(()),
         };
         self.print(&block)
@@ -142,7 +179,7 @@ impl Console {
         namespace: &str,
         clusters: &[(String, String)],
     ) -> Result<(), ReportError> {
-        if self.mode == ConsoleMode::Progress {
+        if self.mode == ConsoleMode::Progress || self.quiet || self.replayed {
             return Ok(());
         }
         let clusters: Vec<String> = clusters.iter().map(|(c, at)| format!("{c}={at}")).collect();
@@ -180,7 +217,7 @@ impl Console {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        let summary = run_summary(&self.record).join("\n");
+        let summary = run_summary(&self.record, self.color).join("\n");
         self.print(&summary)
     }
 }
@@ -197,8 +234,12 @@ impl Reporter for Console {
                 let n = scenarios.len();
                 let noun = if n == 1 { "scenario" } else { "scenarios" };
                 self.start_bar();
+                if self.quiet {
+                    return Ok(());
+                }
                 self.print(&format!("running {n} {noun} (provider {provider})\n"))
             }
+            Event::Preflight { .. } | Event::Notice { .. } if self.quiet => Ok(()),
             Event::Preflight { report } => self.print(&text::preflight_table(report).join("\n")),
             Event::Notice { scenario, message } => self.print(&format!(
                 "note: {}",
@@ -246,12 +287,28 @@ impl Reporter for Console {
     }
 }
 
+/// A status word, coloured when `color`.
+fn status_word(color: bool, word: &str) -> String {
+    let paint = match word {
+        "ok" => Paint::Green,
+        "FAILED" => Paint::Red,
+        _ => Paint::Yellow,
+    };
+    paint_text(color, paint, word)
+}
+
 /// The block printed when a scenario finishes.
-fn scenario_block(s: &ScenarioRecord) -> Vec<String> {
+fn scenario_block(s: &ScenarioRecord, color: bool) -> Vec<String> {
+    let st = |o: &Outcome| status_word(color, text::status(o));
     let header = match (&s.outcome, s.duration) {
-        (Some(Outcome::Skipped { reason }), _) => format!("skipped ({reason})"),
-        (Some(o), Some(d)) => format!("{} ({})", text::status(o), text::duration(d)),
-        (Some(o), None) => text::status(o).to_string(),
+        (Some(Outcome::Skipped { reason }), _) => format!(
+            "{} ({reason})",
+            st(&Outcome::Skipped {
+                reason: String::new()
+            })
+        ),
+        (Some(o), Some(d)) => format!("{} ({})", st(o), text::duration(d)),
+        (Some(o), None) => st(o),
         (None, _) => "did not finish".to_string(),
     };
     let mut lines = vec![format!("scenario {} ... {header}", s.name)];
@@ -263,7 +320,7 @@ fn scenario_block(s: &ScenarioRecord) -> Vec<String> {
     let mut steps: Vec<&StepRecord> = s.steps.iter().collect();
     steps.sort_by_key(|st| st.info.index);
     for st in steps {
-        lines.extend(step_lines(s, st));
+        lines.extend(step_lines(s, st, color));
     }
     if !s.milestones.is_empty() {
         let parts: Vec<String> = s
@@ -297,8 +354,8 @@ fn scenario_block(s: &ScenarioRecord) -> Vec<String> {
 }
 
 /// The line of one step, its probe summaries, then the failure details under a failed one.
-fn step_lines(s: &ScenarioRecord, st: &StepRecord) -> Vec<String> {
-    let mut lines = step_outcome_lines(s, st);
+fn step_lines(s: &ScenarioRecord, st: &StepRecord, color: bool) -> Vec<String> {
+    let mut lines = step_outcome_lines(s, st, color);
     let pad = " ".repeat(DETAIL);
     let probes = s
         .probes_of(st.info.index)
@@ -310,13 +367,21 @@ fn step_lines(s: &ScenarioRecord, st: &StepRecord) -> Vec<String> {
 }
 
 /// The line of one step, plus the failure details under a failed one.
-fn step_outcome_lines(s: &ScenarioRecord, st: &StepRecord) -> Vec<String> {
+fn step_outcome_lines(s: &ScenarioRecord, st: &StepRecord, color: bool) -> Vec<String> {
+    // The word padded first, then coloured, so the columns stay aligned.
+    let word = |w: &str| {
+        let padded = format!("{w:<8}");
+        match color {
+            true => padded.replacen(w, &status_word(true, w), 1),
+            false => padded,
+        }
+    };
     let name = &st.info.name;
     let diagnoses = s.diagnoses_of(st.info.index);
     let dur = st.duration.map(text::duration).unwrap_or_default();
     match &st.outcome {
         Some(Outcome::Passed) => {
-            let mut lines = vec![format!("  {:<8}{name}  ({dur})", "ok")];
+            let mut lines = vec![format!("  {}{name}  ({dur})", word("ok"))];
             // An expectFailure step passes with a diagnosis: name it.
             for d in diagnoses {
                 let title = text::diagnosis_title(d);
@@ -327,11 +392,13 @@ fn step_outcome_lines(s: &ScenarioRecord, st: &StepRecord) -> Vec<String> {
         Some(Outcome::Failed(f)) => {
             let details = text::failure_lines(f, &diagnoses);
             vec![
-                format!("  {:<8}{name}  ({dur})", "FAILED"),
+                format!("  {}{name}  ({dur})", word("FAILED")),
                 text::indent(&details, DETAIL),
             ]
         }
-        Some(Outcome::Skipped { reason }) => vec![format!("  {:<8}{name}  ({reason})", "skipped")],
+        Some(Outcome::Skipped { reason }) => {
+            vec![format!("  {}{name}  ({reason})", word("skipped"))]
+        }
         None => {
             let mut lines = vec![format!("  {:<8}{name}  (did not finish)", "?")];
             if let Some((msg, elapsed)) = &st.last_wait {
@@ -347,19 +414,25 @@ fn step_outcome_lines(s: &ScenarioRecord, st: &StepRecord) -> Vec<String> {
 }
 
 /// The closing `failures:` section and `test result:` line.
-fn run_summary(record: &RunRecord) -> Vec<String> {
+fn run_summary(record: &RunRecord, color: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let failed: Vec<String> = record
         .scenarios
         .iter()
         .filter_map(|s| match &s.outcome {
-            Some(Outcome::Failed(f)) => Some(match s.first_failed_step() {
-                Some(st) => format!(
-                    "    {} (step {:02} {}): {}",
-                    s.name, st.info.index, st.info.name, f.message
-                ),
-                None => format!("    {}: {}", s.name, f.message),
-            }),
+            Some(Outcome::Failed(f)) => {
+                let line = match s.first_failed_step() {
+                    Some(st) => format!(
+                        "    {} (step {:02} {}): {}",
+                        s.name, st.info.index, st.info.name, f.message
+                    ),
+                    None => format!("    {}: {}", s.name, f.message),
+                };
+                Some(match text::summary_diagnosis(s).as_str() {
+                    "—" => line,
+                    d => format!("{line} [diagnosis: {d}]"),
+                })
+            }
             _ => None,
         })
         .collect();
@@ -385,7 +458,7 @@ fn run_summary(record: &RunRecord) -> Vec<String> {
     lines.push(String::new());
     lines.push(match record.totals {
         Some(t) => {
-            let verdict = if t.failed > 0 { "FAILED" } else { "ok" };
+            let verdict = status_word(color, if t.failed > 0 { "FAILED" } else { "ok" });
             format!(
                 "test result: {verdict}. {} passed; {} failed; {} skipped; finished in {}",
                 t.passed,

@@ -60,8 +60,8 @@ impl Markdown {
         let r = &self.record;
         let mut md = String::new();
         md.push_str(&heading(r));
-        md.push_str("| scenario | result | steps | duration | slowest milestone |\n");
-        md.push_str("| --- | --- | --- | --- | --- |\n");
+        md.push_str("| scenario | result | steps | duration | diagnosis | slowest milestone |\n");
+        md.push_str("| --- | --- | --- | --- | --- | --- |\n");
         for s in &r.scenarios {
             md.push_str(&table_row(s));
         }
@@ -155,8 +155,9 @@ fn table_row(s: &ScenarioRecord) -> String {
         None => "—".to_string(),
     };
     format!(
-        "| {} | {result} | {passed}/{total} | {duration} | {} |\n",
+        "| {} | {result} | {passed}/{total} | {duration} | {} | {} |\n",
         cell(&s.name),
+        cell(&text::summary_diagnosis(s)),
         cell(&slowest)
     )
 }
@@ -179,6 +180,46 @@ fn probe_lines(r: &RunRecord) -> String {
         return md;
     }
     format!("\n**Background probes**\n\n{md}")
+}
+
+/// A diagnosis of a failed step: title, summary, evidence (every value in full, folded),
+/// the remedy as prose with each command it names in a `sh` block, the checks table.
+fn diagnosis_md(d: &crate::doctor::Diagnosis) -> String {
+    let mut md = format!(
+        "**Diagnosis:** {}\n\n{}\n\n",
+        inline(&text::failed_diagnosis_title(d)),
+        inline(&d.summary)
+    );
+    if !d.evidence.is_empty() {
+        let lines: Vec<String> = d
+            .evidence
+            .iter()
+            .map(|e| format!("{}: {} {} = {}", e.cluster, e.object, e.field, e.value))
+            .collect();
+        md.push_str(&format!(
+            "<details><summary>evidence ({})</summary>\n\n{}</details>\n\n",
+            d.evidence.len(),
+            fence("text", &lines.join("\n"))
+        ));
+    }
+    if !d.remedy.is_empty() {
+        let (parts, commands) = text::remedy_parts(&d.remedy);
+        let prose: String = parts
+            .iter()
+            .map(|p| match p {
+                text::RemedyPart::Text(t) => inline(t),
+                text::RemedyPart::Code(c) => format!("<code>{}</code>", inline(c)),
+            })
+            .collect();
+        md.push_str(&format!("**Remedy:** {prose}\n\n"));
+        if !commands.is_empty() {
+            md.push_str(&fence("sh", &commands.join("\n")));
+        }
+    }
+    if !d.checks.is_empty() {
+        md.push_str(&fence("text", &text::checks_table(&d.checks).join("\n")));
+    }
+    md
 }
 
 fn failure_details(s: &ScenarioRecord) -> String {
@@ -211,9 +252,7 @@ fn failure_details(s: &ScenarioRecord) -> String {
             }
         }
         for d in diagnoses {
-            let title = html(&text::diagnosis_title(d));
-            md.push_str(&format!("**Diagnosis:** {title}\n\n"));
-            md.push_str(&fence("text", &text::diagnosis_body(d).join("\n")));
+            md.push_str(&diagnosis_md(d));
         }
         md.push_str("</details>\n");
     }

@@ -18,6 +18,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+mod merge;
 mod record;
 mod text;
 
@@ -31,6 +32,7 @@ pub use html::Html;
 pub use json::Json;
 pub use junit::Junit;
 pub use markdown::Markdown;
+pub use merge::{MergeError, merged_events};
 
 use crate::event::Event;
 

@@ -4,6 +4,7 @@
 //! (and rendered by headless Chromium in `chromium`).
 
 mod chromium;
+mod diagnoses;
 mod documents;
 mod fixtures;
 mod html;
@@ -69,7 +70,7 @@ scenario mcs-basic ... FAILED (30.2 s)
   cleanup: 4 deleted  (140 ms)
 
 failures:
-    mcs-basic (step 01 expectEndpoints in b): timed out after 30s waiting for Endpoints gke-mcs-7pq in b
+    mcs-basic (step 01 expectEndpoints in b): timed out after 30s waiting for Endpoints gke-mcs-7pq in b [diagnosis: endpoints-empty (cluster b)]
 
 test result: FAILED. 0 passed; 1 failed; 0 skipped; finished in 30.25s
 ";

@@ -104,14 +104,95 @@ pub(crate) fn indent(lines: &[String], n: usize) -> String {
     indented.join("\n")
 }
 
-/// The whole story of a failed step: message, mismatch, then each diagnosis.
+/// The whole story of a failed step: message, mismatch, then each diagnosis (a healthy
+/// one says that the expectation, not the fleet, is the suspect).
 pub(crate) fn failure_lines(f: &Failure, diagnoses: &[&Diagnosis]) -> Vec<String> {
     let mut lines = vec![f.message.clone()];
     lines.extend(mismatch_lines(f));
     for d in diagnoses {
-        lines.extend(diagnosis_lines(d));
+        let mut block = diagnosis_lines(d);
+        if d.is_healthy()
+            && let Some(first) = block.first_mut()
+        {
+            *first = format!("diagnosis: {}", failed_diagnosis_title(d));
+        }
+        lines.extend(block);
     }
     lines
+}
+
+/// What a healthy diagnosis after a failed step means.
+pub(crate) const HEALTHY_AFTER_FAILURE: &str = "the fleet looks healthy: check the expectation";
+
+/// The title of a diagnosis attached to a failed step: a healthy chain is not an answer
+/// there, the expectation (its values, its timeout) is the suspect.
+pub(crate) fn failed_diagnosis_title(d: &Diagnosis) -> String {
+    match d.is_healthy() {
+        true => format!("healthy — {HEALTHY_AFTER_FAILURE}"),
+        false => diagnosis_title(d),
+    }
+}
+
+/// The one-line diagnosis of a scenario for summary tables: its first failed step's first
+/// diagnosis, `—` when there is none.
+pub(crate) fn summary_diagnosis(s: &super::record::ScenarioRecord) -> String {
+    let Some(st) = s.first_failed_step() else {
+        return "—".to_string();
+    };
+    match s.diagnoses_of(st.info.index).first() {
+        Some(d) => failed_diagnosis_title(d),
+        None => "—".to_string(),
+    }
+}
+
+/// Programs whose invocations in a remedy are commands to run.
+const COMMANDS: [&str; 6] = ["kubectl", "gcloud", "mcs-harness", "kind", "docker", "helm"];
+
+/// A remedy split for rendering: the prose, with each `backticked` part marked as code
+/// (`Code`) or text, and the commands among them (backticked parts starting with a known
+/// program), to be shown as copyable blocks.
+pub(crate) fn remedy_parts(remedy: &str) -> (Vec<RemedyPart>, Vec<String>) {
+    let mut parts = Vec::new();
+    let mut commands = Vec::new();
+    for (i, piece) in remedy.split('`').enumerate() {
+        if piece.is_empty() {
+            continue;
+        }
+        // Odd pieces sit between backticks (an unpaired backtick leaves the rest as code).
+        if i % 2 == 1 {
+            if COMMANDS
+                .iter()
+                .any(|c| piece.split_whitespace().next() == Some(c))
+            {
+                commands.push(piece.to_string());
+            }
+            parts.push(RemedyPart::Code(piece.to_string()));
+        } else {
+            parts.push(RemedyPart::Text(piece.to_string()));
+        }
+    }
+    // Commands written without backticks, in parentheses: `(kubectl … apply -f x.yaml)`.
+    for piece in remedy.split(['(', ')']) {
+        let p = piece.trim();
+        if COMMANDS
+            .iter()
+            .any(|c| p.split_whitespace().next() == Some(c))
+            && !p.contains('`')
+            && !commands.iter().any(|c| c == p)
+        {
+            commands.push(p.to_string());
+        }
+    }
+    (parts, commands)
+}
+
+/// A piece of a remedy's prose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RemedyPart {
+    /// Plain text.
+    Text(String),
+    /// Text that was between backticks.
+    Code(String),
 }
 
 /// The diff of expected vs seen when there is one, else whichever of them is known.

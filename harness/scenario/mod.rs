@@ -12,6 +12,7 @@
 //! language and [`template`] for the variables of manifests, names and URLs.
 
 pub mod expr;
+mod labels;
 pub mod model;
 pub mod template;
 mod validate;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use expr::Expr;
+pub use labels::{is_key as label_key_ok, is_value as label_value_ok};
 pub use model::{
     ClearFaultAction, DnsAnswer, ExpectDnsAction, ExpectHttpAction, ExpectImportAction,
     FaultAction, Flavour, ManifestAction, NamespacePolicy, PatchAction, PatchType, RequiresDoc,
@@ -108,6 +110,8 @@ pub struct Scenario {
     pub name: String,
     /// Free-text description.
     pub description: Option<String>,
+    /// Labels for selection (`--selector`).
+    pub labels: std::collections::BTreeMap<String, String>,
     /// Logical cluster names, in declaration order.
     pub clusters: Vec<String>,
     /// Target MCS flavour.
@@ -120,6 +124,34 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// What it needs from the fleet (its flavour aside).
     pub requires: Requirements,
+}
+
+impl Scenario {
+    /// Applies `--default-timeout` (replaces `timeouts.default`; the step cap is raised to
+    /// it when lower) and then `--timeout-scale` (multiplies every timeout: the default, the
+    /// step cap and each step's own, `expectFailure`'s inner step included). Sleeps, `hold`
+    /// counts and probe budgets are not timeouts and stay as written.
+    pub fn adjust_timeouts(&mut self, default: Option<Duration>, scale: f64) {
+        if let Some(d) = default {
+            self.timeouts.default = d;
+            self.timeouts.step = self.timeouts.step.max(d);
+        }
+        if scale == 1.0 {
+            return;
+        }
+        let f = |d: Duration| d.mul_f64(scale);
+        self.timeouts.default = f(self.timeouts.default);
+        self.timeouts.step = f(self.timeouts.step);
+        fn steps(s: &mut Step, f: &dyn Fn(Duration) -> Duration) {
+            s.timeout = s.timeout.map(f);
+            if let Action::ExpectFailure { step, .. } = &mut s.action {
+                steps(step, f);
+            }
+        }
+        for s in &mut self.steps {
+            steps(s, &f);
+        }
+    }
 }
 
 /// Resolved default timeouts.
@@ -351,7 +383,53 @@ fn explain(raw: &str) -> String {
             .trim_start_matches("one of ");
         return format!("unknown value {value:?}: expected one of {expected}");
     }
+    if let Some(rest) = raw.strip_prefix("duplicate mapping key") {
+        // serde-saphyr: "duplicate mapping key: K, set DuplicateKeyPolicy in Options …"
+        let key = rest
+            .trim_start_matches(": ")
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or_default()
+            .trim();
+        return match key {
+            "" => "a key appears twice in this mapping: keep one".to_string(),
+            k => format!("key {k:?} appears twice in this mapping: keep one"),
+        };
+    }
+    if let Some(rest) = raw.strip_prefix("budget breached: ") {
+        // serde-saphyr's limits (e.g. `Nodes { nodes: 250001 }`): name the limit in words.
+        let what = match rest.split([' ', '{']).next().unwrap_or_default() {
+            "Nodes" => "nodes",
+            "Events" => "parser events",
+            "Aliases" => "aliases",
+            "Anchors" => "anchors",
+            "Depth" => "nesting depth",
+            "Documents" => "documents",
+            _ => "size",
+        };
+        return format!(
+            "the file exceeds the YAML parser's limit on {what}: a scenario is small; split it, or \
+             remove aliases that expand into huge documents"
+        );
+    }
+    if let Some(ty) = raw.strip_prefix("invalid ")
+        && let Some(kind) = scalar_kind(ty)
+    {
+        return format!("expected {kind} here: fix the value");
+    }
     format!("{raw}: fix the YAML here (see the scenario format in the README)")
+}
+
+/// Words for serde-saphyr's scalar type names (`invalid u32`).
+fn scalar_kind(ty: &str) -> Option<&'static str> {
+    Some(match ty {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number from 0 up",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "bool" => "true or false",
+        "char" => "a single character",
+        _ => return None,
+    })
 }
 
 /// The JSON Schema of scenario files (for `mcs-harness schema` and editor modelines).

@@ -25,6 +25,11 @@ pub struct ScenarioDoc {
     /// Free text shown in reports.
     #[serde(default)]
     pub description: Option<String>,
+    /// Labels for selecting scenarios (`run --selector suite=basic,!faults`): keys and
+    /// values as Kubernetes label keys and values (`[prefix/]name`, 63 characters at most).
+    #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub labels: Option<Spanned<BTreeMap<String, String>>>,
     /// Logical cluster names (DNS-1123 labels, unique, at least one).
     #[schemars(with = "Vec<String>")]
     pub clusters: Spanned<Vec<SpannedStr>>,

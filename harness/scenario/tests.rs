@@ -377,3 +377,52 @@ fn malformed_corpus() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+#[test]
+fn labels_are_checked_and_parser_messages_read_for_people() {
+    let base = "name: x\nclusters: [a]\nsteps:\n  - sleep: 1s\n";
+    let s = parse(
+        &format!("labels: {{suite: basic, faults: required}}\n{base}"),
+        "x.yaml",
+    )
+    .unwrap();
+    assert_eq!(s.labels.get("suite").map(String::as_str), Some("basic"));
+    let err = parse(&format!("labels: {{\"bad key\": x}}\n{base}"), "x.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("x.yaml:1:"), "{err}");
+    assert!(
+        err.contains("label key \"bad key\" is not a Kubernetes label key"),
+        "{err}"
+    );
+    // serde-saphyr's wording ("set DuplicateKeyPolicy in Options", "invalid u32") is
+    // rewritten into what to do.
+    let err = parse(&format!("{base}name: y\n"), "x.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("key \"name\" appears twice"), "{err}");
+    assert!(!err.contains("DuplicateKeyPolicy"), "{err}");
+    let text =
+        "name: x\nclusters: [a]\nsteps:\n  - scale: {cluster: a, deployment: d, replicas: -1}\n";
+    let err = parse(text, "x.yaml").unwrap_err().to_string();
+    assert!(
+        !err.contains("invalid u32") && !err.contains("invalid i32"),
+        "{err}"
+    );
+}
+
+#[test]
+fn timeouts_scale_and_default_override() {
+    let mut s = example();
+    let own: Vec<Option<std::time::Duration>> = s.steps.iter().map(|st| st.timeout).collect();
+    let step_cap = s.timeouts.step;
+    s.adjust_timeouts(Some(std::time::Duration::from_secs(200)), 2.0);
+    assert_eq!(s.timeouts.default, std::time::Duration::from_secs(400));
+    assert_eq!(
+        s.timeouts.step,
+        step_cap.max(std::time::Duration::from_secs(200)) * 2
+    );
+    for (st, before) in s.steps.iter().zip(own) {
+        assert_eq!(st.timeout, before.map(|d| d * 2));
+    }
+}

@@ -166,6 +166,7 @@ pub(super) fn scenario(
     };
     label(&ctx, &doc.name, "scenario name")?;
     ctx.clusters = clusters(&ctx, &doc.clusters)?;
+    let labels = super::labels::validate(&ctx, doc.labels.as_ref())?;
     let duration = |d: &Option<SpannedStr>, dflt| {
         d.as_ref()
             .map(|d| ctx.duration(d))
@@ -221,6 +222,7 @@ pub(super) fn scenario(
         base_dir: ctx.base,
         name: doc.name.value,
         description: doc.description,
+        labels,
         clusters: ctx.clusters,
         flavour: doc.flavour,
         namespace: doc.namespace.map(|n| n.value).unwrap_or_default(),

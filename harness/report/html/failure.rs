@@ -20,7 +20,7 @@ pub(super) fn failure(id: &str, title: &str, f: &Failure, diagnoses: &[&Diagnosi
     );
     out.push_str(&mismatch(f));
     for d in diagnoses {
-        out.push_str(&diagnosis(d));
+        out.push_str(&diagnosis(d, true));
     }
     out.push_str("</div>");
     out
@@ -75,40 +75,90 @@ pub(super) fn diff_pre(diff: &str) -> String {
     out
 }
 
-/// A diagnosis block.
-pub(super) fn diagnosis(d: &Diagnosis) -> String {
-    let healthy = if d.is_healthy() { " healthy" } else { "" };
+/// A diagnosis block; `after_failure`: it belongs to a failed step (a healthy chain then
+/// points at the expectation, and is not shown as good news).
+pub(super) fn diagnosis(d: &Diagnosis, after_failure: bool) -> String {
+    let (class, title) = match (d.is_healthy(), after_failure) {
+        (true, true) => (" healthy-after-failure", text::failed_diagnosis_title(d)),
+        (true, false) => (" healthy", text::diagnosis_title(d)),
+        _ => ("", text::diagnosis_title(d)),
+    };
     let mut out = format!(
-        "<div class=\"diagnosis{healthy}\"><h5>diagnosis: {}</h5><p>{}</p>",
-        escape(&text::diagnosis_title(d)),
+        "<div class=\"diagnosis{class}\"><h5>diagnosis: {}</h5><p>{}</p>",
+        escape(&title),
         escape(&d.summary)
     );
     if !d.evidence.is_empty() {
-        out.push_str(
-            "<table class=\"evidence\"><thead><tr><th>cluster</th><th>object</th>\
+        // Every value in full: long or multi-line ones fold into a <details> of their own.
+        out.push_str(&format!(
+            "<details class=\"evidence\" open><summary>evidence ({})</summary>\
+             <table class=\"evidence\"><thead><tr><th>cluster</th><th>object</th>\
              <th>field</th><th>value</th></tr></thead><tbody>",
-        );
+            d.evidence.len()
+        ));
         for e in &d.evidence {
             out.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&e.cluster),
                 escape(&e.object),
                 escape(&e.field),
-                escape(&e.value)
+                evidence_value(&e.value)
             ));
         }
-        out.push_str("</tbody></table>");
+        out.push_str("</tbody></table></details>");
     }
     if !d.remedy.is_empty() {
-        out.push_str(&format!(
-            "<p class=\"remedy\"><strong>remedy:</strong> {}</p>",
-            escape(&d.remedy)
-        ));
+        out.push_str(&remedy(&d.remedy));
     }
     if !d.checks.is_empty() {
         out.push_str(&checks_table(&d.checks));
     }
     out.push_str("</div>");
+    out
+}
+
+/// Values up to this many characters (on one line) are shown inline.
+const INLINE_VALUE: usize = 120;
+
+/// An evidence value: inline `<code>`, or folded (its first line as the summary) when long.
+fn evidence_value(v: &str) -> String {
+    if v.chars().count() <= INLINE_VALUE && !v.contains('\n') {
+        return format!("<code>{}</code>", escape(v));
+    }
+    let head: String = v
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(60)
+        .collect();
+    format!(
+        "<details class=\"value\"><summary><code>{}</code> … ({} characters)</summary>\
+         <pre>{}</pre></details>",
+        escape(&head),
+        v.chars().count(),
+        escape(v)
+    )
+}
+
+/// The remedy: its prose (backticked parts as inline code, no literal backticks), then
+/// each command it names in a copyable block.
+fn remedy(r: &str) -> String {
+    let (parts, commands) = text::remedy_parts(r);
+    let prose: String = parts
+        .iter()
+        .map(|p| match p {
+            text::RemedyPart::Text(t) => escape(t),
+            text::RemedyPart::Code(c) => format!("<code>{}</code>", escape(c)),
+        })
+        .collect();
+    let mut out = format!("<p class=\"remedy\"><strong>remedy:</strong> {prose}</p>");
+    if !commands.is_empty() {
+        out.push_str("<pre class=\"commands\"><code>");
+        let lines: Vec<String> = commands.iter().map(|c| escape(c)).collect();
+        out.push_str(&lines.join("\n"));
+        out.push_str("</code></pre>");
+    }
     out
 }
 

@@ -131,8 +131,8 @@ fn summary(r: &RunRecord) -> String {
     let mut h = String::from(
         "<section id=\"summary\"><h2>Summary</h2><table class=\"summary\"><thead><tr>\
          <th>scenario</th><th>result</th><th>steps</th><th>duration</th>\
-         <th>key milestones (slowest cluster, since export)</th><th>probes</th></tr></thead>\
-         <tbody>\n",
+         <th>diagnosis</th><th>key milestones (slowest cluster, since export)</th>\
+         <th>probes</th></tr></thead><tbody>\n",
     );
     for (i, s) in r.scenarios.iter().enumerate() {
         let passed = s.count_steps(|o| matches!(o, Outcome::Passed));
@@ -152,11 +152,12 @@ fn summary(r: &RunRecord) -> String {
             .collect();
         h.push_str(&format!(
             "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{passed}/{total}</td><td>{}</td>\
-             <td>{}</td><td>{}</td></tr>\n",
+             <td>{}</td><td>{}</td><td>{}</td></tr>\n",
             scenario_id(i, s),
             escape(&s.name),
             outcome_badge(s.outcome.as_ref()),
             escape(&duration),
+            escape(&text::summary_diagnosis(s)),
             escape(&key_milestones(s)),
             escape(&probes.join(", "))
         ));
@@ -386,7 +387,7 @@ fn failures(id: &str, s: &ScenarioRecord, steps: &[&StepRecord]) -> String {
         .iter()
         .filter(|st| matches!(st.outcome, Some(Outcome::Passed)))
         .flat_map(|st| s.diagnoses_of(st.info.index))
-        .map(diagnosis)
+        .map(|d| diagnosis(d, false))
         .collect();
     if !expected.is_empty() {
         h.push_str("<h3>Diagnoses of expected failures</h3>");
