@@ -61,6 +61,9 @@ pub struct FleetConfig {
     pub clusters: Vec<String>,
     /// Events kept per cluster for resuming watches (older versions answer 410).
     pub event_log: usize,
+    /// Memory budget of each cluster's event log in bytes (estimated); the oldest events are
+    /// compacted beyond it and watches from before them answer 410 Gone.
+    pub event_log_bytes: usize,
     /// Preferred API port (the same on every cluster's own address); 0 = any free port.
     pub port: u16,
     /// How fast kubelet and controller timers run (probe periods, back-off, grace periods).
@@ -75,6 +78,7 @@ impl Default for FleetConfig {
         Self {
             clusters: vec!["a".into(), "b".into()],
             event_log: 100_000,
+            event_log_bytes: crate::store::DEFAULT_LOG_BUDGET,
             port: 0,
             time: crate::timescale::TimeScale::default(),
             faults: true,
@@ -207,6 +211,7 @@ impl Fleet {
             })?;
             let plan = crate::net::AddressPlan::new(octets[i]);
             let mut c = Cluster::with_network(name, addr, cfg.event_log, plan, net.clone());
+            c.store = crate::store::Store::with_budget(cfg.event_log, cfg.event_log_bytes);
             c.time = cfg.time;
             c.faults = cfg.faults;
             let cluster = Arc::new(c);
