@@ -27,7 +27,9 @@ async fn a_watch_from_before_compaction_is_410_and_the_watcher_relists() {
     let c = common::client(&fleet, "a").await;
     let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
     let secrets: Api<Secret> = Api::namespaced(c.clone(), "default");
-    cms.create(&PostParams::default(), &cm("first")).await.unwrap();
+    cms.create(&PostParams::default(), &cm("first"))
+        .await
+        .unwrap();
 
     // The runtime watcher: no bookmarks (they would carry it past the compaction), and a
     // 1 s server-side timeout so that it re-watches from its last version.
@@ -49,7 +51,9 @@ async fn a_watch_from_before_compaction_is_410_and_the_watcher_relists() {
                 inits += 1;
                 // Only a re-list (after the 410) can show an object created from now on.
                 if inits == 2 {
-                    cms.create(&PostParams::default(), &cm("late")).await.unwrap();
+                    cms.create(&PostParams::default(), &cm("late"))
+                        .await
+                        .unwrap();
                 }
             }
             Ok(watcher::Event::InitDone) if !wrote => {
@@ -81,7 +85,10 @@ async fn a_watch_from_before_compaction_is_410_and_the_watcher_relists() {
     match tokio::time::timeout(Duration::from_secs(5), s.next()).await {
         Ok(Some(Ok(WatchEvent::Error(e)))) => {
             assert_eq!((e.code, e.reason.as_str()), (410, "Expired"), "{e:?}");
-            assert!(e.message.starts_with("too old resource version: 1 ("), "{e:?}");
+            assert!(
+                e.message.starts_with("too old resource version: 1 ("),
+                "{e:?}"
+            );
         }
         other => panic!("expected a 410 ERROR event, got {other:?}"),
     }
@@ -103,9 +110,11 @@ async fn limited_lists_count_the_remaining_items() {
     let all = cms.list(&ListParams::default()).await.unwrap().items.len() as i64;
     assert_eq!(page.metadata.remaining_item_count, Some(all - 2));
     let last = cms
-        .list(&ListParams::default().limit(2).continue_token(
-            page.metadata.continue_.as_deref().unwrap(),
-        ))
+        .list(
+            &ListParams::default()
+                .limit(2)
+                .continue_token(page.metadata.continue_.as_deref().unwrap()),
+        )
         .await
         .unwrap();
     assert_eq!(last.metadata.remaining_item_count, Some(all - 4));
@@ -129,7 +138,10 @@ async fn unknown_paths_answer_404_with_empty_details() {
         kube::Error::Api(s) => {
             assert_eq!(s.code, 404);
             assert_eq!(s.reason, "NotFound");
-            assert_eq!(s.message, "the server could not find the requested resource");
+            assert_eq!(
+                s.message,
+                "the server could not find the requested resource"
+            );
             // kubectl debug dereferences `details` of this 404.
             let d = s.details.expect("details");
             assert!(d.name.is_empty() && d.kind.is_empty(), "{d:?}");

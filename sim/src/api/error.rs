@@ -224,13 +224,10 @@ impl ApiError {
                 Some(d)
             }
             ApiError::Internal {
-                code: 429 | 504,
-                ..
+                code: 429 | 504, ..
             } => Some(json!({"retryAfterSeconds": 1})),
             ApiError::Internal {
-                code: 500,
-                message,
-                ..
+                code: 500, message, ..
             } => Some(json!({"causes": [{"message": message}]})),
             _ => None,
         }
@@ -309,7 +306,10 @@ mod tests {
         // kubectl debug reads `details.name` of a 404 without checking it exists.
         let s = ApiError::no_route().status();
         assert_eq!(s["details"], json!({}));
-        assert_eq!(s["message"], "the server could not find the requested resource");
+        assert_eq!(
+            s["message"],
+            "the server could not find the requested resource"
+        );
         let s = ApiError::not_found(&ResKey::new("apps", "deployments"), "web").status();
         assert_eq!(
             s["details"],
@@ -324,7 +324,12 @@ mod tests {
         }
         .status();
         assert_eq!(s["details"]["causes"][0]["message"], "boom");
-        assert!(ApiError::BadRequest("x".into()).status().get("details").is_none());
+        assert!(
+            ApiError::BadRequest("x".into())
+                .status()
+                .get("details")
+                .is_none()
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod auth;
 mod discovery;
 mod error;
 mod eviction;
+mod fields;
 mod handler;
 mod openapi;
 mod pod_exec;

@@ -146,5 +146,6 @@ fn to_def(b: &B) -> ResourceDef {
         },
         columns: None,
         extra_subresources: b.extra.to_vec(),
+        schema: None,
     }
 }

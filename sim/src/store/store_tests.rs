@@ -107,7 +107,11 @@ fn the_log_stays_within_its_memory_budget() {
         s.create(&res(), cm(&format!("o{i}"), &big)).unwrap();
     }
     let (backlog, _) = s.watch_from(Some(&res()), s.oldest_rv()).unwrap();
-    assert!(!backlog.is_empty() && backlog.len() < 10, "{}", backlog.len());
+    assert!(
+        !backlog.is_empty() && backlog.len() < 10,
+        "{}",
+        backlog.len()
+    );
     assert!(matches!(
         s.watch_from(Some(&res()), 1),
         Err(StoreError::Gone { requested: 1, .. })
