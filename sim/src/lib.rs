@@ -29,6 +29,7 @@ pub mod timescale;
 pub mod tls;
 pub mod validate;
 pub mod validate_workloads;
+pub mod watchdog;
 
 pub use cluster::Cluster;
 pub use fleet::{Fleet, FleetConfig, FleetError, RunningCluster};
