@@ -54,12 +54,26 @@ fn apply_conflicts_name_the_manager_and_field_path() {
     let sim = SimProcess::start();
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: one\n";
     sim.ok_stdin(
-        &["apply", "--server-side", "--field-manager", "mgr1", "-f", "-"],
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "mgr1",
+            "-f",
+            "-",
+        ],
         cm,
     );
     let out = run_stdin(
         &sim,
-        &["apply", "--server-side", "--field-manager", "mgr2", "-f", "-"],
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "mgr2",
+            "-f",
+            "-",
+        ],
         &cm.replace("one", "two"),
     );
     assert!(!out.status.success());
@@ -67,5 +81,81 @@ fn apply_conflicts_name_the_manager_and_field_path() {
     assert!(
         err.contains("Apply failed with 1 conflict: conflict with \"mgr1\": .data.k"),
         "{err}"
+    );
+}
+
+const TYPO: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\nspec:\n  replica: 2\n  selector:\n    matchLabels: {app: typo}\n  template:\n    metadata:\n      labels: {app: typo}\n    spec:\n      containers:\n      - name: c\n        image: busybox\n";
+
+#[test]
+fn apply_with_an_unknown_field_fails_with_the_strict_decoding_message() {
+    let sim = SimProcess::start();
+    let out = run_stdin(&sim, &["apply", "-f", "-"], TYPO);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.replica\""),
+        "{err}"
+    );
+    // Nothing was stored.
+    let get = sim.run(&["get", "deployment", "typo"]);
+    assert!(!get.status.success());
+    // --validate=warn: stored, with kubectl's warning line.
+    let out = run_stdin(&sim, &["apply", "--validate=warn", "-f", "-"], TYPO);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Warning: unknown field \"spec.replica\""),
+        "{}",
+        text(&out)
+    );
+    // A bad enum is 422 Invalid with the field path.
+    let bad = TYPO
+        .replace("replica: 2", "replicas: 2")
+        .replace("name: typo\n", "name: pull\n")
+        .replace(
+            "image: busybox",
+            "image: busybox\n        imagePullPolicy: Sometimes",
+        );
+    let out = run_stdin(&sim, &["apply", "-f", "-"], &bad);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("spec.template.spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"IfNotPresent\", \"Never\""),
+        "{err}"
+    );
+    assert!(!sim.run(&["get", "deployment", "pull"]).status.success());
+}
+
+#[test]
+fn scale_to_an_int32_overflow_is_rejected() {
+    let sim = SimProcess::start();
+    let ok = TYPO.replace("replica: 2", "replicas: 1");
+    sim.ok_stdin(&["apply", "-f", "-"], &ok);
+    let out = sim.run(&["scale", "deployment/typo", "--replicas=2147483648"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot unmarshal number 2147483648 into Go struct field")
+            && err.contains("of type int32"),
+        "{err}"
+    );
+    assert_eq!(
+        sim.ok(&["get", "deployment/typo", "-o", "jsonpath={.spec.replicas}"]),
+        "1"
+    );
+}
+
+#[test]
+fn kubectl_explain_reads_the_served_schemas() {
+    let sim = SimProcess::start();
+    let out = sim.ok(&["explain", "deployment.spec.replicas"]);
+    assert!(out.contains("FIELD: replicas <integer>"), "{out}");
+    assert!(out.contains("Number of desired pods"), "{out}");
+    let out = sim.ok(&["explain", "pods.spec.containers.imagePullPolicy"]);
+    assert!(out.contains("imagePullPolicy <string>"), "{out}");
+    // Custom resources: the CRD's own schema (the GKE MCS CRDs are installed).
+    let out = sim.ok(&["explain", "serviceexports"]);
+    assert!(
+        out.contains("KIND:") && out.contains("ServiceExport"),
+        "{out}"
     );
 }
