@@ -159,3 +159,37 @@ fn kubectl_explain_reads_the_served_schemas() {
         "{out}"
     );
 }
+
+#[test]
+fn kubectl_auth_whoami_and_can_i_answer_from_identities_and_deny_faults() {
+    let sim = SimProcess::start();
+    let out = sim.ok(&["auth", "whoami"]);
+    assert!(out.contains("Username") && out.contains("admin"), "{out}");
+    assert!(out.contains("system:masters"), "{out}");
+    assert_eq!(sim.ok(&["auth", "can-i", "create", "pods"]).trim(), "yes");
+    // A deny fault makes the answer "no" (kubectl exits 1), with the fault as the reason.
+    let fault = "apiVersion: sim.mcs-harness.dev/v1alpha1\nkind: Fault\nmetadata:\n  name: no-pods\nspec:\n  deny: {user: admin, verbs: [create], resources: [pods]}\n";
+    sim.ok_stdin(&["apply", "-f", "-"], fault);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = sim.run(&["auth", "can-i", "create", "pods"]);
+        let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if said.starts_with("no") {
+            assert_eq!(out.status.code(), Some(1), "{said}");
+            assert!(said.contains("no-pods"), "{said}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {said:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(sim.ok(&["auth", "can-i", "list", "pods"]).trim(), "yes");
+    // RBAC objects are served, bootstrap roles included.
+    let out = sim.ok(&[
+        "get",
+        "clusterrolebinding",
+        "cluster-admin",
+        "-o",
+        "jsonpath={.subjects[0].name}",
+    ]);
+    assert_eq!(out, "system:masters");
+}

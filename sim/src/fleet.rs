@@ -366,6 +366,10 @@ fn bootstrap(cluster: &Cluster) -> Result<(), FleetError> {
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}});
         create("", "namespaces", obj, None)?;
     }
+    for (kind, plural, obj) in rbac_bootstrap() {
+        create("rbac.authorization.k8s.io", plural, obj, None)
+            .map_err(|e| fail(format!("{kind}: {e}")))?;
+    }
     let node = node(cluster);
     create("", "nodes", node.clone(), None)?;
     if cluster.faults {
@@ -402,6 +406,73 @@ fn bootstrap(cluster: &Cluster) -> Result<(), FleetError> {
             {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]}});
     create("", "services", dns, Some("kube-system"))?;
     Ok(())
+}
+
+/// The bootstrap ClusterRoles and the binding that makes `system:masters` cluster-admin, as
+/// kube-apiserver's RBAC post-start hook creates them (fact; rules abridged to the
+/// resources this fleet serves: stored for clients that read them, not enforced).
+fn rbac_bootstrap() -> Vec<(&'static str, &'static str, Value)> {
+    let labels = json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
+    let annotations = json!({"rbac.authorization.kubernetes.io/autoupdate": "true"});
+    let role = |name: &str, rules: Value| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": labels, "annotations": annotations}, "rules": rules})
+    };
+    let read = json!(["get", "list", "watch"]);
+    let write = json!(["create", "delete", "deletecollection", "patch", "update"]);
+    let workloads = json!([
+        {"apiGroups": [""], "resources": ["pods", "pods/log", "services", "endpoints", "configmaps", "serviceaccounts", "events"], "verbs": read},
+        {"apiGroups": ["apps"], "resources": ["deployments", "replicasets", "statefulsets", "deployments/scale", "replicasets/scale", "statefulsets/scale"], "verbs": read},
+        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": read},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+    ]);
+    let mut edit = workloads.as_array().cloned().unwrap_or_default();
+    edit.extend(
+        workloads
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut r| {
+                r["verbs"] = write.clone();
+                r
+            }),
+    );
+    edit.push(json!({"apiGroups": [""], "resources": ["pods/exec", "secrets"], "verbs": ["create", "get", "list", "watch", "delete", "patch", "update"]}));
+    let mut admin = edit.clone();
+    admin.push(json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": ["*"]}));
+    vec![
+        (
+            "ClusterRole cluster-admin",
+            "clusterroles",
+            role(
+                "cluster-admin",
+                json!([
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+            {"nonResourceURLs": ["*"], "verbs": ["*"]}]),
+            ),
+        ),
+        (
+            "ClusterRole admin",
+            "clusterroles",
+            role("admin", Value::Array(admin)),
+        ),
+        (
+            "ClusterRole edit",
+            "clusterroles",
+            role("edit", Value::Array(edit)),
+        ),
+        ("ClusterRole view", "clusterroles", role("view", workloads)),
+        (
+            "ClusterRoleBinding cluster-admin",
+            "clusterrolebindings",
+            json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "cluster-admin", "labels": labels, "annotations": annotations},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]}),
+        ),
+    ]
 }
 
 fn node(cluster: &Cluster) -> Value {

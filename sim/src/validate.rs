@@ -438,11 +438,25 @@ pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
     c
 }
 
+fn path_segment_errors(name: &str) -> Vec<String> {
+    if name == "." || name == ".." {
+        return vec![format!("may not be '{name}'")];
+    }
+    ["/", "%"]
+        .iter()
+        .filter(|c| name.contains(**c))
+        .map(|c| format!("may not contain '{c}'"))
+        .collect()
+}
+
 fn name_errors(group: &str, kind: &str, name: &str) -> Vec<String> {
     match (group, kind) {
         ("", "Namespace") => label_errors(name),
         ("", "Service") => dns1035_errors(name),
         ("", "Event") => Vec::new(), // core/v1 events skip name-format validation
+        // RBAC objects: path.ValidatePathSegmentName (fact: pkg/apis/rbac/validation), so
+        // `system:coredns` is a valid ClusterRole name.
+        ("rbac.authorization.k8s.io", _) => path_segment_errors(name),
         _ => subdomain_errors(name),
     }
 }

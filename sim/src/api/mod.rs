@@ -13,6 +13,7 @@ mod pod_exec;
 mod read;
 mod request;
 mod respond;
+mod review;
 mod watch;
 mod write;
 

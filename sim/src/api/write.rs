@@ -22,7 +22,7 @@ fn content_type(req: &Req) -> &str {
 }
 
 /// Decodes a JSON, YAML or protobuf object body; JSON bodies also report duplicate keys.
-fn decode_body(req: &Req, body: &[u8]) -> ApiResult<DecodedBody> {
+pub(super) fn decode_body(req: &Req, body: &[u8]) -> ApiResult<DecodedBody> {
     let ct = content_type(req)
         .split(';')
         .next()
