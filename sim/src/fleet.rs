@@ -484,6 +484,10 @@ fn node(cluster: &Cluster) -> Value {
         "spec": {"podCIDR": cluster.plan.pod_cidr(), "podCIDRs": [cluster.plan.pod_cidr()]},
         "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
                                     "lastHeartbeatTime": now, "lastTransitionTime": now}],
+                   // Simulation choice: a nominal 8-CPU, 16 GiB node; 110 pods is the
+                   // kubelet's default maxPods (fact).
+                   "capacity": {"cpu": "8", "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi"},
+                   "allocatable": {"cpu": "8", "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi"},
                    "addresses": [{"type": "InternalIP", "address": cluster.node_ip().to_string()}, {"type": "Hostname", "address": cluster.node_name()}],
                    "nodeInfo": {"kubeletVersion": "v1.33.0-mcs-sim", "kubeProxyVersion": "v1.33.0-mcs-sim", "containerRuntimeVersion": "mcs-sim://1",
                                 "operatingSystem": "linux", "architecture": "amd64", "osImage": "mcs-sim", "kernelVersion": "sim"}}})
