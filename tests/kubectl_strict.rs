@@ -193,3 +193,33 @@ fn kubectl_auth_whoami_and_can_i_answer_from_identities_and_deny_faults() {
     ]);
     assert_eq!(out, "system:masters");
 }
+
+#[test]
+fn mcs_crds_reject_what_their_schemas_reject() {
+    let sim = SimProcess::start();
+    sim.ok(&["create", "namespace", "mcs"]);
+    let import = "apiVersion: net.gke.io/v1\nkind: ServiceImport\nmetadata:\n  name: web\n  namespace: mcs\nspec:\n  type: Bogus\n  ips: [\"10.0.0.1\"]\n";
+    let out = run_stdin(&sim, &["apply", "-f", "-"], import);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("spec.type: Unsupported value: \"Bogus\": supported values: \"ClusterSetIP\", \"Headless\""),
+        "{err}"
+    );
+    // A typo in a field name: kubectl's strict decoding message.
+    let typo = import
+        .replace("type: Bogus", "type: ClusterSetIP")
+        .replace("ips:", "ipz:");
+    let out = run_stdin(&sim, &["apply", "-f", "-"], &typo);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("strict decoding error: unknown field \"spec.ipz\""),
+        "{err}"
+    );
+    assert!(
+        !sim.run(&["get", "-n", "mcs", "serviceimport", "web"])
+            .status
+            .success()
+    );
+}
