@@ -6,20 +6,25 @@
 
 use std::time::Duration;
 
-/// Starts the watchdog thread (once per process).
+/// Starts the watchdog thread (once per process); returns once its signal handlers are
+/// installed (or after a second if they could not be).
 pub fn start(grace: Duration) {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("signal-watchdog".into())
-            .spawn(move || watch(grace));
-        if let Err(e) = spawned {
-            tracing::warn!("signal watchdog not started: {e}");
+            .spawn(move || watch(grace, ready_tx));
+        match spawned {
+            Ok(_) => {
+                let _ = ready_rx.recv_timeout(Duration::from_secs(1));
+            }
+            Err(e) => tracing::warn!("signal watchdog not started: {e}"),
         }
     });
 }
 
-fn watch(grace: Duration) {
+fn watch(grace: Duration, ready: std::sync::mpsc::Sender<()>) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -34,6 +39,7 @@ fn watch(grace: Duration) {
         ) else {
             return;
         };
+        let _ = ready.send(());
         let (name, code) = tokio::select! {
             _ = term.recv() => ("SIGTERM", 143),
             _ = int.recv() => ("SIGINT", 130),
