@@ -206,10 +206,20 @@ async fn built_ins_decode_strictly() {
         !names.iter().any(|n| ["x", "y", "d"].contains(n)),
         "{names:?}"
     );
-    // Ignore: stored.
-    send(&c, "POST", &format!("{cms}?fieldValidation=Ignore"), &cm)
+    // Ignore: stored, without the unknown field (decoding drops it).
+    let stored = send(&c, "POST", &format!("{cms}?fieldValidation=Ignore"), &cm)
         .await
         .unwrap();
+    assert!(stored.get("dataa").is_none(), "{stored}");
+    assert_eq!(stored["data"], json!({"k": "v"}));
+    // A merge patch's unknown field is dropped too (Warn, the default).
+    let req = http::Request::patch(format!("{cms}/x"))
+        .header("content-type", "application/merge-patch+json")
+        .body(br#"{"data": {"k2": "v2"}, "bogus": 1}"#.to_vec())
+        .unwrap();
+    let patched: Value = serde_json::from_str(&c.request_text(req).await.unwrap()).unwrap();
+    assert_eq!(patched["data"], json!({"k": "v", "k2": "v2"}));
+    assert!(patched.get("bogus").is_none(), "{patched}");
     // A Deployment scaled past int32 is rejected through the scale subresource as well.
     let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
         "spec": {"replicas": 2147483648_i64, "selector": {"matchLabels": {"a": "b"}},
@@ -226,4 +236,18 @@ async fn built_ins_decode_strictly() {
         s.message,
         "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal number 2147483648 into Go struct field DeploymentSpec.spec.replicas of type int32"
     );
+    // JSON patches: the patched object is checked.
+    let req =
+        http::Request::patch("/api/v1/namespaces/default/configmaps/x?fieldValidation=Strict")
+            .header("content-type", "application/json-patch+json")
+            .body(br#"[{"op": "add", "path": "/dataz", "value": {}}]"#.to_vec())
+            .unwrap();
+    match c.request_text(req).await {
+        Err(kube::Error::Api(s)) => assert!(
+            s.message
+                .ends_with("strict decoding error: unknown field \"dataz\""),
+            "{s:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }

@@ -8,7 +8,10 @@
 //! built-in writes with 400 in any mode, worded as Go's decoder words them.
 //!
 //! Patch bodies are checked as partial objects (merge, strategic-merge and apply patches;
-//! SMP `$` directives skipped). JSON patches (RFC 6902) are not checked: a simulation gap.
+//! SMP `$` directives skipped); a JSON patch (RFC 6902) is applied to the current object
+//! and the result is checked, as the apiserver decodes the patched object. Unknown fields
+//! are dropped (Go's decoder drops them from built-ins; CRs are pruned), except from JSON
+//! patches of built-ins, where they are kept under Warn/Ignore (a simulation gap).
 
 use axum::http::HeaderValue;
 use axum::response::Response;
@@ -76,15 +79,59 @@ pub fn check(
     }
 }
 
-/// Checks a patch body as a partial object (JSON patches are not checked).
+/// Checks a patch body as a partial object (a JSON patch: its result). Returns the
+/// warnings and, when unknown fields were dropped from a merge, strategic-merge or apply
+/// patch, the body to apply instead (re-encoded as JSON).
 pub fn check_patch(
     req: &Req,
     body: &[u8],
     ptype: PatchType,
     as_kind: Option<(&str, &str, &str)>,
-) -> ApiResult<Vec<String>> {
+) -> ApiResult<(Vec<String>, Option<Vec<u8>>)> {
+    let json_patch = ptype == PatchType::Json;
+    let (warnings, pruned) = check_patch_value(req, body, ptype, as_kind)?;
+    let body = match pruned {
+        Some(v) if !json_patch => serde_json::to_vec(&v).ok(),
+        _ => None,
+    };
+    Ok((warnings, body))
+}
+
+fn check_patch_value(
+    req: &Req,
+    body: &[u8],
+    ptype: PatchType,
+    as_kind: Option<(&str, &str, &str)>,
+) -> ApiResult<(Vec<String>, Option<Value>)> {
     let decoded = match ptype {
-        PatchType::Json => return mode(req).map(|_| Vec::new()),
+        PatchType::Json => {
+            let Some(current) = req.cluster.store.get(
+                &req.def.storage,
+                &crate::store::ObjKey::new(
+                    req.path.namespace.as_deref().unwrap_or(""),
+                    req.path.name.as_deref().unwrap_or(""),
+                ),
+            ) else {
+                return mode(req).map(|_| (Vec::new(), None));
+            };
+            let kctx = crate::patch::KindContext {
+                group: &req.def.group,
+                version: &req.def.version,
+                kind: &req.def.kind,
+                builtin: req.def.builtin,
+            };
+            let served = match as_kind {
+                Some(_) => super::read::scale_view(&current),
+                None => req.def.to_served(&current),
+            };
+            // A patch that does not apply is reported by the patch itself.
+            crate::patch::apply_patch(&kctx, &served, body, ptype)
+                .ok()
+                .map(|value| schema::DecodedBody {
+                    value,
+                    duplicates: Vec::new(),
+                })
+        }
         PatchType::Merge | PatchType::StrategicMerge => decode_json(body).ok(),
         PatchType::Apply => decode_json(body).ok().or_else(|| {
             let text = std::str::from_utf8(body).ok()?;
@@ -97,8 +144,13 @@ pub fn check_patch(
     };
     // Undecodable patches are reported by the patch itself.
     match decoded {
-        Some(mut d) if d.value.is_object() => check(req, &mut d.value, &d.duplicates, as_kind),
-        _ => mode(req).map(|_| Vec::new()),
+        Some(mut d) if d.value.is_object() => {
+            let before = d.value.clone();
+            let warnings = check(req, &mut d.value, &d.duplicates, as_kind)?;
+            let changed = d.value != before;
+            Ok((warnings, changed.then_some(d.value)))
+        }
+        _ => mode(req).map(|_| (Vec::new(), None)),
     }
 }
 

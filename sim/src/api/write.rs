@@ -169,7 +169,9 @@ pub fn patch(req: &Req, body: &[u8]) -> ApiResult<Response> {
     }
     let manager = req.manager();
     let is_scale = req.path.sub.as_deref() == Some("scale");
-    let warnings = super::fields::check_patch(req, body, ptype, is_scale.then_some(SCALE))?;
+    let (warnings, pruned) =
+        super::fields::check_patch(req, body, ptype, is_scale.then_some(SCALE))?;
+    let body = pruned.as_deref().unwrap_or(body);
     if is_scale {
         let current = scale_view(&*fetch(req)?);
         let builtin = crate::patch::KindContext {

@@ -1,7 +1,7 @@
 //! The schema walker: one pass over an object against an OpenAPI v3 schema.
 //!
 //! [`Mode::Builtin`] reads like kube-apiserver's strict JSON decoder into Go structs:
-//! unknown fields (for `fieldValidation`) and the first type error, worded as Go's
+//! unknown fields (dropped, and reported for `fieldValidation`) and the first type error, worded as Go's
 //! `UnmarshalTypeError` (`json: cannot unmarshal string into Go struct field
 //! DeploymentSpec.spec.replicas of type int32`), including int32/int64 overflow.
 //!
@@ -44,7 +44,8 @@ struct Walker<'a> {
     out: Checked,
 }
 
-/// Strict-decoding check of a built-in object against definition `root` of `defs`.
+/// Strict-decoding check of a built-in object against definition `root` of `defs`; unknown
+/// fields are removed from `obj`, as decoding into the Go type drops them.
 pub fn check(defs: &Map<String, Value>, root: &str, obj: &mut Value) -> Checked {
     let mut w = Walker {
         defs: Some(defs),
@@ -399,10 +400,9 @@ impl<'a> Walker<'a> {
                 }
                 None if open => {}
                 None => {
+                    // Dropped in both modes: Go's decoder drops unknown fields of built-ins.
                     self.out.unknown.push(child.field);
-                    if self.mode == Mode::Custom {
-                        map.remove(&k);
-                    }
+                    map.remove(&k);
                 }
             }
         }
