@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use mcs_harness::engine::{self, EventSink, RunConfig, RunIntro};
 use mcs_harness::event::{Event, Outcome};
 use mcs_harness::fleet::{EmbeddedProvider, Provider, preflight};
-use mcs_harness::run_cmd::{default_jobs, load_all, plan, scenario_files};
+use mcs_harness::run_cmd::{cpus, default_jobs, load_all, plan, scenario_files};
 use tokio_util::sync::CancellationToken;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -100,10 +100,13 @@ async fn main() -> BoxResult<()> {
 
     let files = scenario_files(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")])?;
     let all = files.len();
-    let cpus = default_jobs();
-    eprintln!("[2/2] the shipped suite ({all} scenarios): --jobs 1, {cpus} (default), {all} …");
+    let (cpus, jobs) = (cpus(), default_jobs());
+    eprintln!(
+        "[2/2] the shipped suite ({all} scenarios): --jobs 1, {cpus} (one per CPU), {jobs} (default), {all} …"
+    );
     let serial = suite(1).await?;
-    let default = suite(cpus).await?;
+    let per_cpu = suite(cpus).await?;
+    let default = suite(jobs).await?;
     let every = suite(all).await?;
     let longest = serial
         .scenarios
@@ -119,10 +122,11 @@ async fn main() -> BoxResult<()> {
         ms(p50),
         ms(max)
     );
-    for r in [&serial, &default, &every] {
+    for r in [&serial, &per_cpu, &default, &every] {
         println!(
-            "| shipped suite ({all} scenarios), --jobs {} | {:.2} s ({:.2} × the longest scenario) |",
+            "| shipped suite ({all} scenarios), --jobs {}{} | {:.2} s ({:.2} × the longest scenario) |",
             r.jobs,
+            if r.jobs == jobs { " (default)" } else { "" },
             r.wall.as_secs_f64(),
             r.wall.as_secs_f64() / longest.1.as_secs_f64().max(1e-9)
         );
@@ -134,7 +138,7 @@ async fn main() -> BoxResult<()> {
     );
     println!("\nBENCH preflight_p50_ms={:.2}", ms(p50));
     println!("BENCH preflight_max_ms={:.2}", ms(max));
-    for r in [&serial, &default, &every] {
+    for r in [&serial, &per_cpu, &default, &every] {
         println!("BENCH suite_jobs{}_s={:.3}", r.jobs, r.wall.as_secs_f64());
     }
     println!("BENCH longest_scenario_s={:.3}", longest.1.as_secs_f64());

@@ -116,4 +116,9 @@ pub struct SimUp {
     /// like real clusters, which cannot be broken on purpose.
     #[arg(long)]
     pub no_faults: bool,
+    /// TTL of the cluster DNS records in seconds (CoreDNS `ttl`, 0 to 3600; 30 as in the
+    /// kubeadm and kind Corefiles).
+    #[arg(long, default_value_t = mcs_sim::dns::DEFAULT_TTL,
+        value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub dns_ttl: u32,
 }

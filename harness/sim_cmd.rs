@@ -29,6 +29,7 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
         flavour: opts.flavour.into(),
         propagation_delay: opts.propagation_delay,
         faults: !opts.no_faults,
+        dns_ttl: opts.dns_ttl,
     };
     // SIGINT/SIGTERM end the process within 10 s even if the fleet's runtime is stuck.
     mcs_sim::watchdog::start(std::time::Duration::from_secs(10));

@@ -29,6 +29,8 @@ pub struct EmbeddedOptions {
     pub propagation_delay: Duration,
     /// Serve the sim's Fault API (off: the fleet cannot be broken on purpose, like a real one).
     pub faults: bool,
+    /// TTL of the cluster DNS records, seconds.
+    pub dns_ttl: u32,
 }
 
 impl Default for EmbeddedOptions {
@@ -40,6 +42,7 @@ impl Default for EmbeddedOptions {
             flavour: Flavour::Gke,
             propagation_delay: Duration::ZERO,
             faults: true,
+            dns_ttl: mcs_sim::dns::DEFAULT_TTL,
         }
     }
 }
@@ -59,6 +62,31 @@ fn parse(v: serde_json::Value) -> Result<Kubeconfig, FleetError> {
     serde_json::from_value(v).map_err(|e| FleetError::Internal(e.to_string()))
 }
 
+/// Names the cluster in its cluster set, as a KEP-2149 cluster manager would: the
+/// ClusterProperty `cluster.clusterset.k8s.io` with the cluster's name as its id (the id the
+/// importer puts in the `multicluster.kubernetes.io/source-cluster` label of the slices it
+/// imports, which CoreDNS's multicluster plugin, and the sim's DNS, use in
+/// `<hostname>.<clusterid>.<svc>.<ns>.svc.clusterset.local`). Simulation choice: the id is
+/// the cluster name, not a kube-system namespace uid as KEP-2149 recommends.
+async fn cluster_id_property(client: &Client, name: &str) -> kube::Result<()> {
+    use mcs_importer::types::about::{CLUSTER_ID_PROPERTY, ClusterProperty, ClusterPropertySpec};
+    let api: kube::Api<ClusterProperty> = kube::Api::all(client.clone());
+    let property = ClusterProperty::new(
+        CLUSTER_ID_PROPERTY,
+        ClusterPropertySpec {
+            value: name.to_string(),
+        },
+    );
+    let pp = kube::api::PatchParams::apply("mcs-harness").force();
+    api.patch(
+        CLUSTER_ID_PROPERTY,
+        &pp,
+        &kube::api::Patch::Apply(&property),
+    )
+    .await?;
+    Ok(())
+}
+
 impl EmbeddedFleet {
     /// Starts clusters, installs the MCS CRDs, starts the importer.
     pub async fn start(opts: &EmbeddedOptions) -> Result<EmbeddedFleet, FleetError> {
@@ -66,6 +94,7 @@ impl EmbeddedFleet {
             clusters: opts.clusters.clone(),
             port: opts.port,
             faults: opts.faults,
+            dns_ttl: opts.dns_ttl,
             ..Default::default()
         };
         let fleet = Fleet::start(&cfg).await.map_err(FleetError::Sim)?;
@@ -78,6 +107,14 @@ impl EmbeddedFleet {
                     context: name.clone(),
                     source,
                 })?;
+            if opts.flavour == Flavour::Upstream {
+                cluster_id_property(&client, name)
+                    .await
+                    .map_err(|source| FleetError::Client {
+                        context: name.clone(),
+                        source,
+                    })?;
+            }
         }
         let importer = match opts.importer {
             true => {

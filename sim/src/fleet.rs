@@ -71,6 +71,9 @@ pub struct FleetConfig {
     /// Serve the Fault API (`faults.sim.mcs-harness.dev`). Off, the fleet behaves like a
     /// real cluster, which has no way to inject faults.
     pub faults: bool,
+    /// TTL of the cluster DNS records, seconds (the kubeadm/kind Corefile's `ttl 30` by
+    /// default; capped at CoreDNS's 3600).
+    pub dns_ttl: u32,
 }
 
 impl Default for FleetConfig {
@@ -82,6 +85,7 @@ impl Default for FleetConfig {
             port: 0,
             time: crate::timescale::TimeScale::default(),
             faults: true,
+            dns_ttl: crate::dns::DEFAULT_TTL,
         }
     }
 }
@@ -214,6 +218,7 @@ impl Fleet {
             c.store = crate::store::Store::with_budget(cfg.event_log, cfg.event_log_bytes);
             c.time = cfg.time;
             c.faults = cfg.faults;
+            c.dns.set_ttl(cfg.dns_ttl);
             let cluster = Arc::new(c);
             net.register(&cluster);
             let token = random_token();

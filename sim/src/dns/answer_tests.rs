@@ -6,7 +6,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{RData, RecordType};
 use serde_json::{Value, json};
 
-use super::{Answer, TTL, answer};
+use super::{Answer, DEFAULT_TTL, answer};
 use crate::cluster::Cluster;
 use crate::store::ResKey;
 
@@ -26,6 +26,11 @@ fn services() -> Value {
             "externalName": "web.app.svc.cluster.local"}},
         {"metadata": meta("app", "far"), "spec": {"type": "ExternalName",
             "externalName": "example.com."}},
+        {"metadata": meta("app", "hello"), "spec": {"clusterIP": "10.96.0.42", "ports": [
+            {"name": "tcp", "port": 42, "protocol": "TCP"},
+            {"name": "udp", "port": 42, "protocol": "UDP"}]}},
+        {"metadata": meta("app", "empty"), "spec": {"clusterIP": "None",
+            "ports": [{"name": "x", "port": 1}]}},
     ])
 }
 
@@ -53,8 +58,10 @@ fn upstream_imports() -> Value {
 }
 
 fn slice(ns: &str, name: &str, svc: &str, endpoints: Value) -> Value {
+    let cluster = name.rsplit('-').next().unwrap_or("");
     json!({"metadata": {"name": name, "namespace": ns,
-            "labels": {"multicluster.kubernetes.io/service-name": svc}},
+            "labels": {"multicluster.kubernetes.io/service-name": svc,
+                "multicluster.kubernetes.io/source-cluster": format!("c-{cluster}")}},
         "addressType": "IPv4", "endpoints": endpoints,
         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]})
 }
@@ -74,7 +81,8 @@ fn slices() -> Value {
             "app",
             "hl-b",
             "hl",
-            json!([{"addresses": ["10.2.0.1"], "conditions": {"ready": true}}])
+            json!([{"addresses": ["10.2.0.1"], "conditions": {"ready": true},
+                "hostname": "pet-0"}])
         ),
         slice("app", "other", "up", json!([{"addresses": ["10.9.9.9"]}])),
         slice(
@@ -89,7 +97,13 @@ fn slices() -> Value {
 /// A cluster holding the fixtures above.
 fn cluster() -> Cluster {
     let c = Cluster::new("a", "127.0.0.1:1".parse().unwrap(), 1000);
+    let namespaces = json!([
+        {"metadata": {"name": "app"}},
+        {"metadata": {"name": "multi-cluster-demo"}},
+        {"metadata": {"name": "elsewhere"}},
+    ]);
     let fixtures = [
+        (ResKey::new("", "namespaces"), namespaces),
         (ResKey::new("", "services"), services()),
         (ResKey::new("", "endpoints"), endpoints()),
         (ResKey::new("net.gke.io", "serviceimports"), gke_imports()),
@@ -107,6 +121,18 @@ fn cluster() -> Cluster {
     c
 }
 
+/// Makes the cluster serve the upstream MCS API, so `clusterset.local` is answered as by
+/// CoreDNS's multicluster plugin (cluster ids in endpoint names).
+fn serve_upstream(c: &Cluster) {
+    let crd = json!({"metadata": {"name": "serviceimports.multicluster.x-k8s.io"},
+        "spec": {"group": "multicluster.x-k8s.io", "scope": "Namespaced",
+            "names": {"plural": "serviceimports", "kind": "ServiceImport"},
+            "versions": [{"name": "v1alpha1", "served": true, "storage": true}]}});
+    let storage = ResKey::new("multicluster.x-k8s.io", "serviceimports");
+    c.registry
+        .set_custom(&storage, crate::registry::defs_from_crd(&crd));
+}
+
 fn ips(list: &[&str]) -> Vec<IpAddr> {
     list.iter().map(|s| s.parse().unwrap()).collect()
 }
@@ -116,17 +142,32 @@ fn sorted(mut v: Vec<IpAddr>) -> Vec<IpAddr> {
     v
 }
 
-/// (port, target) of every SRV answer, checking priority and weight.
-fn srv(a: &Answer) -> Vec<(u16, String)> {
+/// (weight, port, target) of every SRV answer, checking the priority, sorted.
+fn srv(a: &Answer) -> Vec<(u16, u16, String)> {
     let mut out: Vec<_> = a
         .answers
         .iter()
         .map(|r| match &r.data {
             RData::SRV(s) => {
-                assert_eq!((s.priority, s.weight), (0, 100));
-                (s.port, s.target.to_ascii())
+                assert_eq!(s.priority, 0);
+                (s.weight, s.port, s.target.to_ascii())
             }
             other => panic!("not an SRV: {other:?}"),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn names(a: &Answer) -> Vec<String> {
+    let mut out: Vec<String> = a
+        .answers
+        .iter()
+        .map(|r| match &r.data {
+            RData::PTR(p) => p.0.to_ascii(),
+            RData::TXT(t) => t.to_string(),
+            RData::NS(n) => n.0.to_ascii(),
+            other => panic!("unexpected {other:?}"),
         })
         .collect();
     out.sort();
@@ -142,15 +183,30 @@ fn assert_soa(a: &Answer, zone: &str) {
 }
 
 #[test]
-fn cluster_ip_service_answers_its_vip_with_ttl_5() {
+fn cluster_ip_service_answers_its_vip_with_ttl_30_in_the_question_case() {
     let c = cluster();
-    let a = answer(&c, "web.app.svc.cluster.local", RecordType::A);
+    let a = answer(&c, "Web.App.svc.cluster.local", RecordType::A);
     assert_eq!(a.rcode, ResponseCode::NoError);
     assert!(a.authoritative);
     assert_eq!(a.ips(), ips(&["10.96.0.20"]));
-    assert_eq!(a.answers[0].ttl, TTL);
-    assert_eq!(TTL, 5);
-    assert_eq!(a.answers[0].name.to_ascii(), "web.app.svc.cluster.local.");
+    assert_eq!((a.answers[0].ttl, DEFAULT_TTL), (30, 30));
+    assert_eq!(a.answers[0].name.to_ascii(), "Web.App.svc.cluster.local.");
+}
+
+#[test]
+fn the_ttl_is_configurable_and_the_soa_follows() {
+    let c = cluster();
+    c.dns.set_ttl(7);
+    let a = answer(&c, "web.app.svc.cluster.local", RecordType::A);
+    assert_eq!(a.answers[0].ttl, 7);
+    let miss = answer(&c, "nope.app.svc.cluster.local", RecordType::A);
+    assert_eq!(miss.authorities[0].ttl, 7);
+    match &miss.authorities[0].data {
+        RData::SOA(soa) => assert_eq!(soa.minimum, 7),
+        other => panic!("{other:?}"),
+    }
+    c.dns.set_ttl(100_000);
+    assert_eq!(c.dns.ttl(), 3600, "capped like CoreDNS's ttl option");
 }
 
 #[test]
@@ -163,6 +219,9 @@ fn headless_service_answers_ready_endpoints_only() {
     assert_eq!(one("10-0-0-1").ips(), ips(&["10.0.0.1"]));
     assert_eq!(one("db-1").ips(), ips(&["10.0.0.2"]));
     assert_eq!(one("10-0-0-3").rcode, ResponseCode::NXDomain);
+    // CoreDNS (and the DNS spec): a headless Service without ready endpoints is NXDOMAIN.
+    let empty = answer(&c, "empty.app.svc.cluster.local", RecordType::A);
+    assert_eq!(empty.rcode, ResponseCode::NXDomain);
 }
 
 #[test]
@@ -179,6 +238,9 @@ fn external_name_is_a_cname_chased_inside_our_zones() {
     assert_eq!(far.rcode, ResponseCode::NoError);
     assert_eq!(far.answers.len(), 1);
     assert!(matches!(&far.answers[0].data, RData::CNAME(t) if t.0.to_ascii() == "example.com."));
+    // No SRV for ExternalName Services (CoreDNS drops CNAME entries for SRV).
+    let srv = answer(&c, "ext.app.svc.cluster.local", RecordType::SRV);
+    assert_eq!((srv.rcode, srv.answers.len()), (ResponseCode::NoError, 0));
 }
 
 #[test]
@@ -209,21 +271,71 @@ fn headless_upstream_import_answers_ready_slice_endpoints() {
     let a = answer(&c, "hl.app.svc.clusterset.local", RecordType::A);
     assert_eq!(a.rcode, ResponseCode::NoError);
     assert_eq!(sorted(a.ips()), ips(&["10.1.0.1", "10.1.0.3", "10.2.0.1"]));
-    let one = answer(&c, "10-2-0-1.hl.app.svc.clusterset.local", RecordType::A);
-    assert_eq!(one.ips(), ips(&["10.2.0.1"]));
 }
 
 #[test]
-fn srv_for_a_named_port_points_at_the_service() {
+fn multicluster_names_carry_the_cluster_id_of_the_slice() {
+    let c = cluster();
+    serve_upstream(&c);
+    let one = |n: &str| {
+        answer(
+            &c,
+            &format!("{n}.hl.app.svc.clusterset.local"),
+            RecordType::A,
+        )
+    };
+    assert_eq!(one("pet-0.c-b").ips(), ips(&["10.2.0.1"]));
+    assert_eq!(one("10-1-0-3.c-a").ips(), ips(&["10.1.0.3"]));
+    assert_eq!(one("pet-0.c-a").rcode, ResponseCode::NXDomain);
+    assert_eq!(
+        one("pet-0").rcode,
+        ResponseCode::NXDomain,
+        "no id, no match"
+    );
+    let s = answer(
+        &c,
+        "_http._tcp.hl.app.svc.clusterset.local",
+        RecordType::SRV,
+    );
+    let want: Vec<(u16, u16, String)> = [
+        "10-1-0-1.c-a.hl.app.svc.clusterset.local.",
+        "10-1-0-3.c-a.hl.app.svc.clusterset.local.",
+        "pet-0.c-b.hl.app.svc.clusterset.local.",
+    ]
+    .iter()
+    .map(|t| (33, 8080, t.to_string()))
+    .collect();
+    assert_eq!(srv(&s), want);
+    assert_eq!(s.additionals.len(), 3);
+    let v = answer(&c, "dns-version.clusterset.local", RecordType::TXT);
+    assert_eq!(names(&v), vec!["1.1.0".to_string()]);
+    assert_eq!(v.answers[0].ttl, 28800);
+}
+
+#[test]
+fn srv_weights_and_duplicates_are_as_coredns_computes_them() {
     let c = cluster();
     let a = answer(&c, "_http._tcp.web.app.svc.cluster.local", RecordType::SRV);
     assert_eq!(a.rcode, ResponseCode::NoError);
-    assert_eq!(srv(&a), vec![(80, "web.app.svc.cluster.local.".into())]);
+    let web = "web.app.svc.cluster.local.".to_string();
+    assert_eq!(srv(&a), vec![(100, 80, web.clone())]);
     assert_eq!(a.additionals.len(), 1);
     let dns = answer(&c, "_dns._udp.web.app.svc.cluster.local", RecordType::SRV);
-    assert_eq!(srv(&dns), vec![(53, "web.app.svc.cluster.local.".into())]);
+    assert_eq!(srv(&dns), vec![(100, 53, web.clone())]);
+    // Without underscores CoreDNS still reads port and protocol.
+    let bare = answer(&c, "dns.udp.web.app.svc.cluster.local", RecordType::SRV);
+    assert_eq!(srv(&bare), vec![(100, 53, web.clone())]);
     let wrong = answer(&c, "_http._udp.web.app.svc.cluster.local", RecordType::SRV);
     assert_eq!(wrong.rcode, ResponseCode::NXDomain);
+    let all = answer(&c, "web.app.svc.cluster.local", RecordType::SRV);
+    assert_eq!(srv(&all), vec![(50, 53, web.clone()), (50, 80, web)]);
+    // 42/TCP and 42/UDP: two entries, one record left after de-duplication, weight 50.
+    let hello = answer(&c, "hello.app.svc.cluster.local", RecordType::SRV);
+    assert_eq!(
+        srv(&hello),
+        vec![(50, 42, "hello.app.svc.cluster.local.".into())]
+    );
+    assert_eq!(hello.additionals.len(), 1);
     let set = answer(
         &c,
         "_http._tcp.up.app.svc.clusterset.local",
@@ -231,11 +343,11 @@ fn srv_for_a_named_port_points_at_the_service() {
     );
     assert_eq!(
         srv(&set),
-        vec![(8080, "up.app.svc.clusterset.local.".into())]
+        vec![(100, 8080, "up.app.svc.clusterset.local.".into())]
     );
-    let all = answer(&c, "web.app.svc.cluster.local", RecordType::SRV);
-    let target = "web.app.svc.cluster.local.".to_string();
-    assert_eq!(srv(&all), vec![(53, target.clone()), (80, target)]);
+    // A port name asked for addresses answers the service's addresses, as CoreDNS does.
+    let addr = answer(&c, "_http._tcp.web.app.svc.cluster.local", RecordType::A);
+    assert_eq!(addr.ips(), ips(&["10.96.0.20"]));
 }
 
 #[test]
@@ -243,8 +355,8 @@ fn headless_srv_has_one_record_per_endpoint() {
     let c = cluster();
     let a = answer(&c, "_pg._tcp.db.app.svc.cluster.local", RecordType::SRV);
     let want = vec![
-        (5432, "10-0-0-1.db.app.svc.cluster.local.".to_string()),
-        (5432, "db-1.db.app.svc.cluster.local.".to_string()),
+        (50, 5432, "10-0-0-1.db.app.svc.cluster.local.".to_string()),
+        (50, 5432, "db-1.db.app.svc.cluster.local.".to_string()),
     ];
     assert_eq!(srv(&a), want);
     assert_eq!(a.additionals.len(), 2);
@@ -262,9 +374,10 @@ fn unknown_names_are_nxdomain_with_the_zone_soa() {
     for name in [
         "missing.app.svc.cluster.local",
         "web.nons.svc.cluster.local",
-        "app.svc.cluster.local",
-        "svc.cluster.local",
+        "nons.svc.cluster.local",
         "x.y.z.w.v.svc.cluster.local",
+        "dns-version.cluster.local",
+        "foo.cluster.local",
     ] {
         let a = answer(&c, name, RecordType::A);
         assert_eq!(a.rcode, ResponseCode::NXDomain, "{name}");
@@ -280,13 +393,16 @@ fn existing_names_of_another_type_are_nodata() {
     let c = cluster();
     for (name, qtype) in [
         ("web.app.svc.cluster.local", RecordType::AAAA),
-        ("web.app.svc.cluster.local", RecordType::TXT),
-        ("_http._tcp.web.app.svc.cluster.local", RecordType::A),
+        ("web.app.svc.cluster.local", RecordType::MX),
+        ("app.svc.cluster.local", RecordType::A),
+        ("svc.cluster.local", RecordType::A),
         (
             "whereami.multi-cluster-demo.svc.clusterset.local",
             RecordType::AAAA,
         ),
         ("cluster.local", RecordType::A),
+        // CoreDNS answers TXT only for dns-version: NODATA for every other name.
+        ("nope.app.svc.cluster.local", RecordType::TXT),
     ] {
         let a = answer(&c, name, qtype);
         assert_eq!(a.rcode, ResponseCode::NoError, "{name} {qtype}");
@@ -296,22 +412,100 @@ fn existing_names_of_another_type_are_nodata() {
     assert_soa(&a, "cluster.local.");
     let apex = answer(&c, "clusterset.local", RecordType::SOA);
     assert!(matches!(apex.answers[0].data, RData::SOA(_)));
+    // cluster.local: the zone's SOA whatever the name (CoreDNS `plugin.SOA`).
+    let soa = answer(&c, "web.app.svc.cluster.local", RecordType::SOA);
+    assert_eq!(soa.answers[0].name.to_ascii(), "cluster.local.");
+    assert!(matches!(soa.answers[0].data, RData::SOA(_)));
 }
 
 #[test]
-fn names_are_case_insensitive_and_other_zones_refused() {
+fn dns_version_ns_and_pod_records_of_cluster_local() {
+    let c = cluster();
+    let v = answer(&c, "dns-version.cluster.local", RecordType::TXT);
+    assert_eq!(names(&v), vec!["1.1.0".to_string()]);
+    assert_eq!(v.answers[0].ttl, 28800);
+    // Without the upstream MCS API (GKE flavour) clusterset.local has no dns-version.
+    let gke = answer(&c, "dns-version.clusterset.local", RecordType::TXT);
+    assert_eq!(gke.rcode, ResponseCode::NXDomain);
+    let ns = answer(&c, "cluster.local", RecordType::NS);
+    assert_eq!(names(&ns), vec!["ns.dns.cluster.local.".to_string()]);
+    let dns_ip = IpAddr::V4(c.plan.dns_ip());
+    assert_eq!(
+        answer(&c, "ns.dns.cluster.local", RecordType::A).ips(),
+        vec![dns_ip]
+    );
+    let pod = answer(&c, "10-1-2-3.app.pod.cluster.local", RecordType::A);
+    assert_eq!(pod.ips(), ips(&["10.1.2.3"]));
+    let six = answer(&c, "fd00--7.app.pod.cluster.local", RecordType::AAAA);
+    assert_eq!(six.ips(), ips(&["fd00::7"]));
+    let v4_as_aaaa = answer(&c, "10-1-2-3.app.pod.cluster.local", RecordType::AAAA);
+    assert_eq!(
+        (v4_as_aaaa.rcode, v4_as_aaaa.answers.len()),
+        (ResponseCode::NoError, 0)
+    );
+    for miss in [
+        "10-1-2-3.nons.pod.cluster.local",
+        "not-an-ip.app.pod.cluster.local",
+        "10-1-2-3.app.pod.clusterset.local",
+    ] {
+        assert_eq!(
+            answer(&c, miss, RecordType::A).rcode,
+            ResponseCode::NXDomain,
+            "{miss}"
+        );
+    }
+}
+
+#[test]
+fn ptr_records_name_services_then_endpoints() {
+    let c = cluster();
+    let ptr = |ip: &str| {
+        let rev: Vec<&str> = ip.split('.').rev().collect();
+        answer(
+            &c,
+            &format!("{}.in-addr.arpa.", rev.join(".")),
+            RecordType::PTR,
+        )
+    };
+    let svc = ptr("10.96.0.20");
+    assert_eq!(svc.rcode, ResponseCode::NoError);
+    assert!(svc.authoritative);
+    assert_eq!(names(&svc), vec!["web.app.svc.cluster.local.".to_string()]);
+    assert_eq!(svc.answers[0].ttl, 30);
+    assert_eq!(
+        names(&ptr("10.0.0.2")),
+        vec!["db-1.db.app.svc.cluster.local.".to_string()]
+    );
+    assert_eq!(
+        names(&ptr("10.0.0.1")),
+        vec!["10-0-0-1.db.app.svc.cluster.local.".to_string()]
+    );
+    // Not ready, unknown, partial: CoreDNS falls through to a missing upstream.
+    for miss in [ptr("10.0.0.3"), ptr("192.0.2.1")] {
+        assert_eq!(miss.rcode, ResponseCode::ServFail);
+        assert!(!miss.authoritative);
+    }
+    let partial = answer(&c, "96.10.in-addr.arpa", RecordType::PTR);
+    assert_eq!(partial.rcode, ResponseCode::ServFail);
+}
+
+#[test]
+fn names_are_case_insensitive_and_other_zones_get_servfail() {
     let c = cluster();
     let a = answer(&c, "WEB.App.SVC.Cluster.LOCAL.", RecordType::A);
     assert_eq!(a.ips(), ips(&["10.96.0.20"]));
     let s = answer(&c, "_HTTP._Tcp.Web.APP.svc.cluster.local", RecordType::SRV);
     assert_eq!(srv(&s).len(), 1);
-    let out = answer(&c, "example.com", RecordType::A);
-    assert_eq!(out.rcode, ResponseCode::Refused);
-    assert!(!out.authoritative);
-    assert_eq!(
-        answer(&c, "local", RecordType::A).rcode,
-        ResponseCode::Refused
-    );
+    match &s.answers[0].data {
+        RData::SRV(srv) => assert_eq!(srv.target.to_ascii(), "web.app.svc.cluster.local."),
+        other => panic!("{other:?}"),
+    }
+    for name in ["example.com", "local", "kubernetes.default"] {
+        let out = answer(&c, name, RecordType::A);
+        assert_eq!(out.rcode, ResponseCode::ServFail, "{name}");
+        assert!(!out.authoritative);
+        assert!(out.answers.is_empty());
+    }
 }
 
 #[test]
@@ -321,12 +515,32 @@ fn answers_follow_the_live_store() {
     let key = crate::store::ObjKey::new("app", "db");
     c.store.delete(&res, &key, None).unwrap();
     let a = answer(&c, "db.app.svc.cluster.local", RecordType::A);
-    assert_eq!(a.rcode, ResponseCode::NoError);
-    assert!(a.answers.is_empty());
+    assert_eq!(
+        a.rcode,
+        ResponseCode::NXDomain,
+        "headless, no endpoints left"
+    );
     let svc = ResKey::new("", "services");
     c.store
         .delete(&svc, &crate::store::ObjKey::new("app", "web"), None)
         .unwrap();
     let gone = answer(&c, "web.app.svc.cluster.local", RecordType::A);
     assert_eq!(gone.rcode, ResponseCode::NXDomain);
+}
+
+#[test]
+fn gke_headless_import_answers_from_its_derived_services_endpoints() {
+    let c = cluster();
+    let import = json!({"metadata": {"name": "pets", "namespace": "app",
+            "annotations": {"net.gke.io/derived-service": "gke-mcs-pets"}},
+        "spec": {"type": "Headless", "ports": [{"name": "http", "port": 80}]}});
+    c.store
+        .create(&ResKey::new("net.gke.io", "serviceimports"), import)
+        .unwrap();
+    let eps = json!({"metadata": meta("app", "gke-mcs-pets"), "subsets": [{
+        "addresses": [{"ip": "10.5.0.1"}, {"ip": "10.5.0.2"}],
+        "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}]});
+    c.store.create(&ResKey::new("", "endpoints"), eps).unwrap();
+    let a = answer(&c, "pets.app.svc.clusterset.local", RecordType::A);
+    assert_eq!(sorted(a.ips()), ips(&["10.5.0.1", "10.5.0.2"]));
 }

@@ -3,20 +3,33 @@
 //! and answering from the cluster's live object store, as CoreDNS with the `kubernetes` and
 //! `multicluster` plugins does.
 //!
-//! - `records`: reads Services, Endpoints, ServiceImports and EndpointSlices into backends;
+//! - `records`: reads Services, Endpoints, ServiceImports and EndpointSlices;
+//! - `services`: CoreDNS's service lookup and A/SRV record building (weights, de-duplication);
+//! - `reverse`: PTR records for Service ClusterIPs and endpoint IPs;
 //! - `answer`: the pure record logic (name → records, NXDOMAIN/NODATA with an SOA);
+//! - `wire`: what CoreDNS does to a reply on its way out (`loadbalance` shuffling, truncation);
 //! - `server`: the UDP/TCP loops, message decoding/encoding and the fault modes.
 //!
-//! There is no recursion: names outside the two zones are REFUSED.
+//! There is no recursion and no upstream: names outside the zones get SERVFAIL, as from a
+//! CoreDNS whose `forward` has nobody to ask (see `answer`).
 
 mod answer;
 mod records;
+mod reverse;
 mod server;
+mod services;
+mod wire;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-pub use answer::{Answer, TTL, answer};
+/// TTL of the records served unless configured: the `ttl 30` of the kubeadm and kind
+/// Corefiles (CoreDNS's own default is 5).
+pub const DEFAULT_TTL: u32 = 30;
+/// The largest TTL CoreDNS's `kubernetes` plugin accepts (`ttl` option: 0 to 3600).
+pub const MAX_TTL: u32 = 3600;
+
+pub use answer::{Answer, answer};
 pub use hickory_proto::op::ResponseCode;
 pub use hickory_proto::rr::{RData, Record, RecordType};
 pub use server::DnsServer;
@@ -50,16 +63,37 @@ pub enum DnsMode {
     Drop,
 }
 
-/// The fault switch of one DNS server, read on every query: the modes faults put in force,
-/// each for the whole cluster or only for names in some namespaces.
-#[derive(Debug, Default)]
+/// The switches of one DNS server, read on every query: the record TTL, and the modes
+/// faults put in force, each for the whole cluster or only for names in some namespaces.
+#[derive(Debug)]
 pub struct DnsControl {
     /// Fast path: whether any rule is in force.
     any: AtomicBool,
     rules: std::sync::RwLock<Vec<(DnsMode, Vec<String>)>>,
+    ttl: AtomicU32,
+}
+
+impl Default for DnsControl {
+    fn default() -> Self {
+        Self {
+            any: AtomicBool::new(false),
+            rules: std::sync::RwLock::default(),
+            ttl: AtomicU32::new(DEFAULT_TTL),
+        }
+    }
 }
 
 impl DnsControl {
+    /// The TTL of the records served.
+    pub fn ttl(&self) -> u32 {
+        self.ttl.load(Ordering::Relaxed)
+    }
+
+    /// Sets the TTL of the records served (capped at [`MAX_TTL`]); from the next query.
+    pub fn set_ttl(&self, ttl: u32) {
+        self.ttl.store(ttl.min(MAX_TTL), Ordering::Relaxed);
+    }
+
     /// Switches the whole server to `mode`; takes effect from the next query.
     pub fn set(&self, mode: DnsMode) {
         let rules = match mode {

@@ -2,8 +2,12 @@
 //! by one task. Messages are decoded and encoded with `hickory_proto::op::Message`; the
 //! records come from [`answer`](super::answer). The fault mode is read on every query.
 //!
-//! UDP answers larger than the client's limit (512 bytes, or its EDNS payload size up to
-//! 4096) are truncated (TC set, answers dropped) so that the client retries over TCP.
+//! Replies leave through [`wire`](super::wire): address records shuffled as CoreDNS's
+//! `loadbalance` does, then truncated to the client's limit (512 bytes over UDP, its EDNS
+//! payload size when it sends one, 65535 over TCP) keeping the records that fit and setting
+//! TC, so a client retrying over TCP gets the whole answer. As CoreDNS's server does, the
+//! reply's OPT record echoes the request's payload size, and an EDNS version other than 0
+//! gets BADVERS.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,13 +19,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{DnsControl, DnsError, DnsMode, answer};
+use super::{DnsControl, DnsError, DnsMode, answer, wire};
 use crate::cluster::Cluster;
 
-/// The EDNS payload size we advertise and the largest UDP answer we send.
-const EDNS_PAYLOAD: u16 = 1232;
-/// The largest UDP answer sent whatever the client advertises.
-const MAX_UDP: usize = 4096;
+/// The largest UDP answer sent whatever the client advertises: the largest IPv4 UDP
+/// payload (CoreDNS has no cap of its own without the `bufsize` plugin).
+const MAX_UDP: usize = 65_507;
 /// An idle TCP connection is closed after this long.
 const TCP_IDLE: Duration = Duration::from_secs(30);
 /// Attempts at finding a port free for both UDP and TCP when asked for port 0.
@@ -188,7 +191,8 @@ fn respond(shared: &Shared, request: &[u8], transport: Transport) -> Option<Vec<
     if mode == DnsMode::Drop {
         return None;
     }
-    let reply = reply(&shared.cluster, &msg, mode);
+    let mut reply = reply(&shared.cluster, &msg, mode);
+    wire::shuffle(&mut reply);
     let limit = match transport {
         Transport::Tcp => usize::from(u16::MAX),
         Transport::Udp => msg
@@ -199,19 +203,16 @@ fn respond(shared: &Shared, request: &[u8], transport: Transport) -> Option<Vec<
     encode(&reply, limit)
 }
 
-/// Encodes `reply`, truncated when longer than `limit`; SERVFAIL when it cannot be encoded.
+/// Encodes `reply` within `limit`; SERVFAIL when it cannot be encoded.
 fn encode(reply: &Message, limit: usize) -> Option<Vec<u8>> {
-    match reply.to_vec() {
-        Ok(bytes) if bytes.len() <= limit => Some(bytes),
-        Ok(_) => reply.truncate().to_vec().ok(),
-        Err(error) => {
-            tracing::debug!(%error, "dns reply could not be encoded");
-            let mut failed = reply.truncate();
-            failed.metadata.truncation = false;
-            failed.metadata.response_code = ResponseCode::ServFail;
-            failed.to_vec().ok()
-        }
+    if let Some(bytes) = wire::encode_within(reply, limit) {
+        return Some(bytes);
     }
+    tracing::debug!("dns reply could not be encoded");
+    let mut failed = reply.truncate();
+    failed.metadata.truncation = false;
+    failed.metadata.response_code = ResponseCode::ServFail;
+    failed.to_vec().ok()
 }
 
 /// FORMERR for a request that does not decode, when it has a header id and is not itself
@@ -232,12 +233,15 @@ fn reply(cluster: &Cluster, msg: &Message, mode: DnsMode) -> Message {
     // Copies id, opcode, RD and CD; RA stays clear (no recursion).
     out.metadata = Metadata::response_from_request(&msg.metadata);
     out.queries = msg.queries.clone();
-    if msg.edns.is_some() {
+    if let Some(asked) = &msg.edns {
         let mut edns = Edns::new();
-        edns.set_max_payload(EDNS_PAYLOAD);
+        edns.set_max_payload(asked.max_payload());
         out.edns = Some(edns);
     }
+    let bad_version = msg.edns.as_ref().is_some_and(|e| e.version() != 0);
     let rcode = match (mode, msg.queries.as_slice()) {
+        // CoreDNS's server checks the EDNS version before any plugin runs (`edns.Version`).
+        _ if bad_version => ResponseCode::BADVERS,
         (DnsMode::ServFail, _) => ResponseCode::ServFail,
         _ if msg.metadata.op_code != OpCode::Query => ResponseCode::NotImp,
         (_, [q]) if matches!(q.query_class, DNSClass::IN | DNSClass::ANY) => {

@@ -19,6 +19,8 @@ const CLIENT_TIMEOUT: Duration = Duration::from_millis(300);
 
 fn cluster(endpoints: usize) -> Arc<Cluster> {
     let c = Cluster::new("a", "127.0.0.1:1".parse().unwrap(), 1000);
+    let ns = json!({"metadata": {"name": "app"}});
+    c.store.create(&ResKey::new("", "namespaces"), ns).unwrap();
     let svc = ResKey::new("", "services");
     let web = json!({"metadata": {"name": "web", "namespace": "app"},
         "spec": {"clusterIP": "10.96.0.20", "ports": [{"name": "http", "port": 80}]}});
@@ -46,12 +48,18 @@ async fn start(endpoints: usize) -> (DnsServer, Arc<DnsControl>) {
 }
 
 fn query(id: u16, name: &str, qtype: RecordType, edns: bool) -> Vec<u8> {
+    query_with(id, name, qtype, edns.then_some((1232, 0)))
+}
+
+/// A query with an EDNS (payload size, version) when given.
+fn query_with(id: u16, name: &str, qtype: RecordType, edns: Option<(u16, u8)>) -> Vec<u8> {
     let mut m = Message::new(id, MessageType::Query, OpCode::Query);
     m.metadata.recursion_desired = true;
     m.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
-    if edns {
+    if let Some((payload, version)) = edns {
         let mut e = Edns::new();
-        e.set_max_payload(1232);
+        e.set_max_payload(payload);
+        e.set_version(version);
         m.set_edns(e);
     }
     m.to_vec().unwrap()
@@ -105,7 +113,7 @@ async fn answers_over_udp_and_tcp() {
         assert!(m.metadata.authoritative);
         assert_eq!(m.queries[0].name.to_ascii(), "Web.App.svc.cluster.local.");
         assert_eq!(ips(&m), vec!["10.96.0.20".parse::<IpAddr>().unwrap()]);
-        assert_eq!(m.answers[0].ttl, 5);
+        assert_eq!(m.answers[0].ttl, 30);
     }
     let miss = query(8, "nope.app.svc.cluster.local.", RecordType::A, true);
     let m = tcp(server.addr(), &miss).await.expect("an answer");
@@ -114,7 +122,8 @@ async fn answers_over_udp_and_tcp() {
     assert!(m.edns.is_some());
     let out = query(9, "example.com.", RecordType::A, false);
     let m = udp(server.addr(), &out).await.expect("an answer");
-    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(!m.metadata.authoritative);
 }
 
 #[tokio::test]
@@ -144,21 +153,77 @@ async fn drop_mode_answers_nothing() {
 }
 
 #[tokio::test]
-async fn large_udp_answers_are_truncated_and_complete_over_tcp() {
-    let (server, _) = start(50).await;
+async fn large_udp_answers_keep_what_fits_set_tc_and_are_complete_over_tcp() {
+    let (server, _) = start(120).await;
+    let all: Vec<IpAddr> = (0..120)
+        .map(|i| format!("10.0.{}.{}", i / 200, i % 200 + 1).parse().unwrap())
+        .collect();
     let q = query(3, "big.app.svc.cluster.local.", RecordType::A, false);
     let m = udp(server.addr(), &q).await.expect("an answer");
     assert!(m.metadata.truncation);
-    assert!(m.answers.is_empty());
+    let got = ips(&m);
+    // 12 + 31 (question) + 16 per compressed A record: 29 fit in 512 bytes.
+    assert_eq!(got.len(), 29, "the records that fit in 512 bytes");
+    assert!(got.iter().all(|ip| all.contains(ip)));
     let m = tcp(server.addr(), &q).await.expect("an answer");
     assert!(!m.metadata.truncation);
-    assert_eq!(ips(&m).len(), 50);
+    let mut full = ips(&m);
+    full.sort();
+    let mut want = all.clone();
+    want.sort();
+    assert_eq!(full, want);
+    // The EDNS payload size is honoured both ways.
     let e = query(4, "big.app.svc.cluster.local.", RecordType::A, true);
     let m = udp(server.addr(), &e).await.expect("an answer");
-    assert!(
-        !m.metadata.truncation,
-        "1232-byte EDNS payload holds 50 A records (~850 bytes)"
+    assert!(m.metadata.truncation, "1232 bytes hold 73 records, not 120");
+    assert_eq!(ips(&m).len(), 73);
+    assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(1232));
+    let big = query_with(
+        5,
+        "big.app.svc.cluster.local.",
+        RecordType::A,
+        Some((4096, 0)),
     );
+    let m = udp(server.addr(), &big).await.expect("an answer");
+    assert!(!m.metadata.truncation);
+    assert_eq!(ips(&m).len(), 120);
+}
+
+#[tokio::test]
+async fn address_records_are_shuffled_per_reply() {
+    let (server, _) = start(20).await;
+    let q = query(6, "big.app.svc.cluster.local.", RecordType::A, true);
+    let first = ips(&tcp(server.addr(), &q).await.expect("an answer"));
+    let mut orders = vec![first.clone()];
+    // 20! orders: two equal ones in a row are (almost) impossible; a few tries suffice.
+    for _ in 0..5 {
+        let next = ips(&tcp(server.addr(), &q).await.expect("an answer"));
+        if next != first {
+            let (mut a, mut b) = (first.clone(), next.clone());
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "the same records");
+            return;
+        }
+        orders.push(next);
+    }
+    panic!("the order never changed: {orders:?}");
+}
+
+#[tokio::test]
+async fn edns_versions_other_than_0_get_badvers() {
+    let (server, _) = start(2).await;
+    let q = query_with(
+        7,
+        "web.app.svc.cluster.local.",
+        RecordType::A,
+        Some((1232, 1)),
+    );
+    let m = udp(server.addr(), &q).await.expect("an answer");
+    // Code 16 is BADVERS in an OPT context; hickory decodes it by its TSIG name BADSIG.
+    assert_eq!(u16::from(m.metadata.response_code), 16);
+    assert!(m.answers.is_empty());
+    assert_eq!(m.edns.as_ref().map(|e| e.version()), Some(0));
 }
 
 #[tokio::test]
