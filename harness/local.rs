@@ -107,7 +107,7 @@ pub async fn prepare(
 }
 
 /// Whether the API server serves `rbac.authorization.k8s.io/v1` (real clusters do; the
-/// embedded fleet does not).
+/// embedded fleet stores RBAC objects without enforcing them).
 pub async fn serves_rbac(client: &Client) -> bool {
     let gvk = kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", "ClusterRole");
     kube::discovery::pinned_kind(client, &gvk).await.is_ok()

@@ -36,6 +36,8 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
             ..Default::default()
         },
     };
+    // SIGINT/SIGTERM end the process within 10 s even if the fleet's runtime is stuck.
+    mcs_sim::watchdog::start(std::time::Duration::from_secs(10));
     let mut fleet = EmbeddedFleet::start(&eo)
         .await
         .map_err(SimCmdError::Start)?;

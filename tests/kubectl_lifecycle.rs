@@ -60,6 +60,11 @@ fn probe_pod(sim: &SimProcess, name: &str, image: &str) {
 fn exit_codes_crash_loops_and_images_behave_like_a_kubelet() {
     let sim = SimProcess::start();
     let (mut w, mut lines) = watch(&sim, &["get", "pods", "-w", "--no-headers"]);
+    // The watch must be running before the pods start: kubectl lists, then watches from
+    // the list's version, so once a first pod shows, no later transition is missed (a slow
+    // kubectl start on a loaded machine otherwise missed the first Error).
+    probe_pod(&sim, "sentinel", "busybox");
+    lines.until(20, |l| l.iter().any(|x| x.starts_with("sentinel ")));
     sim.ok(&["run", "fail", "--image=busybox", "--", "sh", "-c", "exit 3"]);
     sim.ok(&["run", "noargs", "--image=busybox"]);
     sim.ok(&[

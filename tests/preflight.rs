@@ -227,6 +227,9 @@ fn a_healthy_fleet_prints_its_preflight_table_and_reports_it() {
         .unwrap_or_else(|| panic!("a preflight line for a: {text}"));
     assert!(line.contains("mcs=net.gke.io/v1"), "{line}");
     assert!(line.contains("faults"), "{line}");
+    // The fleet serves SelfSubjectReview and SelfSubjectAccessReview: both are used.
+    assert!(line.contains("user=admin"), "{line}");
+    assert!(line.contains("permissions checked ("), "{line}");
     assert!(line.contains("  ok  "), "{line}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let clusters = report["preflight"]["clusters"].as_array().unwrap();
@@ -234,4 +237,16 @@ fn a_healthy_fleet_prints_its_preflight_table_and_reports_it() {
     assert_eq!(clusters[1]["cluster"], "b");
     assert_eq!(clusters[1]["flavours"], json!(["gke"]));
     assert!(clusters[1]["version"].as_str().unwrap().starts_with("v1."));
+}
+
+#[test]
+fn a_deny_fault_is_a_forbidden_preflight_problem() {
+    let sim = SimProcess::start();
+    let fault = "apiVersion: sim.mcs-harness.dev/v1alpha1\nkind: Fault\nmetadata:\n  name: no-exec\nspec:\n  deny: {user: admin, verbs: [create], resources: [pods]}\n";
+    sim.ok_stdin(&["--context", "b", "apply", "-f", "-"], fault);
+    let (out, _) = run(&sim.kubeconfig, &["--cluster", "a=a", "--cluster", "b=b"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cluster b (context b, https://"), "{err}");
+    assert!(err.contains("the credentials may not create pods"), "{err}");
 }

@@ -3,6 +3,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
@@ -13,7 +14,7 @@ use serde_json::json;
 use super::cmd::{self, KindAction, KindArgs, KindDown, KindUp};
 use super::corefile::{self, tests::kind_coredns, tests::kind_corefile};
 use super::plan;
-use super::setup::{self, COREDNS, KUBE_SYSTEM, RELOAD_ANNOTATION, SetupError, SetupOptions};
+use super::setup::{self, COREDNS, KUBE_SYSTEM, RELOAD_ANNOTATION, SetupOptions};
 use crate::cli::FlavourArg;
 use crate::fleet::{EmbeddedFleet, EmbeddedOptions};
 use crate::local::LocalCluster;
@@ -324,18 +325,20 @@ async fn gke_setup_adds_clusterset_block_once() {
 }
 
 #[tokio::test]
-async fn rbac_against_the_embedded_fleet_fails_clearly() {
-    // The embedded fleet does not serve rbac.authorization.k8s.io.
+async fn rbac_setup_against_the_embedded_fleet_stores_role_and_binding() {
+    // The embedded fleet serves rbac.authorization.k8s.io (stored, not enforced).
     let (_fleet, client) = kind_like_fleet().await;
     let opts = SetupOptions {
         flavour: Flavour::Upstream,
         rbac: true,
     };
-    let err = setup::setup(&client, &opts).await.unwrap_err();
-    assert!(
-        matches!(&err, SetupError::Api { what, .. } if what.contains("ClusterRole")),
-        "{err:?}"
-    );
+    let report = setup::setup(&client, &opts).await.unwrap();
+    assert!(report.rbac_applied);
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    assert!(roles.get(setup::RBAC_NAME).await.is_ok());
+    let bindings: Api<ClusterRoleBinding> = Api::all(client);
+    let b = bindings.get(setup::RBAC_NAME).await.unwrap();
+    assert_eq!(b.role_ref.name, setup::RBAC_NAME);
 }
 
 /// Creates namespace `demo` (if needed), Service `name` and its ServiceExport in `client`'s cluster.

@@ -61,6 +61,9 @@ pub struct FleetConfig {
     pub clusters: Vec<String>,
     /// Events kept per cluster for resuming watches (older versions answer 410).
     pub event_log: usize,
+    /// Memory budget of each cluster's event log in bytes (estimated); the oldest events are
+    /// compacted beyond it and watches from before them answer 410 Gone.
+    pub event_log_bytes: usize,
     /// Preferred API port (the same on every cluster's own address); 0 = any free port.
     pub port: u16,
     /// How fast kubelet and controller timers run (probe periods, back-off, grace periods).
@@ -78,6 +81,7 @@ impl Default for FleetConfig {
         Self {
             clusters: vec!["a".into(), "b".into()],
             event_log: 100_000,
+            event_log_bytes: crate::store::DEFAULT_LOG_BUDGET,
             port: 0,
             time: crate::timescale::TimeScale::default(),
             faults: true,
@@ -211,6 +215,7 @@ impl Fleet {
             })?;
             let plan = crate::net::AddressPlan::new(octets[i]);
             let mut c = Cluster::with_network(name, addr, cfg.event_log, plan, net.clone());
+            c.store = crate::store::Store::with_budget(cfg.event_log, cfg.event_log_bytes);
             c.time = cfg.time;
             c.faults = cfg.faults;
             c.dns.set_ttl(cfg.dns_ttl);
@@ -366,6 +371,10 @@ fn bootstrap(cluster: &Cluster) -> Result<(), FleetError> {
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}});
         create("", "namespaces", obj, None)?;
     }
+    for (kind, plural, obj) in rbac_bootstrap() {
+        create("rbac.authorization.k8s.io", plural, obj, None)
+            .map_err(|e| fail(format!("{kind}: {e}")))?;
+    }
     let node = node(cluster);
     create("", "nodes", node.clone(), None)?;
     if cluster.faults {
@@ -404,6 +413,73 @@ fn bootstrap(cluster: &Cluster) -> Result<(), FleetError> {
     Ok(())
 }
 
+/// The bootstrap ClusterRoles and the binding that makes `system:masters` cluster-admin, as
+/// kube-apiserver's RBAC post-start hook creates them (fact; rules abridged to the
+/// resources this fleet serves: stored for clients that read them, not enforced).
+fn rbac_bootstrap() -> Vec<(&'static str, &'static str, Value)> {
+    let labels = json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
+    let annotations = json!({"rbac.authorization.kubernetes.io/autoupdate": "true"});
+    let role = |name: &str, rules: Value| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": labels, "annotations": annotations}, "rules": rules})
+    };
+    let read = json!(["get", "list", "watch"]);
+    let write = json!(["create", "delete", "deletecollection", "patch", "update"]);
+    let workloads = json!([
+        {"apiGroups": [""], "resources": ["pods", "pods/log", "services", "endpoints", "configmaps", "serviceaccounts", "events"], "verbs": read},
+        {"apiGroups": ["apps"], "resources": ["deployments", "replicasets", "statefulsets", "deployments/scale", "replicasets/scale", "statefulsets/scale"], "verbs": read},
+        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": read},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+    ]);
+    let mut edit = workloads.as_array().cloned().unwrap_or_default();
+    edit.extend(
+        workloads
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut r| {
+                r["verbs"] = write.clone();
+                r
+            }),
+    );
+    edit.push(json!({"apiGroups": [""], "resources": ["pods/exec", "secrets"], "verbs": ["create", "get", "list", "watch", "delete", "patch", "update"]}));
+    let mut admin = edit.clone();
+    admin.push(json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": ["*"]}));
+    vec![
+        (
+            "ClusterRole cluster-admin",
+            "clusterroles",
+            role(
+                "cluster-admin",
+                json!([
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+            {"nonResourceURLs": ["*"], "verbs": ["*"]}]),
+            ),
+        ),
+        (
+            "ClusterRole admin",
+            "clusterroles",
+            role("admin", Value::Array(admin)),
+        ),
+        (
+            "ClusterRole edit",
+            "clusterroles",
+            role("edit", Value::Array(edit)),
+        ),
+        ("ClusterRole view", "clusterroles", role("view", workloads)),
+        (
+            "ClusterRoleBinding cluster-admin",
+            "clusterrolebindings",
+            json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "cluster-admin", "labels": labels, "annotations": annotations},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]}),
+        ),
+    ]
+}
+
 fn node(cluster: &Cluster) -> Value {
     let now = crate::store::now_rfc3339();
     json!({"apiVersion": "v1", "kind": "Node",
@@ -413,6 +489,10 @@ fn node(cluster: &Cluster) -> Value {
         "spec": {"podCIDR": cluster.plan.pod_cidr(), "podCIDRs": [cluster.plan.pod_cidr()]},
         "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
                                     "lastHeartbeatTime": now, "lastTransitionTime": now}],
+                   // Simulation choice: a nominal 8-CPU, 16 GiB node; 110 pods is the
+                   // kubelet's default maxPods (fact).
+                   "capacity": {"cpu": "8", "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi"},
+                   "allocatable": {"cpu": "8", "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi"},
                    "addresses": [{"type": "InternalIP", "address": cluster.node_ip().to_string()}, {"type": "Hostname", "address": cluster.node_name()}],
                    "nodeInfo": {"kubeletVersion": "v1.33.0-mcs-sim", "kubeProxyVersion": "v1.33.0-mcs-sim", "containerRuntimeVersion": "mcs-sim://1",
                                 "operatingSystem": "linux", "architecture": "amd64", "osImage": "mcs-sim", "kernelVersion": "sim"}}})

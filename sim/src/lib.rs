@@ -21,6 +21,7 @@ pub mod ops;
 pub mod patch;
 pub mod protobuf;
 pub mod registry;
+pub mod schema;
 pub mod selector;
 pub mod store;
 pub mod table;
@@ -28,6 +29,7 @@ pub mod timescale;
 pub mod tls;
 pub mod validate;
 pub mod validate_workloads;
+pub mod watchdog;
 
 pub use cluster::Cluster;
 pub use fleet::{Fleet, FleetConfig, FleetError, RunningCluster};

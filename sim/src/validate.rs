@@ -22,6 +22,10 @@ pub const NOT_SUPPORTED: &str = "FieldValueNotSupported";
 pub const DUPLICATE: &str = "FieldValueDuplicate";
 /// `reason` for a value exceeding a size limit (annotations, Secret data).
 pub const TOO_LONG: &str = "FieldValueTooLong";
+/// `reason` for a value of the wrong JSON type (custom resources).
+pub const TYPE_INVALID: &str = "FieldValueTypeInvalid";
+/// `reason` for a list with too many items.
+pub const TOO_MANY: &str = "FieldValueTooMany";
 
 const PORT_MSG: &str = "must be between 1 and 65535, inclusive";
 const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
@@ -434,11 +438,25 @@ pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
     c
 }
 
+fn path_segment_errors(name: &str) -> Vec<String> {
+    if name == "." || name == ".." {
+        return vec![format!("may not be '{name}'")];
+    }
+    ["/", "%"]
+        .iter()
+        .filter(|c| name.contains(**c))
+        .map(|c| format!("may not contain '{c}'"))
+        .collect()
+}
+
 fn name_errors(group: &str, kind: &str, name: &str) -> Vec<String> {
     match (group, kind) {
         ("", "Namespace") => label_errors(name),
         ("", "Service") => dns1035_errors(name),
         ("", "Event") => Vec::new(), // core/v1 events skip name-format validation
+        // RBAC objects: path.ValidatePathSegmentName (fact: pkg/apis/rbac/validation), so
+        // `system:coredns` is a valid ClusterRole name.
+        ("rbac.authorization.k8s.io", _) => path_segment_errors(name),
         _ => subdomain_errors(name),
     }
 }
@@ -559,6 +577,15 @@ fn container<'a>(
     if text(ctr, &["image"]).is_empty() {
         c.push(Cause::required(format!("{p}.image"), ""));
     }
+    // validatePullPolicy (fact: pkg/apis/core/validation): absent is defaulted.
+    let pull = ["Always", "IfNotPresent", "Never"];
+    check_enum(
+        c,
+        ctr,
+        &["imagePullPolicy"],
+        &format!("{p}.imagePullPolicy"),
+        &pull,
+    );
     let mut port_names = HashSet::new();
     for (i, port) in list(ctr, &["ports"]).iter().enumerate() {
         let pp = format!("{p}.ports[{i}]");
@@ -1209,7 +1236,7 @@ mod tests {
             {"image": "nginx"},
             {"name": "App", "image": "nginx"},
             {"name": "app", "ports": [{"containerPort": 70000}, {"containerPort": 0, "protocol": "HTTP", "name": "Web"}]},
-            {"name": "app", "image": "x"}
+            {"name": "app", "image": "x", "imagePullPolicy": "Sometimes"}
         ], "restartPolicy": "Sometimes"});
         let c = validate("", "Pod", &json!({"metadata": meta("p"), "spec": spec}));
         assert_eq!(
@@ -1224,6 +1251,7 @@ mod tests {
                 (REQUIRED, "spec.containers[2].ports[1].containerPort"),
                 (NOT_SUPPORTED, "spec.containers[2].ports[1].protocol"),
                 (DUPLICATE, "spec.containers[3].name"),
+                (NOT_SUPPORTED, "spec.containers[3].imagePullPolicy"),
                 (NOT_SUPPORTED, "spec.restartPolicy"),
             ]
         );

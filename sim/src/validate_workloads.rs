@@ -2,19 +2,60 @@
 //! kube-apiserver serves them: StatefulSet (a ReplicaSet's selector/template rules),
 //! Job and CronJob (pod template rules; `restartPolicy` `OnFailure` or `Never`; counts ≥ 0;
 //! a CronJob's `schedule` must parse). The general rules live in [`crate::validate`].
+//!
+//! Also the fleet's resource limits (a simulation choice, not a Kubernetes rule): no count
+//! that makes a controller allocate (replicas, parallelism, completions) may exceed
+//! [`SIM_MAX_PODS`]. A real apiserver accepts any int32 here and leaves pods Pending; the
+//! embedded fleet runs every pod in-process, so beyond this it would grow without bound.
 
 use serde_json::{Value, json};
 
 use crate::validate::{Cause, INVALID, NOT_SUPPORTED, REQUIRED};
 
+/// The most pods one workload object may ask for on the embedded fleet (simulation limit).
+pub const SIM_MAX_PODS: i64 = 1000;
+
 /// Extra causes for `obj` of (group, kind); empty for other kinds.
 pub fn validate(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
-    match (group, kind) {
+    let mut out = match (group, kind) {
         ("apps", "StatefulSet") => stateful_set(obj),
         ("batch", "Job") => job_spec(&obj["spec"], "spec"),
         ("batch", "CronJob") => cron_job(obj),
         _ => Vec::new(),
+    };
+    let counts: &[(&str, &[&str])] = match (group, kind) {
+        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet") => {
+            &[("spec.replicas", &["spec", "replicas"])]
+        }
+        ("batch", "Job") => &[
+            ("spec.parallelism", &["spec", "parallelism"]),
+            ("spec.completions", &["spec", "completions"]),
+        ],
+        ("batch", "CronJob") => &[
+            (
+                "spec.jobTemplate.spec.parallelism",
+                &["spec", "jobTemplate", "spec", "parallelism"],
+            ),
+            (
+                "spec.jobTemplate.spec.completions",
+                &["spec", "jobTemplate", "spec", "completions"],
+            ),
+        ],
+        _ => &[],
+    };
+    for (field, path) in counts {
+        let v = path.iter().fold(obj, |v, k| &v[*k]);
+        if let Some(n) = v.as_i64().filter(|n| *n > SIM_MAX_PODS) {
+            out.push(Cause {
+                reason: INVALID,
+                field: field.to_string(),
+                message: format!(
+                    "Invalid value: {n}: must be less than or equal to {SIM_MAX_PODS} on the embedded fleet (mcs-sim limit; a real cluster accepts up to 2147483647)"
+                ),
+            });
+        }
     }
+    out
 }
 
 fn stateful_set(obj: &Value) -> Vec<Cause> {
@@ -108,4 +149,28 @@ fn cron_job(obj: &Value) -> Vec<Cause> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_beyond_the_sim_limit_are_invalid() {
+        let d = json!({"spec": {"replicas": 1001}});
+        let c = validate("apps", "Deployment", &d);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].field, "spec.replicas");
+        assert!(
+            c[0].message
+                .starts_with("Invalid value: 1001: must be less than or equal to 1000")
+        );
+        assert!(validate("apps", "Deployment", &json!({"spec": {"replicas": 1000}})).is_empty());
+        let j = json!({"spec": {"jobTemplate": {"spec": {"parallelism": 5000}}}});
+        assert!(
+            validate("batch", "CronJob", &j)
+                .iter()
+                .any(|c| c.field == "spec.jobTemplate.spec.parallelism")
+        );
+    }
 }

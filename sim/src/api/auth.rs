@@ -67,6 +67,48 @@ impl Auth {
         t.get(token.trim()).cloned().ok_or(ApiError::Unauthorized)
     }
 
+    /// The owner (e.g. Fault name) of the first deny rule that forbids `user` `verb` on
+    /// `res` in `namespace`; None when allowed.
+    pub fn denied_by(
+        &self,
+        user: &str,
+        verb: &str,
+        res: &ResKey,
+        namespace: Option<&str>,
+    ) -> Option<String> {
+        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
+        rules
+            .iter()
+            .find(|r| {
+                (r.user == "*" || r.user == user)
+                    && any_or(&r.verbs, verb)
+                    && (any_or(&r.resources, &res.resource)
+                        || any_or(&r.resources, &res.qualified()))
+                    && (r.namespaces.is_empty()
+                        || namespace.is_some_and(|n| any_or(&r.namespaces, n)))
+            })
+            .map(|r| r.owner.clone())
+    }
+
+    /// The groups an identity belongs to, as kube-apiserver's authenticators add them: the
+    /// fleet's admin is in `system:masters` (as kubeadm's and kind's admin kubeconfig user
+    /// was), service accounts in `system:serviceaccounts[:NS]`, everyone in
+    /// `system:authenticated`.
+    pub fn groups(user: &str) -> Vec<String> {
+        let mut g = Vec::new();
+        if user == "admin" {
+            g.push("system:masters".to_string());
+        }
+        if let Some(rest) = user.strip_prefix("system:serviceaccount:") {
+            g.push("system:serviceaccounts".to_string());
+            if let Some(ns) = rest.split(':').next() {
+                g.push(format!("system:serviceaccounts:{ns}"));
+            }
+        }
+        g.push("system:authenticated".to_string());
+        g
+    }
+
     /// Fails with 403 when a deny rule matches.
     pub fn authorize(
         &self,
@@ -76,14 +118,7 @@ impl Auth {
         namespace: Option<&str>,
         name: Option<&str>,
     ) -> ApiResult<()> {
-        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
-        let denied = rules.iter().any(|r| {
-            (r.user == "*" || r.user == user)
-                && any_or(&r.verbs, verb)
-                && (any_or(&r.resources, &res.resource) || any_or(&r.resources, &res.qualified()))
-                && (r.namespaces.is_empty() || namespace.is_some_and(|n| any_or(&r.namespaces, n)))
-        });
-        if !denied {
+        if self.denied_by(user, verb, res, namespace).is_none() {
             return Ok(());
         }
         let subject = match name {

@@ -105,7 +105,8 @@ pub fn group(cluster: &Cluster, name: &str) -> Option<Value> {
 fn resource_entries(d: &ResourceDef) -> Vec<Value> {
     let mut out = vec![json!({
         "name": d.plural, "singularName": d.singular, "namespaced": d.namespaced,
-        "kind": d.kind, "verbs": VERBS, "shortNames": d.short_names, "categories": d.categories,
+        "kind": d.kind, "verbs": if crate::registry::REVIEW_GROUPS.contains(&d.group.as_str()) { &["create"][..] } else { VERBS },
+        "shortNames": d.short_names, "categories": d.categories,
     })];
     let sub = |name: &str, kind: &str, verbs: &[&str]| {
         json!({"name": format!("{}/{name}", d.plural), "singularName": "", "namespaced": d.namespaced,

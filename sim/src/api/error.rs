@@ -169,15 +169,36 @@ impl ApiError {
         }
     }
 
+    /// `details` as the apiserver's `k8s.io/apimachinery/pkg/api/errors` constructors fill
+    /// them (fact, from those constructors): `NewNotFound`, `NewForbidden`,
+    /// `NewAlreadyExists`, `NewConflict`, `NewApplyConflict`, `NewInvalid`,
+    /// `NewMethodNotSupported` always carry one (empty fields are omitted, so the apiserver's
+    /// own 404 for an unknown path answers `"details": {}`); `NewInternalError` carries the
+    /// error as a cause; `NewTooManyRequests`/`NewTimeoutError` a `retryAfterSeconds`.
+    /// `BadRequest`, `Unauthorized`, `Expired` and the media-type errors carry none.
     fn details(&self) -> Option<Value> {
-        let res_details = |res: &ResKey, name: &str| json!({"name": name, "group": res.group, "kind": res.resource});
-        match self {
-            ApiError::NotFound {
-                res: Some(r), name, ..
+        let res_details = |res: &ResKey, name: &str| {
+            let mut d = serde_json::Map::new();
+            for (k, v) in [
+                ("name", name),
+                ("group", res.group.as_str()),
+                ("kind", res.resource.as_str()),
+            ] {
+                if !v.is_empty() {
+                    d.insert(k.into(), json!(v));
+                }
             }
-            | ApiError::Forbidden {
-                res: Some(r), name, ..
-            } => Some(res_details(r, name)),
+            Value::Object(d)
+        };
+        match self {
+            ApiError::NotFound { res, name, .. } | ApiError::Forbidden { res, name, .. } => {
+                Some(match res {
+                    Some(r) => res_details(r, name),
+                    None if name.is_empty() => json!({}),
+                    None => json!({"name": name}),
+                })
+            }
+            ApiError::MethodNotAllowed => Some(json!({})),
             ApiError::AlreadyExists { res, name } => Some(res_details(res, name)),
             ApiError::Conflict {
                 res, name, causes, ..
@@ -196,8 +217,18 @@ impl ApiError {
                 ..
             } => {
                 let short = kind.split('.').next().unwrap_or(kind);
-                Some(json!({"name": name, "group": group, "kind": short, "causes": causes}))
+                let mut d = json!({"name": name, "group": group, "kind": short, "causes": causes});
+                if group.is_empty() {
+                    d.as_object_mut().map(|o| o.remove("group"));
+                }
+                Some(d)
             }
+            ApiError::Internal {
+                code: 429 | 504, ..
+            } => Some(json!({"retryAfterSeconds": 1})),
+            ApiError::Internal {
+                code: 500, message, ..
+            } => Some(json!({"causes": [{"message": message}]})),
             _ => None,
         }
     }
@@ -251,25 +282,72 @@ pub fn from_patch(e: PatchError, res: &ResKey, name: &str) -> ApiError {
             message: e.to_string(),
         },
         PatchError::Unsupported { .. } => ApiError::UnsupportedMediaType(e.to_string()),
-        PatchError::Conflict { conflicts } => {
-            let n = conflicts.len();
-            let lines: Vec<String> = conflicts
+        PatchError::Conflict { ref conflicts } => ApiError::Conflict {
+            // `Apply failed with N conflict(s): ...` as structured-merge-diff's
+            // `getConflictMessage` words it (fact: k8s.io/apimachinery managedfields
+            // `conflict.go`); the causes carry one field path each.
+            message: e.to_string(),
+            res: res.clone(),
+            name: name.to_string(),
+            causes: conflicts
                 .iter()
-                .map(|c| format!("- {}", c.message))
-                .collect();
-            ApiError::Conflict {
-                message: format!(
-                    "Apply failed with {n} conflict{}: {}",
-                    if n == 1 { "" } else { "s" },
-                    lines.join("\n")
-                ),
-                res: res.clone(),
-                name: name.to_string(),
-                causes: conflicts
-                    .iter()
-                    .map(|c| json!({"reason": "FieldManagerConflict", "message": c.message, "field": c.field}))
-                    .collect(),
-            }
+                .map(|c| json!({"reason": "FieldManagerConflict", "message": c.message, "field": c.field}))
+                .collect(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_not_found_carries_details() {
+        // kubectl debug reads `details.name` of a 404 without checking it exists.
+        let s = ApiError::no_route().status();
+        assert_eq!(s["details"], json!({}));
+        assert_eq!(
+            s["message"],
+            "the server could not find the requested resource"
+        );
+        let s = ApiError::not_found(&ResKey::new("apps", "deployments"), "web").status();
+        assert_eq!(
+            s["details"],
+            json!({"name": "web", "group": "apps", "kind": "deployments"})
+        );
+        let s = ApiError::not_found(&ResKey::new("", "pods"), "p").status();
+        assert_eq!(s["details"], json!({"name": "p", "kind": "pods"}));
+        let s = ApiError::Internal {
+            code: 500,
+            reason: "InternalError",
+            message: "boom".into(),
         }
+        .status();
+        assert_eq!(s["details"]["causes"][0]["message"], "boom");
+        assert!(
+            ApiError::BadRequest("x".into())
+                .status()
+                .get("details")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn apply_conflicts_name_their_fields() {
+        let e = PatchError::Conflict {
+            conflicts: vec![crate::patch::ApplyConflict {
+                manager: "kubectl-set".into(),
+                field: ".spec.replicas".into(),
+                message: "conflict with \"kubectl-set\" using apps/v1".into(),
+            }],
+        };
+        let s = from_patch(e, &ResKey::new("apps", "deployments"), "web").status();
+        assert_eq!(s["code"], 409);
+        assert_eq!(
+            s["message"],
+            "Apply failed with 1 conflict: conflict with \"kubectl-set\" using apps/v1: .spec.replicas"
+        );
+        assert_eq!(s["details"]["causes"][0]["field"], ".spec.replicas");
+        assert_eq!(s["details"]["causes"][0]["reason"], "FieldManagerConflict");
     }
 }

@@ -238,6 +238,9 @@ async fn resource(
     req.cluster
         .auth
         .authorize(&req.user, verb, &req.def.storage, ns, name)?;
+    if crate::registry::REVIEW_GROUPS.contains(&req.def.group.as_str()) {
+        return super::review::create(&req, verb, &body);
+    }
     match req.path.sub.as_deref() {
         Some("exec") => return super::pod_exec::exec(&req, ws),
         Some("log") => return super::pod_exec::log(&req),

@@ -6,12 +6,14 @@ mod auth;
 mod discovery;
 mod error;
 mod eviction;
+mod fields;
 mod handler;
 mod openapi;
 mod pod_exec;
 mod read;
 mod request;
 mod respond;
+mod review;
 mod watch;
 mod write;
 

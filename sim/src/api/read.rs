@@ -184,6 +184,11 @@ pub fn list(req: &Req, fmt: Format) -> ApiResult<Response> {
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if let Some(next) = &page.next {
         meta["continue"] = json!(encode_continue(rv, next));
+        // Like the apiserver's etcd3 store, only when no selector filters the list (the
+        // count is exact then).
+        if req.params.label_selector.is_empty() && req.params.field_selector.is_empty() {
+            meta["remainingItemCount"] = json!(page.remaining);
+        }
     }
     if fmt == Format::Json {
         return Ok(list_json(req, &page.items, &meta));

@@ -11,6 +11,7 @@ use super::read::{Filter, fetch, scale_view};
 use super::respond::json_response;
 use crate::ops::{self, DeleteOpts, WriteCtx};
 use crate::patch::{PatchType, apply_patch};
+use crate::schema::{DecodedBody, decode_json};
 use crate::store::{Meta, ObjKey, key_of};
 
 fn content_type(req: &Req) -> &str {
@@ -20,8 +21,8 @@ fn content_type(req: &Req) -> &str {
         .unwrap_or("application/json")
 }
 
-/// Decodes a JSON or YAML object body.
-fn decode(req: &Req, body: &[u8]) -> ApiResult<Value> {
+/// Decodes a JSON, YAML or protobuf object body; JSON bodies also report duplicate keys.
+pub(super) fn decode_body(req: &Req, body: &[u8]) -> ApiResult<DecodedBody> {
     let ct = content_type(req)
         .split(';')
         .next()
@@ -30,28 +31,35 @@ fn decode(req: &Req, body: &[u8]) -> ApiResult<Value> {
         .to_string();
     if crate::protobuf::is_protobuf(&ct) {
         let d = &req.def;
-        return crate::protobuf::decode_object(body, Some((&d.group, &d.version, &d.kind)))
+        let value = crate::protobuf::decode_object(body, Some((&d.group, &d.version, &d.kind)))
             .map_err(|e| {
                 ApiError::BadRequest(format!(
                     "the body of the request could not be decoded as protobuf: {e}"
                 ))
-            });
+            })?;
+        return Ok(DecodedBody {
+            value,
+            duplicates: Vec::new(),
+        });
     }
-    let v: Value = match ct.as_str() {
-        "application/json" | "" | "*/*" => serde_json::from_slice(body)
+    let d = match ct.as_str() {
+        "application/json" | "" | "*/*" => decode_json(body)
             .map_err(|e| ApiError::BadRequest(format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml: {e}")))?,
         "application/yaml" => {
             let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("the body of the request is not UTF-8".into()))?;
-            serde_saphyr::from_str(text).map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?
+            DecodedBody {
+                value: serde_saphyr::from_str(text).map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?,
+                duplicates: Vec::new(),
+            }
         }
         other => return Err(ApiError::UnsupportedMediaType(format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other})"))),
     };
-    if !v.is_object() {
+    if !d.value.is_object() {
         return Err(ApiError::BadRequest(
             "the body of the request must be a JSON object".into(),
         ));
     }
-    Ok(v)
+    Ok(d)
 }
 
 /// Checks apiVersion/kind of a served-form body against the addressed resource.
@@ -91,15 +99,19 @@ fn served(req: &Req, status: StatusCode, stored: &Value) -> Response {
 
 /// POST to a collection.
 pub fn create(req: &Req, body: &[u8]) -> ApiResult<Response> {
-    let obj = decode(req, body)?;
-    check_type(req, &obj)?;
+    let mut d = decode_body(req, body)?;
+    check_type(req, &d.value)?;
+    let warnings = super::fields::check(req, &mut d.value, &d.duplicates, None)?;
     let manager = req.manager();
     let stored = ops::create(
         &ctx(req, &manager),
-        req.def.to_storage(obj),
+        req.def.to_storage(d.value),
         req.path.namespace.as_deref(),
     )?;
-    Ok(served(req, StatusCode::CREATED, &stored))
+    Ok(super::fields::warn(
+        served(req, StatusCode::CREATED, &stored),
+        &warnings,
+    ))
 }
 
 fn path_key(req: &Req) -> ObjKey {
@@ -111,14 +123,17 @@ fn path_key(req: &Req) -> ObjKey {
 
 /// PUT to an object or its status/scale/finalize subresource.
 pub fn update(req: &Req, body: &[u8]) -> ApiResult<Response> {
-    let mut obj = decode(req, body)?;
+    let mut d = decode_body(req, body)?;
     let manager = req.manager();
     let key = path_key(req);
     if req.path.sub.as_deref() == Some("scale") {
-        let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(0);
+        super::fields::check(req, &mut d.value, &d.duplicates, Some(SCALE))?;
+        let replicas = d.value["spec"]["replicas"].as_i64().unwrap_or(0);
         return set_replicas(req, &manager, replicas);
     }
+    let mut obj = d.value;
     check_type(req, &obj)?;
+    let warnings = super::fields::check(req, &mut obj, &d.duplicates, None)?;
     let name = obj["metadata"]["name"].as_str().unwrap_or("");
     if !name.is_empty() && name != key.name {
         return Err(ApiError::BadRequest(format!(
@@ -134,8 +149,14 @@ pub fn update(req: &Req, body: &[u8]) -> ApiResult<Response> {
         obj["metadata"]["namespace"] = json!(key.namespace);
     }
     let stored = ops::update(&ctx(req, &manager), req.def.to_storage(obj))?;
-    Ok(served(req, StatusCode::OK, &stored))
+    Ok(super::fields::warn(
+        served(req, StatusCode::OK, &stored),
+        &warnings,
+    ))
 }
+
+/// The schema of a `scale` subresource body.
+const SCALE: (&str, &str, &str) = ("autoscaling", "v1", "Scale");
 
 /// PATCH of any type; apply may create.
 pub fn patch(req: &Req, body: &[u8]) -> ApiResult<Response> {
@@ -147,7 +168,11 @@ pub fn patch(req: &Req, body: &[u8]) -> ApiResult<Response> {
         return Err(ApiError::BadRequest("PATCH requests with apply content type must have a field manager: set the fieldManager query parameter".into()));
     }
     let manager = req.manager();
-    if req.path.sub.as_deref() == Some("scale") {
+    let is_scale = req.path.sub.as_deref() == Some("scale");
+    let (warnings, pruned) =
+        super::fields::check_patch(req, body, ptype, is_scale.then_some(SCALE))?;
+    let body = pruned.as_deref().unwrap_or(body);
+    if is_scale {
         let current = scale_view(&*fetch(req)?);
         let builtin = crate::patch::KindContext {
             group: "autoscaling",
@@ -160,13 +185,14 @@ pub fn patch(req: &Req, body: &[u8]) -> ApiResult<Response> {
         } else {
             ptype
         };
-        let patched = apply_patch(&builtin, &current, body, ptype).map_err(|e| {
+        let mut patched = apply_patch(&builtin, &current, body, ptype).map_err(|e| {
             super::error::from_patch(
                 e,
                 &req.def.storage,
                 &current["metadata"]["name"].to_string(),
             )
         })?;
+        super::fields::check(req, &mut patched, &[], Some(SCALE))?;
         return set_replicas(
             req,
             &manager,
@@ -176,15 +202,12 @@ pub fn patch(req: &Req, body: &[u8]) -> ApiResult<Response> {
     let mut c = ctx(req, &manager);
     c.apply = ptype == PatchType::Apply;
     let (stored, created) = ops::patch(&c, &path_key(req), body, ptype, req.params.force)?;
-    Ok(served(
-        req,
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        &stored,
-    ))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(super::fields::warn(served(req, status, &stored), &warnings))
 }
 
 fn set_replicas(req: &Req, manager: &str, replicas: i64) -> ApiResult<Response> {

@@ -13,6 +13,7 @@ mod mirroring;
 mod namespace;
 mod owned;
 mod replicaset;
+mod serviceaccount;
 mod slices;
 mod statefulset;
 
@@ -99,6 +100,7 @@ pub fn start(cluster: Arc<Cluster>) -> Vec<JoinHandle<()>> {
     let mut tasks = vec![
         spawn(cluster.clone(), crd::CrdController),
         spawn(cluster.clone(), namespace::NamespaceController::default()),
+        spawn(cluster.clone(), serviceaccount::ServiceAccountController),
         spawn(cluster.clone(), gc::GarbageCollector),
         spawn(cluster.clone(), deployment::DeploymentController::default()),
         spawn(cluster.clone(), replicaset::ReplicaSetController::default()),

@@ -78,6 +78,7 @@ pub fn create(ctx: &WriteCtx, mut obj: Value, namespace: Option<&str>) -> ApiRes
         check_namespace(ctx, namespace.unwrap_or(""), &name)?;
     }
     prepare_new(ctx, &mut obj);
+    super::update::admit_custom(ctx, &mut obj)?;
     super::update::validate(ctx, &obj)?;
     let allocated = if super::service_ip::is_service(ctx) {
         super::service_ip::allocate(ctx, &mut obj)?

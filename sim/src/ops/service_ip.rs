@@ -1,6 +1,9 @@
 //! ClusterIP allocation for Services, as the API server's Service REST storage does it: on
 //! create, from the cluster's service range (or the requested address, if free); immutable
 //! afterwards; released when the Service is gone (see `controllers::service`).
+//! NodePort and LoadBalancer Services get a node port per port from 30000-32767 (the
+//! apiserver's default `--service-node-port-range`, fact), random and unique in the cluster;
+//! a requested one must be in range and free, as the apiserver's port allocator checks.
 
 use std::net::Ipv4Addr;
 
@@ -22,6 +25,10 @@ pub fn allocate(ctx: &WriteCtx, obj: &mut Value) -> ApiResult<Option<Ipv4Addr>> 
     if spec["type"] == "ExternalName" || ctx.dry_run {
         return Ok(None);
     }
+    if matches!(spec["type"].as_str(), Some("NodePort" | "LoadBalancer")) {
+        node_ports(ctx, obj)?;
+    }
+    let spec = &mut obj["spec"];
     let requested = spec["clusterIP"].as_str().unwrap_or("").to_string();
     if requested == "None" {
         spec["clusterIPs"] = json!(["None"]);
@@ -62,12 +69,100 @@ pub fn allocate(ctx: &WriteCtx, obj: &mut Value) -> ApiResult<Option<Ipv4Addr>> 
     Ok(Some(ip))
 }
 
+const NODE_PORTS: std::ops::RangeInclusive<i64> = 30000..=32767;
+
+/// Node ports of every stored Service.
+fn used_node_ports(ctx: &WriteCtx) -> std::collections::HashSet<i64> {
+    let res = crate::store::ResKey::new("", "services");
+    let page = ctx.cluster.store.list(&res, None, None, 0, &|_| true);
+    page.items
+        .iter()
+        .flat_map(|s| {
+            s["spec"]["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["nodePort"].as_i64())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn node_ports(ctx: &WriteCtx, obj: &mut Value) -> ApiResult<()> {
+    let name = obj_name(obj);
+    let mut used = used_node_ports(ctx);
+    let Some(ports) = obj["spec"]["ports"].as_array_mut() else {
+        return Ok(());
+    };
+    let invalid = |i: usize, n: i64, detail: &str| {
+        ApiError::invalid(
+            "Service",
+            "",
+            &name,
+            &[Cause {
+                reason: "FieldValueInvalid",
+                field: format!("spec.ports[{i}].nodePort"),
+                message: format!("Invalid value: {n}: {detail}"),
+            }],
+        )
+    };
+    for (i, p) in ports.iter_mut().enumerate() {
+        match p["nodePort"].as_i64().filter(|n| *n != 0) {
+            Some(n) if !NODE_PORTS.contains(&n) => {
+                return Err(invalid(
+                    i,
+                    n,
+                    "provided port is not in the valid range. The range of valid ports is 30000-32767",
+                ));
+            }
+            Some(n) if !used.insert(n) => {
+                return Err(invalid(i, n, "provided port is already allocated"));
+            }
+            Some(_) => {}
+            None => {
+                let free = NODE_PORTS.clone().filter(|n| !used.contains(n)).count();
+                if free == 0 {
+                    return Err(invalid(i, 0, "range of valid ports is full"));
+                }
+                let mut rng = rand::rng();
+                let n = loop {
+                    let n = rand::Rng::random_range(&mut rng, NODE_PORTS);
+                    if !used.contains(&n) {
+                        break n;
+                    }
+                };
+                used.insert(n);
+                p["nodePort"] = json!(n);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn obj_name(obj: &Value) -> String {
     obj["metadata"]["name"].as_str().unwrap_or("").to_string()
 }
 
-/// Keeps the allocated addresses of an existing Service (they are immutable).
+/// Keeps the allocated addresses of an existing Service (they are immutable), and the node
+/// ports of ports that are still there (same port and protocol) when the update omits them.
 pub fn keep(old: &Value, new: &mut Value) {
+    let old_ports = old["spec"]["ports"].as_array().cloned().unwrap_or_default();
+    let exposed = matches!(
+        new["spec"]["type"].as_str(),
+        Some("NodePort" | "LoadBalancer")
+    );
+    if let Some(ports) = new["spec"]["ports"].as_array_mut().filter(|_| exposed) {
+        for p in ports.iter_mut().filter(|p| p.get("nodePort").is_none()) {
+            let same = old_ports.iter().find(|o| {
+                o["port"] == p["port"]
+                    && o["protocol"].as_str().unwrap_or("TCP")
+                        == p["protocol"].as_str().unwrap_or("TCP")
+            });
+            if let Some(n) = same.and_then(|o| o.get("nodePort")) {
+                p["nodePort"] = n.clone();
+            }
+        }
+    }
     for k in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
         if let Some(v) = old["spec"].get(k)
             && new["spec"].is_object()

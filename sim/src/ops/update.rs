@@ -12,6 +12,26 @@ use crate::store::{Meta, ObjKey, StoreError, key_of, now_rfc3339};
 
 const RETRIES: usize = 16;
 
+/// A custom resource against its version's structural schema, as the
+/// apiextensions-apiserver does on every write: unknown fields pruned, `null`s in
+/// non-nullable fields dropped, defaults filled in, then value checks (422 with causes).
+/// Request-level `fieldValidation` reports of unknown fields happen before, in the API layer.
+pub(super) fn admit_custom(ctx: &WriteCtx, obj: &mut Value) -> ApiResult<()> {
+    let Some(schema) = ctx.def.schema.as_deref() else {
+        return Ok(());
+    };
+    let found = crate::schema::check_custom(schema, obj);
+    if found.causes.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        &ctx.def.kind,
+        &ctx.def.group,
+        Meta(obj).name(),
+        &found.causes,
+    ))
+}
+
 /// Validates `obj` for its kind; 422 with causes on failure.
 pub(super) fn validate(ctx: &WriteCtx, obj: &Value) -> ApiResult<()> {
     // Validation rules are written for the served form (events.k8s.io Events are stored as
@@ -185,6 +205,7 @@ pub(super) fn commit(
         super::service_ip::keep(old, &mut new);
     }
     defaults::apply(ctx.def, &mut new, false);
+    admit_custom(ctx, &mut new)?;
     validate(ctx, &new)?;
     if ctx.def.has_generation() && spec_changed(ctx, old, &new) {
         let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;

@@ -134,7 +134,7 @@ pub struct ApplyConflict {
 fn conflict_summary(conflicts: &[ApplyConflict]) -> String {
     if let [one] = conflicts {
         return format!(
-            "apply failed with 1 conflict: {}: {}",
+            "Apply failed with 1 conflict: {}: {}",
             one.message, one.field
         );
     }
@@ -155,7 +155,7 @@ fn conflict_summary(conflicts: &[ApplyConflict]) -> String {
         lines.extend(fields.iter().map(|f| format!("- {f}")));
     }
     format!(
-        "apply failed with {} conflicts: {}",
+        "Apply failed with {} conflicts: {}",
         conflicts.len(),
         lines.join("\n")
     )
@@ -249,7 +249,7 @@ mod tests {
         };
         assert_eq!(
             one.to_string(),
-            "apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" \
+            "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" \
              using apps/v1: .spec.replicas"
         );
         let conflict = |m: &str, f: &str| ApplyConflict {
@@ -266,7 +266,7 @@ mod tests {
         };
         assert_eq!(
             many.to_string(),
-            "apply failed with 3 conflicts: conflicts with \"a\":\n- .y\n\
+            "Apply failed with 3 conflicts: conflicts with \"a\":\n- .y\n\
              conflicts with \"b\":\n- .x\n- .z"
         );
         let err = PatchError::malformed("bad");

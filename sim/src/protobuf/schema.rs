@@ -24,6 +24,10 @@ pub(super) static ROOTS: &[(&str, &str, &str, &str)] = &[
     ("apps", "v1", "Deployment", "k8s.io.api.apps.v1.Deployment"),
     ("apps", "v1", "ReplicaSet", "k8s.io.api.apps.v1.ReplicaSet"),
     ("apps", "v1", "StatefulSet", "k8s.io.api.apps.v1.StatefulSet"),
+    ("authentication.k8s.io", "v1", "SelfSubjectReview", "k8s.io.api.authentication.v1.SelfSubjectReview"),
+    ("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "k8s.io.api.authorization.v1.LocalSubjectAccessReview"),
+    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "k8s.io.api.authorization.v1.SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "v1", "SubjectAccessReview", "k8s.io.api.authorization.v1.SubjectAccessReview"),
     ("autoscaling", "v1", "Scale", "k8s.io.api.autoscaling.v1.Scale"),
     ("batch", "v1", "CronJob", "k8s.io.api.batch.v1.CronJob"),
     ("batch", "v1", "Job", "k8s.io.api.batch.v1.Job"),
@@ -35,7 +39,8 @@ pub(super) static ROOTS: &[(&str, &str, &str, &str)] = &[
     ("policy", "v1", "Eviction", "k8s.io.api.policy.v1.Eviction"),
 ];
 
-/// 232 messages, sorted by name (binary-searched).
+/// 240 messages, sorted by name (binary-searched). The authentication/authorization
+/// review messages were added by hand (field numbers of k8s.io/api's generated.proto).
 #[rustfmt::skip]
 pub(super) static MESSAGES: &[Message] = &[
     Message { name: "k8s.io.api.apps.v1.Deployment", fields: &[
@@ -158,6 +163,45 @@ pub(super) static MESSAGES: &[Message] = &[
     Message { name: "k8s.io.api.apps.v1.StatefulSetUpdateStrategy", fields: &[
         z(1, "type", One(Str)),
         f(2, "rollingUpdate", One(Msg("k8s.io.api.apps.v1.RollingUpdateStatefulSetStrategy"))),
+    ] },
+    Message { name: "k8s.io.api.authentication.v1.SelfSubjectReview", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+    ] },
+    Message { name: "k8s.io.api.authorization.v1.LocalSubjectAccessReview", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "spec", One(Msg("k8s.io.api.authorization.v1.SubjectAccessReviewSpec"))),
+    ] },
+    Message { name: "k8s.io.api.authorization.v1.NonResourceAttributes", fields: &[
+        f(1, "path", One(Str)),
+        f(2, "verb", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.authorization.v1.ResourceAttributes", fields: &[
+        f(1, "namespace", One(Str)),
+        f(2, "verb", One(Str)),
+        f(3, "group", One(Str)),
+        f(4, "version", One(Str)),
+        f(5, "resource", One(Str)),
+        f(6, "subresource", One(Str)),
+        f(7, "name", One(Str)),
+    ] },
+    Message { name: "k8s.io.api.authorization.v1.SelfSubjectAccessReview", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "spec", One(Msg("k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec"))),
+    ] },
+    Message { name: "k8s.io.api.authorization.v1.SelfSubjectAccessReviewSpec", fields: &[
+        f(1, "resourceAttributes", One(Msg("k8s.io.api.authorization.v1.ResourceAttributes"))),
+        f(2, "nonResourceAttributes", One(Msg("k8s.io.api.authorization.v1.NonResourceAttributes"))),
+    ] },
+    Message { name: "k8s.io.api.authorization.v1.SubjectAccessReview", fields: &[
+        f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),
+        f(2, "spec", One(Msg("k8s.io.api.authorization.v1.SubjectAccessReviewSpec"))),
+    ] },
+    Message { name: "k8s.io.api.authorization.v1.SubjectAccessReviewSpec", fields: &[
+        f(1, "resourceAttributes", One(Msg("k8s.io.api.authorization.v1.ResourceAttributes"))),
+        f(2, "nonResourceAttributes", One(Msg("k8s.io.api.authorization.v1.NonResourceAttributes"))),
+        f(3, "user", One(Str)),
+        f(4, "groups", Rep(Str)),
+        f(6, "uid", One(Str)),
     ] },
     Message { name: "k8s.io.api.autoscaling.v1.Scale", fields: &[
         f(1, "metadata", One(Msg("k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"))),

@@ -97,7 +97,61 @@ const BUILTINS: &[B] = &[
     b("batch", "v1", "CronJob", "cronjobs")
         .short(&["cj"])
         .status(),
+    // RBAC objects are stored (bootstrap roles included) but not enforced: every identity
+    // acts as cluster-admin unless a Fault's deny rule says otherwise (simulation choice).
+    b("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+    ),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+    )
+    .cluster(),
+    b(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+    )
+    .cluster(),
+    // Reviews: create-only, answered from the fleet's identities and deny rules, never stored.
+    b(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+    )
+    .cluster(),
+    b(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+    )
+    .cluster(),
+    b(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+    )
+    .cluster(),
+    b(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+    ),
 ];
+
+/// Groups whose resources are create-only reviews.
+pub const REVIEW_GROUPS: &[&str] = &["authentication.k8s.io", "authorization.k8s.io"];
 
 /// Resources listed in the `all` category, as in Kubernetes.
 const IN_ALL: &[&str] = &[
@@ -146,5 +200,6 @@ fn to_def(b: &B) -> ResourceDef {
         },
         columns: None,
         extra_subresources: b.extra.to_vec(),
+        schema: None,
     }
 }

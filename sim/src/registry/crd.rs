@@ -60,6 +60,10 @@ pub fn defs_from_crd(crd: &Value) -> Vec<ResourceDef> {
                 conversion: Conversion::None,
                 columns,
                 extra_subresources: Vec::new(),
+                schema: v["schema"]
+                    .get("openAPIV3Schema")
+                    .filter(|s| s.is_object())
+                    .map(|s| std::sync::Arc::new(s.clone())),
             })
         })
         .collect()

@@ -47,6 +47,9 @@ pub struct ResourceDef {
     pub columns: Option<Vec<PrinterColumn>>,
     /// Extra subresources served (`exec`, `log`, `finalize`, ...), without status/scale.
     pub extra_subresources: Vec<&'static str>,
+    /// A custom resource version's `openAPIV3Schema` (structural validation, pruning,
+    /// defaulting); None for built-ins, whose schemas are in [`crate::schema`].
+    pub schema: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 impl ResourceDef {

@@ -6,5 +6,6 @@ mod builtin;
 mod crd;
 mod def;
 
+pub use builtin::REVIEW_GROUPS;
 pub use crd::defs_from_crd;
 pub use def::{Conversion, Registry, ResourceDef};

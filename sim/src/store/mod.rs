@@ -14,4 +14,6 @@ mod store;
 pub use event::{EventType, StoreEvent};
 pub use key::{ObjKey, ResKey};
 pub use object::{Meta, now_rfc3339};
-pub use store::{ListPage, Store, StoreError, StoreResult, key_of};
+pub use store::{
+    DEFAULT_LOG_BUDGET, ListPage, Store, StoreError, StoreResult, approx_size, key_of,
+};

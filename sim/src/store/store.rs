@@ -1,6 +1,13 @@
 //! The store proper: a mutex-guarded map of objects, a resourceVersion counter, a bounded
 //! event log for resuming watches (older versions answer 410 Gone) and a broadcast channel.
 //!
+//! The event log is bounded twice: by a number of events and by a memory budget (an
+//! estimate of the bytes its objects hold, see [`approx_size`]). The oldest events are
+//! dropped ("compacted") first, like etcd's compaction behind kube-apiserver's watch
+//! cache; a watch from a version at or before the compaction point answers 410 Gone. The
+//! budget is a simulation choice (kube-apiserver sizes its watch cache per resource and
+//! etcd compacts on a 5-minute timer); it keeps a fleet's memory flat under any write load.
+//!
 //! Critical sections are short and never await: callers compute new objects outside the
 //! lock and commit with a resourceVersion precondition (compare-and-swap), retrying on
 //! conflict, as the real API server's `GuaranteedUpdate` does.
@@ -70,6 +77,8 @@ pub struct ListPage {
     pub rv: u64,
     /// Key of the last item returned when more matching items remain.
     pub next: Option<ObjKey>,
+    /// How many matching items follow this page (when `next` is set).
+    pub remaining: u64,
 }
 
 type Entry = (ResKey, ObjKey);
@@ -79,6 +88,9 @@ struct Inner {
     objects: HashMap<ResKey, BTreeMap<ObjKey, Arc<Value>>>,
     log: VecDeque<Arc<StoreEvent>>,
     log_capacity: usize,
+    /// Estimated bytes held by the events in the log, and the most it may hold.
+    log_bytes: usize,
+    log_budget: usize,
     /// Events with rv <= compacted are no longer in the log.
     compacted: u64,
     uids: HashMap<String, Entry>,
@@ -92,8 +104,15 @@ pub struct Store {
 }
 
 impl Store {
-    /// A new empty store keeping the last `log_capacity` events for watch resumption.
+    /// A new empty store keeping the last `log_capacity` events for watch resumption, within
+    /// the default memory budget.
     pub fn new(log_capacity: usize) -> Self {
+        Self::with_budget(log_capacity, DEFAULT_LOG_BUDGET)
+    }
+
+    /// A new empty store keeping at most `log_capacity` events and about `log_budget` bytes
+    /// of them for watch resumption.
+    pub fn with_budget(log_capacity: usize, log_budget: usize) -> Self {
         let (tx, _) = broadcast::channel(16_384);
         Self {
             inner: Mutex::new(Inner {
@@ -101,6 +120,8 @@ impl Store {
                 objects: HashMap::new(),
                 log: VecDeque::new(),
                 log_capacity: log_capacity.max(1),
+                log_bytes: 0,
+                log_budget: log_budget.max(1),
                 compacted: 1,
                 uids: HashMap::new(),
                 dependents: HashMap::new(),
@@ -169,6 +190,7 @@ impl Store {
             items: Vec::new(),
             rv: inner.rv,
             next: None,
+            remaining: 0,
         };
         let Some(map) = inner.objects.get(res) else {
             return page;
@@ -187,7 +209,8 @@ impl Store {
             }
             if limit > 0 && page.items.len() == limit {
                 page.next = page.items.last().map(|v| key_of(v));
-                break;
+                page.remaining += 1;
+                continue;
             }
             page.items.push(v.clone());
         }
@@ -349,6 +372,7 @@ impl Store {
         from_rv: u64,
     ) -> StoreResult<(Vec<Arc<StoreEvent>>, EventReceiver)> {
         let inner = self.lock();
+        // Events after `compacted` are all in the log; older starting points are gone.
         if from_rv < inner.compacted {
             return Err(StoreError::Gone {
                 requested: from_rv,
@@ -388,9 +412,13 @@ impl Store {
             object,
             prev,
         });
+        inner.log_bytes += event_size(&ev);
         inner.log.push_back(ev.clone());
-        while inner.log.len() > inner.log_capacity {
+        while inner.log.len() > inner.log_capacity
+            || (inner.log_bytes > inner.log_budget && inner.log.len() > 1)
+        {
             if let Some(old) = inner.log.pop_front() {
+                inner.log_bytes = inner.log_bytes.saturating_sub(event_size(&old));
                 inner.compacted = old.rv;
             }
         }
@@ -427,6 +455,32 @@ impl Inner {
                     self.dependents.remove(owner);
                 }
             }
+        }
+    }
+}
+
+/// Default memory budget of one store's event log (simulation choice).
+pub const DEFAULT_LOG_BUDGET: usize = 64 * 1024 * 1024;
+
+/// What one logged event is charged: its object twice (the object, and the served encoding
+/// a watch caches next to it), plus bookkeeping. `prev` is the previous event's object and
+/// is not charged again.
+fn event_size(ev: &StoreEvent) -> usize {
+    2 * approx_size(&ev.object) + 128
+}
+
+/// A cheap estimate of the bytes a JSON value occupies (about its encoded length).
+pub fn approx_size(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 8,
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => 2 + a.iter().map(|x| approx_size(x) + 1).sum::<usize>(),
+        Value::Object(o) => {
+            2 + o
+                .iter()
+                .map(|(k, x)| k.len() + 4 + approx_size(x))
+                .sum::<usize>()
         }
     }
 }

@@ -63,6 +63,7 @@ fn list_pages_in_key_order_and_filters_namespace() {
         .map(|o| Meta(o).name().to_string())
         .collect();
     assert_eq!(names, vec!["a", "b"]);
+    assert_eq!(p1.remaining, 1);
     let next = p1.next.unwrap();
     let p2 = s.list(&res(), Some("ns"), Some(&next), 2, &|_| true);
     assert_eq!(p2.items.len(), 1);
@@ -95,4 +96,28 @@ fn dependents_are_indexed_by_owner_uid() {
     s.delete(&res(), &ObjKey::new("ns", "child"), None).unwrap();
     assert!(s.dependents("uid-parent").is_empty());
     assert!(!s.uid_exists("uid-child"));
+}
+
+#[test]
+fn the_log_stays_within_its_memory_budget() {
+    // Room for a handful of 10 kB objects: older events are compacted away.
+    let s = Store::with_budget(1_000_000, 100_000);
+    let big = "x".repeat(10_000);
+    for i in 0..50 {
+        s.create(&res(), cm(&format!("o{i}"), &big)).unwrap();
+    }
+    let (backlog, _) = s.watch_from(Some(&res()), s.oldest_rv()).unwrap();
+    assert!(
+        !backlog.is_empty() && backlog.len() < 10,
+        "{}",
+        backlog.len()
+    );
+    assert!(matches!(
+        s.watch_from(Some(&res()), 1),
+        Err(StoreError::Gone { requested: 1, .. })
+    ));
+    // The newest event is always kept, however large.
+    let s = Store::with_budget(10, 10);
+    s.create(&res(), cm("huge", &big)).unwrap();
+    assert_eq!(s.watch_from(Some(&res()), 1).unwrap().0.len(), 1);
 }

@@ -222,7 +222,7 @@ fn conflict_with_an_updater_then_force_takes_ownership() {
     );
     assert_eq!(
         err.to_string(),
-        "apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" \
+        "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" \
          using apps/v1: .spec.replicas"
     );
 
