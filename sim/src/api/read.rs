@@ -173,7 +173,14 @@ pub fn list(req: &Req, fmt: Format) -> ApiResult<Response> {
         (Some(rv), Some(key))
     };
     check_exact_rv(req, store.current_rv())?;
-    let page = store.list(
+    let unfiltered = req.params.label_selector.is_empty() && req.params.field_selector.is_empty();
+    let list = if unfiltered {
+        crate::store::Store::list_counting
+    } else {
+        crate::store::Store::list
+    };
+    let page = list(
+        store,
         &req.def.storage,
         req.path.namespace.as_deref(),
         after.as_ref(),
@@ -186,7 +193,7 @@ pub fn list(req: &Req, fmt: Format) -> ApiResult<Response> {
         meta["continue"] = json!(encode_continue(rv, next));
         // Like the apiserver's etcd3 store, only when no selector filters the list (the
         // count is exact then).
-        if req.params.label_selector.is_empty() && req.params.field_selector.is_empty() {
+        if unfiltered {
             meta["remainingItemCount"] = json!(page.remaining);
         }
     }

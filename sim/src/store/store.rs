@@ -176,7 +176,7 @@ impl Store {
     }
 
     /// A page of objects of `res` (in `namespace` when given) that pass `filter`, starting
-    /// after `after`, at most `limit` items (0 = no limit).
+    /// after `after`, at most `limit` items (0 = no limit). `remaining` stays 0.
     pub fn list(
         &self,
         res: &ResKey,
@@ -184,6 +184,33 @@ impl Store {
         after: Option<&ObjKey>,
         limit: usize,
         filter: &dyn Fn(&Value) -> bool,
+    ) -> ListPage {
+        self.list_page(res, namespace, after, limit, filter, false)
+    }
+
+    /// [`Store::list`] that also counts in `remaining` the objects after a full page. The
+    /// count does not apply `filter` (it walks keys only, so a paged list of N objects
+    /// stays O(N)): callers ask for it only when nothing but the namespace filters the
+    /// list, as kube-apiserver reports `remainingItemCount` only without selectors.
+    pub fn list_counting(
+        &self,
+        res: &ResKey,
+        namespace: Option<&str>,
+        after: Option<&ObjKey>,
+        limit: usize,
+        filter: &dyn Fn(&Value) -> bool,
+    ) -> ListPage {
+        self.list_page(res, namespace, after, limit, filter, true)
+    }
+
+    fn list_page(
+        &self,
+        res: &ResKey,
+        namespace: Option<&str>,
+        after: Option<&ObjKey>,
+        limit: usize,
+        filter: &dyn Fn(&Value) -> bool,
+        count_rest: bool,
     ) -> ListPage {
         let inner = self.lock();
         let mut page = ListPage {
@@ -200,8 +227,10 @@ impl Store {
             (None, Some(ns)) => std::ops::Bound::Included(ObjKey::new(ns, "")),
             (None, None) => std::ops::Bound::Unbounded,
         };
-        for (k, v) in map.range((start, std::ops::Bound::Unbounded)) {
-            if namespace.is_some_and(|ns| k.namespace != ns) {
+        let in_scope = |k: &ObjKey| namespace.is_none_or(|ns| k.namespace == ns);
+        let mut rest = map.range((start, std::ops::Bound::Unbounded));
+        for (k, v) in rest.by_ref() {
+            if !in_scope(k) {
                 break;
             }
             if !filter(v) {
@@ -209,8 +238,11 @@ impl Store {
             }
             if limit > 0 && page.items.len() == limit {
                 page.next = page.items.last().map(|v| key_of(v));
-                page.remaining += 1;
-                continue;
+                if count_rest {
+                    let more = rest.take_while(|(k, _)| in_scope(k)).count();
+                    page.remaining = u64::try_from(more).unwrap_or(u64::MAX) + 1;
+                }
+                break;
             }
             page.items.push(v.clone());
         }
