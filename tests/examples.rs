@@ -305,18 +305,7 @@ fn cronjob_container_runs_in_cluster_against_a_two_cluster_fleet() {
     std::fs::write(sa.join("ca.crt.b64"), ca).unwrap();
     // Paths under a mountPath are the volume's files; the service account is mounted over a
     // private /run, so nothing of this reaches the host's filesystem.
-    let args: Vec<String> = container["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            let mut a = a.as_str().unwrap().to_string();
-            for (path, dir) in &mounts {
-                a = a.replace(path.as_str(), dir.to_str().unwrap());
-            }
-            a
-        })
-        .collect();
+    let args = remount(&container["args"], &mounts);
     let script = format!(
         "set -e; mount -t tmpfs tmpfs /run; d=/run/secrets/kubernetes.io/serviceaccount; \
          mkdir -p $d; cp {sa}/token {sa}/namespace $d/; base64 -d {sa}/ca.crt.b64 > $d/ca.crt; \
@@ -325,18 +314,7 @@ fn cronjob_container_runs_in_cluster_against_a_two_cluster_fleet() {
     );
     // The container's command (a shell giving each run its own report directory), with
     // mcs-harness on PATH as in the image.
-    let command: Vec<String> = container["command"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            let mut a = a.as_str().unwrap().to_string();
-            for (path, dir) in &mounts {
-                a = a.replace(path.as_str(), dir.to_str().unwrap());
-            }
-            a
-        })
-        .collect();
+    let command = remount(&container["command"], &mounts);
     let bin = sim.dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(harness_bin(), bin.join("mcs-harness")).unwrap();
@@ -512,4 +490,19 @@ fn indexed_job_shards_by_completion_index() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+/// The container's strings with each volume's mountPath replaced by its local directory.
+fn remount(list: &serde_json::Value, mounts: &[(String, std::path::PathBuf)]) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let mut a = a.as_str().unwrap().to_string();
+            for (path, dir) in mounts {
+                a = a.replace(path.as_str(), dir.to_str().unwrap());
+            }
+            a
+        })
+        .collect()
 }

@@ -3,28 +3,13 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use support::SimProcess;
 
 /// Runs kubectl with `args` and `stdin`, returns the output whatever the exit code.
 fn run_stdin(sim: &SimProcess, args: &[&str], stdin: &str) -> Output {
-    let mut child = sim
-        .kubectl()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("kubectl output")
+    sim.run_stdin(args, stdin)
 }
 
 fn text(o: &Output) -> String {

@@ -117,8 +117,8 @@ impl SimProcess {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Runs kubectl with `args`, feeding `stdin`; asserts success; returns stdout.
-    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+    /// Runs kubectl with `args`, feeding `stdin`; returns the output whatever the exit code.
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
         use std::io::Write;
         let mut child = self
             .kubectl()
@@ -134,7 +134,12 @@ impl SimProcess {
             .expect("stdin")
             .write_all(stdin.as_bytes())
             .expect("write stdin");
-        let out = child.wait_with_output().expect("kubectl output");
+        child.wait_with_output().expect("kubectl output")
+    }
+
+    /// Runs kubectl with `args`, feeding `stdin`; asserts success; returns stdout.
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run_stdin(args, stdin);
         assert!(
             out.status.success(),
             "kubectl {args:?} failed: {}",
