@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::output::Output;
-use crate::report::{Console, ConsoleMode, FanOut, Html, Json, Junit, Markdown, Reporter};
+use crate::report::{Console, ConsoleMode, FanOut, Reporter};
 
 /// `report` subcommands.
 #[derive(Debug, Subcommand)]
@@ -59,18 +59,12 @@ pub fn run(action: &ReportAction, output: &Output) -> Result<i32, ReportCmdError
             .color(output.color_stdout())
             .replayed(true),
     )];
-    if let Some(p) = &args.junit {
-        all.push(Box::new(Junit::new(p.clone())));
-    }
-    if let Some(p) = &args.json {
-        all.push(Box::new(Json::new(p.clone())));
-    }
-    if let Some(p) = &args.markdown {
-        all.push(Box::new(Markdown::new(p.clone())));
-    }
-    if let Some(p) = &args.html {
-        all.push(Box::new(Html::new(p.clone())));
-    }
+    all.extend(crate::report::file_reporters(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.markdown.as_deref(),
+        args.html.as_deref(),
+    ));
     let mut reporter = FanOut::new(all);
     let mut failed = false;
     for e in &events {

@@ -19,7 +19,7 @@ use crate::fleet::gc::{GcOptions, RunVerdict};
 use crate::fleet::liveness::RunLease;
 use crate::fleet::{OpenError, Provider, ProviderError, ProviderKind, ProviderOptions};
 use crate::output::Output;
-use crate::report::{Console, ConsoleMode, FanOut, Html, Json, Junit, Markdown, Reporter};
+use crate::report::{Console, ConsoleMode, FanOut, Reporter};
 use crate::scenario::{self, LoadOptions, Scenario, ScenarioError};
 
 /// Options of `run`.
@@ -672,17 +672,11 @@ fn reporters(args: &RunArgs, output: &Output, collector: Collector) -> Box<dyn R
         ),
         Box::new(collector),
     ];
-    if let Some(p) = &args.junit {
-        all.push(Box::new(Junit::new(p.clone())));
-    }
-    if let Some(p) = &args.json {
-        all.push(Box::new(Json::new(p.clone())));
-    }
-    if let Some(p) = &args.markdown {
-        all.push(Box::new(Markdown::new(p.clone())));
-    }
-    if let Some(p) = &args.html {
-        all.push(Box::new(Html::new(p.clone())));
-    }
+    all.extend(crate::report::file_reporters(
+        args.junit.as_deref(),
+        args.json.as_deref(),
+        args.markdown.as_deref(),
+        args.html.as_deref(),
+    ));
     Box::new(FanOut::new(all))
 }

@@ -44,6 +44,29 @@ pub trait Reporter: Send {
     fn finish(&mut self) -> Result<(), ReportError>;
 }
 
+/// The file reporters asked for (`--junit`, `--json`, `--markdown`, `--html`), in that order.
+pub fn file_reporters(
+    junit: Option<&Path>,
+    json: Option<&Path>,
+    markdown: Option<&Path>,
+    html: Option<&Path>,
+) -> Vec<Box<dyn Reporter>> {
+    let mut all: Vec<Box<dyn Reporter>> = Vec::new();
+    if let Some(p) = junit {
+        all.push(Box::new(Junit::new(p.to_path_buf())));
+    }
+    if let Some(p) = json {
+        all.push(Box::new(Json::new(p.to_path_buf())));
+    }
+    if let Some(p) = markdown {
+        all.push(Box::new(Markdown::new(p.to_path_buf())));
+    }
+    if let Some(p) = html {
+        all.push(Box::new(Html::new(p.to_path_buf())));
+    }
+    all
+}
+
 /// Why a reporter could not do its job.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
