@@ -16,9 +16,11 @@ use super::links_runtime::{IMPORTER_NAME, IMPORTER_NAMESPACE};
 /// Log lines read per importer pod, and how far back.
 const LOG_TAIL: i64 = 200;
 const LOG_SINCE_SECONDS: i64 = 15 * 60;
-/// Permission lines kept per pod, and their length (logs are evidence, not a dump).
+/// Permission lines kept per pod (logs are evidence, not a dump), and the most characters
+/// kept of one line: a whole GKE permission error (its JSON details run past 1,000
+/// characters) fits; reports fold long evidence into a collapsed block instead of cutting it.
 const KEEP_LINES: usize = 3;
-const MAX_LINE: usize = 240;
+const MAX_LINE: usize = 4096;
 
 /// The importer's facts in the cluster of `client`.
 pub(crate) async fn read(client: &Client, flavour: Flavour) -> ImporterFacts {
@@ -76,13 +78,41 @@ async fn permission_lines(pods: &Api<Pod>, name: &str) -> Vec<String> {
     let Ok(text) = pods.logs(name, &lp).await else {
         return Vec::new();
     };
-    let lines: Vec<&str> = text.lines().filter(|l| is_permission_message(l)).collect();
+    evidence_lines(name, &text)
+}
+
+/// The last [`KEEP_LINES`] permission lines of a log, each prefixed with the pod's name and
+/// cut at [`MAX_LINE`] characters.
+fn evidence_lines(pod: &str, log: &str) -> Vec<String> {
+    let lines: Vec<&str> = log.lines().filter(|l| is_permission_message(l)).collect();
     let start = lines.len().saturating_sub(KEEP_LINES);
     lines[start..]
         .iter()
         .map(|l| {
             let short: String = l.chars().take(MAX_LINE).collect();
-            format!("{name}: {short}")
+            format!("{pod}: {short}")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_permission_error_is_kept_whole() {
+        let detail = "x".repeat(1500);
+        let line =
+            format!("ERROR: PERMISSION_DENIED: Permission 'compute.networks.get' denied {detail}");
+        assert!(
+            is_permission_message(&line),
+            "fixture must be a permission line"
+        );
+        let log = format!("info: started\n{line}\n");
+        let got = evidence_lines("gke-mcs-importer-1", &log);
+        assert_eq!(got, vec![format!("gke-mcs-importer-1: {line}")]);
+        let huge = format!("{line}{}", "y".repeat(MAX_LINE));
+        let cut = evidence_lines("p", &huge);
+        assert_eq!(cut[0].chars().count(), "p: ".len() + MAX_LINE);
+    }
 }
