@@ -230,6 +230,15 @@ async fn headless_import_resolves_to_pod_ips() {
         import.data["spec"].get("ips").is_none(),
         "headless imports have no IPs"
     );
+    // Kubernetes defaults a headless Service's families too; the import carries them.
+    let svc = Api::<Service>::namespaced(a.clone(), NS)
+        .get("web")
+        .await
+        .unwrap();
+    let spec = svc.spec.unwrap();
+    assert_eq!(spec.ip_families, Some(vec!["IPv4".to_string()]));
+    assert_eq!(spec.ip_family_policy.as_deref(), Some("SingleStack"));
+    assert_eq!(import.data["spec"]["ipFamilies"], json!(["IPv4"]));
     let pod_ip = eventually(30, "a's pod ip", || async {
         let pods = Api::<Pod>::namespaced(a.clone(), NS)
             .list(&ListParams::default().labels("app=web"))
@@ -243,4 +252,60 @@ async fn headless_import_resolves_to_pod_ips() {
         out.contains(&format!("Address: {pod_ip}")).then_some(())
     })
     .await;
+}
+
+/// KEP-1645 (mcs-api conformance specs 05-08): the import carries the exported Service's
+/// session affinity config, internalTrafficPolicy, trafficDistribution, and one IP family
+/// per IP in `ips`.
+#[tokio::test]
+async fn clustersetip_import_carries_the_service_properties() {
+    let opts = EmbeddedOptions {
+        flavour: Flavour::Upstream,
+        ..Default::default()
+    };
+    let f = EmbeddedFleet::start(&opts).await.unwrap();
+    let (a, b) = (f.client("a").await.unwrap(), f.client("b").await.unwrap());
+    for c in [&a, &b] {
+        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
+        Api::<Namespace>::all(c.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .unwrap();
+    }
+    let s: Service = serde_json::from_value(json!({"metadata": {"name": "props"}, "spec": {
+        "selector": {"app": "props"}, "ports": [{"name": "http", "port": 80}],
+        "sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 300}},
+        "internalTrafficPolicy": "Local", "trafficDistribution": "PreferClose"}}))
+    .unwrap();
+    Api::<Service>::namespaced(a.clone(), NS)
+        .create(&PostParams::default(), &s)
+        .await
+        .unwrap();
+    let e: DynamicObject = serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport", "metadata": {"name": "props"}})).unwrap();
+    api(&a, "ServiceExport")
+        .create(&PostParams::default(), &e)
+        .await
+        .unwrap();
+    let import = eventually(30, "import with an IP in b", || async {
+        let i = api(&b, "ServiceImport").get_opt("props").await.ok()??;
+        i.data["spec"]["ips"].as_array()?.first()?;
+        Some(i)
+    })
+    .await;
+    let spec = &import.data["spec"];
+    assert_eq!(spec["sessionAffinity"], "ClientIP");
+    assert_eq!(
+        spec["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"],
+        300
+    );
+    assert_eq!(spec["internalTrafficPolicy"], "Local");
+    assert_eq!(spec["trafficDistribution"], "PreferClose");
+    let ips = spec["ips"].as_array().unwrap();
+    let families = spec["ipFamilies"].as_array().unwrap();
+    assert_eq!(ips.len(), families.len(), "one family per IP: {spec}");
+    for (ip, family) in ips.iter().zip(families) {
+        let ip: std::net::IpAddr = ip.as_str().unwrap().parse().unwrap();
+        let want = if ip.is_ipv4() { "IPv4" } else { "IPv6" };
+        assert_eq!(family, want, "{spec}");
+    }
 }

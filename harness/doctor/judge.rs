@@ -213,6 +213,9 @@ fn shape(s: &super::facts::ServiceFacts) -> ServiceShape {
             .collect(),
         session_affinity: s.session_affinity.clone(),
         session_affinity_config: None,
+        ip_families: Vec::new(),
+        internal_traffic_policy: None,
+        traffic_distribution: None,
     }
 }
 

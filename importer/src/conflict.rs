@@ -32,6 +32,12 @@ pub struct ServiceShape {
     pub session_affinity: String,
     /// `spec.sessionAffinityConfig`.
     pub session_affinity_config: Option<SessionAffinityConfig>,
+    /// `spec.ipFamilies` (empty when unset).
+    pub ip_families: Vec<String>,
+    /// `spec.internalTrafficPolicy`.
+    pub internal_traffic_policy: Option<String>,
+    /// `spec.trafficDistribution`.
+    pub traffic_distribution: Option<String>,
 }
 
 impl ServiceShape {
@@ -51,6 +57,9 @@ impl ServiceShape {
                 .session_affinity
                 .unwrap_or_else(|| SESSION_AFFINITY_NONE.to_string()),
             session_affinity_config: spec.session_affinity_config,
+            ip_families: spec.ip_families.unwrap_or_default(),
+            internal_traffic_policy: spec.internal_traffic_policy,
+            traffic_distribution: spec.traffic_distribution,
         }
     }
 
@@ -90,6 +99,12 @@ pub struct ImportShape {
     pub session_affinity: String,
     /// From the oldest export.
     pub session_affinity_config: Option<SessionAffinityConfig>,
+    /// From the oldest export (its Service's `spec.ipFamilies`).
+    pub ip_families: Vec<String>,
+    /// From the oldest export.
+    pub internal_traffic_policy: Option<String>,
+    /// From the oldest export.
+    pub traffic_distribution: Option<String>,
 }
 
 /// The outcome for one (namespace, name).
@@ -155,6 +170,9 @@ pub fn resolve(exports: &[Export]) -> Resolution {
         ports: merged.ports.clone(),
         session_affinity: first.session_affinity.clone(),
         session_affinity_config: first.session_affinity_config.clone(),
+        ip_families: first.ip_families.clone(),
+        internal_traffic_policy: first.internal_traffic_policy.clone(),
+        traffic_distribution: first.traffic_distribution.clone(),
     });
     resolution.winner = Some(winner.to_string());
     resolution.clusters = clusters;
@@ -262,6 +280,9 @@ mod tests {
             ports: ports.collect(),
             session_affinity: "None".to_string(),
             session_affinity_config: None,
+            ip_families: Vec::new(),
+            internal_traffic_policy: None,
+            traffic_distribution: None,
         }
     }
 

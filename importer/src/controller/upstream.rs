@@ -278,6 +278,26 @@ fn import_body(x: &Ctx<'_>, ip: Option<&str>) -> Value {
     if let Some(ip) = ip.filter(|_| x.shape.import_type == ServiceImportType::ClusterSetIp) {
         spec["ips"] = json!([ip]);
     }
+    // KEP-1645 / mcs-api: the import carries the exported Service's properties (the
+    // oldest export's: conflict resolution). `ipFamilies` lists the families of `ips`
+    // index by index (conformance spec "one IP per IP family"): the embedded fleet and the
+    // VIPs this importer allocates are IPv4 only, so a ClusterSetIP import is [IPv4]
+    // (simulation fact); a headless import takes the Service's families.
+    let families = match x.shape.import_type {
+        ServiceImportType::ClusterSetIp => vec!["IPv4".to_string()],
+        ServiceImportType::Headless if x.shape.ip_families.is_empty() => vec!["IPv4".to_string()],
+        ServiceImportType::Headless => x.shape.ip_families.clone(),
+    };
+    spec["ipFamilies"] = json!(families);
+    if let Some(config) = &x.shape.session_affinity_config {
+        spec["sessionAffinityConfig"] = json!(config);
+    }
+    if let Some(p) = &x.shape.internal_traffic_policy {
+        spec["internalTrafficPolicy"] = json!(p);
+    }
+    if let Some(d) = &x.shape.traffic_distribution {
+        spec["trafficDistribution"] = json!(d);
+    }
     json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport",
         "metadata": {"name": x.name, "namespace": x.ns, "labels": {OWNED: MANAGED_BY},
                      "annotations": {"multicluster.kubernetes.io/derived-service": x.derived}},

@@ -32,6 +32,24 @@ pub fn allocate(ctx: &WriteCtx, obj: &mut Value) -> ApiResult<Option<Ipv4Addr>> 
     let requested = spec["clusterIP"].as_str().unwrap_or("").to_string();
     if requested == "None" {
         spec["clusterIPs"] = json!(["None"]);
+        // Kubernetes fact (docs: concepts/services-networking/dual-stack, "Services"):
+        // headless Services get the cluster's IP families too; without a selector the
+        // policy defaults to RequireDualStack, with one to SingleStack. The embedded fleet
+        // is single-stack IPv4.
+        if spec.get("ipFamilies").is_none_or(Value::is_null) {
+            spec["ipFamilies"] = json!(["IPv4"]);
+        }
+        if spec.get("ipFamilyPolicy").is_none_or(Value::is_null) {
+            let selectorless = spec
+                .get("selector")
+                .and_then(Value::as_object)
+                .is_none_or(|m| m.is_empty());
+            spec["ipFamilyPolicy"] = json!(if selectorless {
+                "RequireDualStack"
+            } else {
+                "SingleStack"
+            });
+        }
         return Ok(None);
     }
     let plan = &ctx.cluster.plan;
