@@ -12,9 +12,8 @@ use std::process::Command;
 
 use quick_xml::events::Event;
 
-/// (allowed attributes, required attributes, allowed children) per element, as junit-10.xsd
-/// declares them.
-/// Allowed attributes, required attributes, allowed children.
+/// (allowed attributes, required attributes, allowed children) of an element, as
+/// junit-10.xsd declares them.
 type Rule = (Vec<&'static str>, Vec<&'static str>, Vec<&'static str>);
 
 fn rules() -> BTreeMap<&'static str, Rule> {
