@@ -173,14 +173,7 @@ pub fn list(req: &Req, fmt: Format) -> ApiResult<Response> {
         (Some(rv), Some(key))
     };
     check_exact_rv(req, store.current_rv())?;
-    let unfiltered = req.params.label_selector.is_empty() && req.params.field_selector.is_empty();
-    let list = if unfiltered {
-        crate::store::Store::list_counting
-    } else {
-        crate::store::Store::list
-    };
-    let page = list(
-        store,
+    let page = store.list(
         &req.def.storage,
         req.path.namespace.as_deref(),
         after.as_ref(),
@@ -193,7 +186,7 @@ pub fn list(req: &Req, fmt: Format) -> ApiResult<Response> {
         meta["continue"] = json!(encode_continue(rv, next));
         // Like the apiserver's etcd3 store, only when no selector filters the list (the
         // count is exact then).
-        if unfiltered {
+        if req.params.label_selector.is_empty() && req.params.field_selector.is_empty() {
             meta["remainingItemCount"] = json!(page.remaining);
         }
     }

@@ -77,7 +77,7 @@ pub struct ListPage {
     pub rv: u64,
     /// Key of the last item returned when more matching items remain.
     pub next: Option<ObjKey>,
-    /// How many matching items follow this page (when `next` is set).
+    /// How many objects follow this page (when `next` is set), counted without the filter.
     pub remaining: u64,
 }
 
@@ -176,7 +176,10 @@ impl Store {
     }
 
     /// A page of objects of `res` (in `namespace` when given) that pass `filter`, starting
-    /// after `after`, at most `limit` items (0 = no limit). `remaining` stays 0.
+    /// after `after`, at most `limit` items (0 = no limit). After a full page, `remaining`
+    /// counts the keys that follow without applying `filter` (a walk of keys only, so a
+    /// paged list of N objects stays O(N) in filter calls): it is exact for lists filtered
+    /// by namespace alone, the only ones kube-apiserver reports `remainingItemCount` for.
     pub fn list(
         &self,
         res: &ResKey,
@@ -184,33 +187,6 @@ impl Store {
         after: Option<&ObjKey>,
         limit: usize,
         filter: &dyn Fn(&Value) -> bool,
-    ) -> ListPage {
-        self.list_page(res, namespace, after, limit, filter, false)
-    }
-
-    /// [`Store::list`] that also counts in `remaining` the objects after a full page. The
-    /// count does not apply `filter` (it walks keys only, so a paged list of N objects
-    /// stays O(N)): callers ask for it only when nothing but the namespace filters the
-    /// list, as kube-apiserver reports `remainingItemCount` only without selectors.
-    pub fn list_counting(
-        &self,
-        res: &ResKey,
-        namespace: Option<&str>,
-        after: Option<&ObjKey>,
-        limit: usize,
-        filter: &dyn Fn(&Value) -> bool,
-    ) -> ListPage {
-        self.list_page(res, namespace, after, limit, filter, true)
-    }
-
-    fn list_page(
-        &self,
-        res: &ResKey,
-        namespace: Option<&str>,
-        after: Option<&ObjKey>,
-        limit: usize,
-        filter: &dyn Fn(&Value) -> bool,
-        count_rest: bool,
     ) -> ListPage {
         let inner = self.lock();
         let mut page = ListPage {
@@ -238,10 +214,8 @@ impl Store {
             }
             if limit > 0 && page.items.len() == limit {
                 page.next = page.items.last().map(|v| key_of(v));
-                if count_rest {
-                    let more = rest.take_while(|(k, _)| in_scope(k)).count();
-                    page.remaining = u64::try_from(more).unwrap_or(u64::MAX) + 1;
-                }
+                let more = rest.take_while(|(k, _)| in_scope(k)).count();
+                page.remaining = u64::try_from(more).unwrap_or(u64::MAX) + 1;
                 break;
             }
             page.items.push(v.clone());
