@@ -53,19 +53,7 @@ pub fn allocate(ctx: &WriteCtx, obj: &mut Value) -> ApiResult<Option<Ipv4Addr>> 
         return Ok(None);
     }
     let plan = &ctx.cluster.plan;
-    let invalid = |msg: String| {
-        let name = obj_name(obj);
-        ApiError::invalid(
-            "Service",
-            "",
-            &name,
-            &[Cause {
-                reason: "FieldValueInvalid",
-                field: "spec.clusterIP".into(),
-                message: msg,
-            }],
-        )
-    };
+    let invalid = |msg: String| field_invalid(&obj_name(obj), "spec.clusterIP".into(), msg);
     let ip = if requested.is_empty() {
         plan.allocate_service_ip()
             .map_err(|e| invalid(e.to_string()))?
@@ -85,6 +73,20 @@ pub fn allocate(ctx: &WriteCtx, obj: &mut Value) -> ApiResult<Option<Ipv4Addr>> 
     spec["ipFamilies"] = json!(["IPv4"]);
     spec["ipFamilyPolicy"] = json!("SingleStack");
     Ok(Some(ip))
+}
+
+/// A 422 for Service `name` with one `FieldValueInvalid` cause at `field`.
+fn field_invalid(name: &str, field: String, message: String) -> ApiError {
+    ApiError::invalid(
+        "Service",
+        "",
+        name,
+        &[Cause {
+            reason: "FieldValueInvalid",
+            field,
+            message,
+        }],
+    )
 }
 
 const NODE_PORTS: std::ops::RangeInclusive<i64> = 30000..=32767;
@@ -113,15 +115,10 @@ fn node_ports(ctx: &WriteCtx, obj: &mut Value) -> ApiResult<()> {
         return Ok(());
     };
     let invalid = |i: usize, n: i64, detail: &str| {
-        ApiError::invalid(
-            "Service",
-            "",
+        field_invalid(
             &name,
-            &[Cause {
-                reason: "FieldValueInvalid",
-                field: format!("spec.ports[{i}].nodePort"),
-                message: format!("Invalid value: {n}: {detail}"),
-            }],
+            format!("spec.ports[{i}].nodePort"),
+            format!("Invalid value: {n}: {detail}"),
         )
     };
     for (i, p) in ports.iter_mut().enumerate() {
