@@ -345,6 +345,10 @@ fn service_backends(cluster: &Cluster, vip: Ipv4Addr, port: u16, proto: &str) ->
 }
 
 /// Ready `address:port` pairs of one EndpointSlice for the Service port named `port_name`.
+/// Matched by name and protocol only, as kube-proxy does (its EndpointSlice cache keys
+/// endpoints by `ServicePortName`: a fact): a slice whose ports carry other names gives the
+/// Service port no backends, which is what keeps a cluster whose port lost an MCS port
+/// conflict out of that port's traffic (KEP-1645 #service-port).
 fn slice_backends(slice: &Value, port_name: &str, proto: &str) -> Vec<SocketAddr> {
     let ports = slice["ports"].as_array().cloned().unwrap_or_default();
     let same_proto = |p: &&Value| p["protocol"].as_str().unwrap_or("TCP") == proto;
@@ -352,10 +356,6 @@ fn slice_backends(slice: &Value, port_name: &str, proto: &str) -> Vec<SocketAddr
         .iter()
         .filter(same_proto)
         .find(|p| p["name"].as_str().unwrap_or("") == port_name)
-        .or_else(|| {
-            let matching: Vec<&Value> = ports.iter().filter(same_proto).collect();
-            (matching.len() == 1).then(|| matching[0])
-        })
         .and_then(|p| p["port"].as_u64())
         .and_then(|p| u16::try_from(p).ok());
     let Some(port) = port else { return Vec::new() };
