@@ -162,6 +162,7 @@ impl<'a> Ctx<'a> {
                     cluster: c.name.clone(),
                     created: e.created.map(Time),
                     service: c.service.as_ref().map(shape),
+                    exported: Default::default(),
                 })
             })
             .collect();

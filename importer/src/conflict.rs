@@ -6,6 +6,11 @@
 //! flavour's conditions (`Valid`/`Ready`/`Conflict` upstream, `Initialized`/`Exported`/
 //! `Conflict` on GKE).
 //!
+//! Two rule sets ([`Rules`]): [`Rules::Collisions`] (the GKE flavour and the doctor:
+//! ports conflict only when they cannot sit side by side in one Service) and
+//! [`Rules::McsApi`] (the upstream flavour, mcs-api v0.5: also port sets that differ but
+//! merge, exported labels/annotations, internalTrafficPolicy, trafficDistribution).
+//!
 //! Pure: callers pass snapshots ([`Export`]); nothing here talks to a cluster.
 
 use std::collections::BTreeMap;
@@ -77,6 +82,35 @@ impl ServiceShape {
     }
 }
 
+/// A ServiceExport's `spec.exportedLabels` / `spec.exportedAnnotations` (mcs-api v1beta1
+/// `ServiceExportSpec`): the only labels and annotations that reach the ServiceImport
+/// (KEP-1645 #labels-and-annotations).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportedMetadata {
+    /// `spec.exportedLabels`.
+    pub labels: BTreeMap<String, String>,
+    /// `spec.exportedAnnotations`.
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl ExportedMetadata {
+    /// Reads `spec.exportedLabels`/`spec.exportedAnnotations` of a ServiceExport as JSON
+    /// (absent or not string maps: empty).
+    pub fn from_export(export: &serde_json::Value) -> Self {
+        let map = |v: &serde_json::Value| -> BTreeMap<String, String> {
+            v.as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        };
+        Self {
+            labels: map(&export["spec"]["exportedLabels"]),
+            annotations: map(&export["spec"]["exportedAnnotations"]),
+        }
+    }
+}
+
 /// One cluster's ServiceExport of the (namespace, name) being resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Export {
@@ -86,6 +120,25 @@ pub struct Export {
     pub created: Option<Time>,
     /// The Service of the same name there, or `None` if it does not exist.
     pub service: Option<ServiceShape>,
+    /// The export's exported labels and annotations (empty on GKE).
+    pub exported: ExportedMetadata,
+}
+
+/// Which disagreements between exports are conflicts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rules {
+    /// Type, session affinity (+ config) and ports that cannot share one Service (same
+    /// name or same port/protocol, different definition). Port sets that merge are no
+    /// conflict. The GKE flavour's rule (GKE's own is unpublished, gke-reality.md §3.1:
+    /// a simulation choice) and the doctor's.
+    #[default]
+    Collisions,
+    /// mcs-api v0.5 (`ServiceExportReasonPortConflict`: "if the ports are not identical in
+    /// all the constituent Services"; conformance spec "should expose the union of the
+    /// constituent service ports and raise a conflict"): [`Rules::Collisions`] plus any
+    /// difference of the port sets, of `exportedLabels`/`exportedAnnotations`, of
+    /// `internalTrafficPolicy` and of `trafficDistribution` (facts). The upstream flavour.
+    McsApi,
 }
 
 /// The import the exports agree on after conflict resolution.
@@ -105,6 +158,9 @@ pub struct ImportShape {
     pub internal_traffic_policy: Option<String>,
     /// From the oldest export.
     pub traffic_distribution: Option<String>,
+    /// From the oldest export: its `exportedLabels`/`exportedAnnotations` (KEP-1645
+    /// #labels-and-annotations: conflicts resolve to the oldest export's).
+    pub exported: ExportedMetadata,
 }
 
 /// The outcome for one (namespace, name).
@@ -122,15 +178,21 @@ pub struct Resolution {
     pub states: BTreeMap<String, ExportState>,
 }
 
-/// Resolves the exports of one (namespace, name) across the fleet.
+/// Resolves the exports of one (namespace, name) across the fleet with
+/// [`Rules::Collisions`].
 pub fn resolve(exports: &[Export]) -> Resolution {
+    resolve_with(exports, Rules::Collisions)
+}
+
+/// Resolves the exports of one (namespace, name) across the fleet under `rules`.
+pub fn resolve_with(exports: &[Export], rules: Rules) -> Resolution {
     let mut ordered: Vec<&Export> = exports.iter().collect();
     ordered.sort_by(|a, b| {
         let key = |e: &Export| (e.created.is_none(), e.created.clone());
         key(a).cmp(&key(b)).then_with(|| a.cluster.cmp(&b.cluster))
     });
     let mut resolution = Resolution::default();
-    let mut valid: Vec<(&str, &ServiceShape)> = Vec::new();
+    let mut valid: Vec<Valid<'_>> = Vec::new();
     for export in ordered {
         match &export.service {
             None => insert(&mut resolution, export, ExportState::NoService),
@@ -142,28 +204,34 @@ pub fn resolve(exports: &[Export]) -> Resolution {
                     ExportState::InvalidServiceType { service_type },
                 );
             }
-            Some(svc) => valid.push((export.cluster.as_str(), svc)),
+            Some(svc) => valid.push(Valid {
+                cluster: export.cluster.as_str(),
+                svc,
+                exported: &export.exported,
+            }),
         }
     }
-    let Some(&(winner, first)) = valid.first() else {
+    let Some(first) = valid.first() else {
         return resolution;
     };
+    let (winner, oldest) = (first.cluster, first.exported.clone());
+    let first = first.svc;
     let sources: Vec<ClusterPorts<'_>> = valid
         .iter()
-        .map(|(cluster, svc)| ClusterPorts {
-            cluster,
-            ports: &svc.ports,
+        .map(|v| ClusterPorts {
+            cluster: v.cluster,
+            ports: &v.svc.ports,
         })
         .collect();
     let merged = merge_ports(&sources);
-    let conflicts = conflicts(&valid, &merged.conflicts);
-    for (cluster, _) in &valid {
+    let conflicts = conflicts(&valid, &merged.conflicts, rules);
+    for v in &valid {
         let state = ExportState::Exported {
             conflicts: conflicts.clone(),
         };
-        resolution.states.insert((*cluster).to_string(), state);
+        resolution.states.insert(v.cluster.to_string(), state);
     }
-    let mut clusters: Vec<String> = valid.iter().map(|(c, _)| (*c).to_string()).collect();
+    let mut clusters: Vec<String> = valid.iter().map(|v| v.cluster.to_string()).collect();
     clusters.sort();
     resolution.import = Some(ImportShape {
         import_type: first.import_type(),
@@ -173,6 +241,7 @@ pub fn resolve(exports: &[Export]) -> Resolution {
         ip_families: first.ip_families.clone(),
         internal_traffic_policy: first.internal_traffic_policy.clone(),
         traffic_distribution: first.traffic_distribution.clone(),
+        exported: oldest,
     });
     resolution.winner = Some(winner.to_string());
     resolution.clusters = clusters;
@@ -184,39 +253,109 @@ fn insert(resolution: &mut Resolution, export: &Export, state: ExportState) {
     resolution.states.insert(export.cluster.clone(), state);
 }
 
-/// Reads the compared property of a Service as text (for equality and messages).
-type FieldValue = fn(&ServiceShape) -> String;
+/// A valid export: its cluster, Service and exported metadata.
+struct Valid<'a> {
+    cluster: &'a str,
+    svc: &'a ServiceShape,
+    exported: &'a ExportedMetadata,
+}
+
+/// Reads the compared property of an export as text (for equality and messages).
+type FieldValue = fn(&Valid<'_>) -> String;
 
 /// Every disagreement among `valid` (oldest first) with the oldest export.
-fn conflicts(valid: &[(&str, &ServiceShape)], ports: &[PortConflict]) -> Vec<Conflict> {
-    let mut out: Vec<Conflict> = port_conflict(valid.len(), ports).into_iter().collect();
-    let checks: [(ConflictReason, &str, FieldValue); 3] = [
-        (ConflictReason::Type, "type", |s| {
-            s.import_type().to_string()
+fn conflicts(valid: &[Valid<'_>], ports: &[PortConflict], rules: Rules) -> Vec<Conflict> {
+    let mut out: Vec<Conflict> = port_conflict(valid, ports, rules).into_iter().collect();
+    let mut checks: Vec<(ConflictReason, &str, FieldValue)> = vec![
+        (ConflictReason::Type, "type", |v| {
+            v.svc.import_type().to_string()
         }),
-        (ConflictReason::SessionAffinity, "sessionAffinity", |s| {
-            s.session_affinity.clone()
+        (ConflictReason::SessionAffinity, "sessionAffinity", |v| {
+            v.svc.session_affinity.clone()
         }),
         (
             ConflictReason::SessionAffinityConfig,
             "sessionAffinityConfig.clientIP.timeoutSeconds",
-            |s| {
-                s.affinity_timeout()
+            |v| {
+                v.svc
+                    .affinity_timeout()
                     .map(|t| t.to_string())
                     .unwrap_or_default()
             },
         ),
     ];
+    if rules == Rules::McsApi {
+        checks.extend([
+            (
+                ConflictReason::Annotations,
+                "exportedAnnotations",
+                (|v| json_map(&v.exported.annotations)) as FieldValue,
+            ),
+            (ConflictReason::Labels, "exportedLabels", |v| {
+                json_map(&v.exported.labels)
+            }),
+            // Kubernetes defaults `internalTrafficPolicy` to `Cluster` (core/v1 defaulting):
+            // unset and `Cluster` agree.
+            (
+                ConflictReason::InternalTrafficPolicy,
+                "internalTrafficPolicy",
+                |v| {
+                    v.svc
+                        .internal_traffic_policy
+                        .clone()
+                        .unwrap_or_else(|| "Cluster".to_string())
+                },
+            ),
+            (
+                ConflictReason::TrafficDistribution,
+                "trafficDistribution",
+                |v| v.svc.traffic_distribution.clone().unwrap_or_default(),
+            ),
+        ]);
+    }
     for (reason, field, value) in checks {
         out.extend(field_conflict(valid, reason, field, value));
     }
     out
 }
 
-/// The `PortConflict` entry summarising `ports` (none when empty).
-fn port_conflict(exports: usize, ports: &[PortConflict]) -> Option<Conflict> {
+fn json_map(map: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(map).unwrap_or_default()
+}
+
+/// The `PortConflict` entry: ports dropped from the import (`ports`), or under
+/// [`Rules::McsApi`] port sets that differ from the oldest export's (none when neither).
+fn port_conflict(valid: &[Valid<'_>], ports: &[PortConflict], rules: Rules) -> Option<Conflict> {
+    let exports = valid.len();
     if ports.is_empty() {
-        return None;
+        if rules != Rules::McsApi {
+            return None;
+        }
+        let (first, rest) = valid.split_first()?;
+        let set = |v: &Valid<'_>| {
+            let mut ports = v.svc.ports.clone();
+            ports.sort_by_key(|p| (p.port, p.protocol.clone(), p.name.clone()));
+            ports
+        };
+        let oldest = set(first);
+        let differ: Vec<&str> = rest
+            .iter()
+            .filter(|v| set(v) != oldest)
+            .map(|v| v.cluster)
+            .collect();
+        if differ.is_empty() {
+            return None;
+        }
+        let (n, clusters, winner) = (differ.len(), quoted(&differ), first.cluster);
+        let message = format!(
+            "Conflicting ports. {n}/{exports} clusters disagree ({clusters}): their ports \
+             differ from those of the oldest service export in cluster {winner:?}; the \
+             import exposes the union."
+        );
+        return Some(Conflict {
+            reason: ConflictReason::Port,
+            message,
+        });
     }
     let mut clusters: Vec<&str> = ports.iter().map(|c| c.cluster.as_str()).collect();
     clusters.dedup();
@@ -232,17 +371,17 @@ fn port_conflict(exports: usize, ports: &[PortConflict]) -> Option<Conflict> {
 
 /// The conflict on one property, if any export's value differs from the oldest one's.
 fn field_conflict(
-    valid: &[(&str, &ServiceShape)],
+    valid: &[Valid<'_>],
     reason: ConflictReason,
     field: &str,
     value: FieldValue,
 ) -> Option<Conflict> {
-    let &(winner, first) = valid.first()?;
-    let winning = value(first);
+    let first = valid.first()?;
+    let (winner, winning) = (first.cluster, value(first));
     let disagree: Vec<&str> = valid
         .iter()
-        .filter(|(_, svc)| value(svc) != winning)
-        .map(|(cluster, _)| *cluster)
+        .filter(|v| value(v) != winning)
+        .map(|v| v.cluster)
         .collect();
     if disagree.is_empty() {
         return None;
@@ -291,6 +430,7 @@ mod tests {
             cluster: cluster.to_string(),
             created,
             service,
+            exported: ExportedMetadata::default(),
         }
     }
 
@@ -427,6 +567,90 @@ mod tests {
         assert_eq!(
             (ext[1].type_, ext[1].status, ext[1].reason.as_str()),
             ("Exported", false, "InvalidServiceType")
+        );
+    }
+
+    #[test]
+    fn mcs_api_rules_flag_port_sets_that_merge() {
+        let mut sctp = ServicePort::new(142, "SCTP").named("stcp");
+        sctp.app_protocol = None;
+        let mut b = svc(&[("tcp", 42)]);
+        b.ports.push(sctp);
+        let exports = [
+            export("a", at(1), Some(svc(&[("tcp", 42)]))),
+            export("b", at(2), Some(b)),
+        ];
+        let gke = resolve(&exports);
+        assert_eq!(reasons(&gke, "a"), [], "GKE: ports that merge agree");
+        let upstream = resolve_with(&exports, Rules::McsApi);
+        assert_eq!(upstream.import.as_ref().unwrap().ports.len(), 2, "union");
+        for cluster in ["a", "b"] {
+            assert_eq!(reasons(&upstream, cluster), [ConflictReason::Port]);
+        }
+        let conds = upstream_conditions(&upstream.states["a"]);
+        assert_eq!(
+            (conds[2].status, conds[2].reason.as_str()),
+            (true, "PortConflict")
+        );
+        assert!(
+            conds[2].message.contains(r#"1/2 clusters disagree ("b")"#),
+            "{}",
+            conds[2].message
+        );
+        let reordered = [
+            export("a", at(1), Some(svc(&[("tcp", 42), ("udp", 43)]))),
+            export("b", at(2), Some(svc(&[("udp", 43), ("tcp", 42)]))),
+        ];
+        let same = resolve_with(&reordered, Rules::McsApi);
+        assert_eq!(reasons(&same, "b"), [], "order does not matter");
+    }
+
+    #[test]
+    fn mcs_api_rules_oldest_exported_metadata_wins() {
+        let meta = |k: &str| ExportedMetadata {
+            labels: BTreeMap::from([(k.to_string(), "true".to_string())]),
+            annotations: BTreeMap::from([(format!("{k}-a"), "true".to_string())]),
+        };
+        let mut a = export("a", at(1), Some(svc(&[("tcp", 42)])));
+        a.exported = meta("dummy-label");
+        let mut b = export("b", at(2), Some(svc(&[("tcp", 42)])));
+        b.exported = meta("dummy-label2");
+        let res = resolve_with(&[b.clone(), a.clone()], Rules::McsApi);
+        assert_eq!(res.import.as_ref().unwrap().exported, meta("dummy-label"));
+        let expected = [ConflictReason::Annotations, ConflictReason::Labels];
+        assert_eq!(reasons(&res, "a"), expected);
+        assert_eq!(reasons(&res, "b"), expected);
+        let conds = upstream_conditions(&res.states["b"]);
+        assert_eq!(conds[2].reason, "AnnotationsConflict,LabelsConflict");
+        assert_eq!(reasons(&resolve(&[a, b]), "a"), [], "GKE ignores them");
+    }
+
+    #[test]
+    fn mcs_api_rules_traffic_policy_defaults_to_cluster() {
+        let mut explicit = svc(&[("tcp", 42)]);
+        explicit.internal_traffic_policy = Some("Cluster".to_string());
+        let mut local = svc(&[("tcp", 42)]);
+        local.internal_traffic_policy = Some("Local".to_string());
+        local.traffic_distribution = Some("PreferClose".to_string());
+        let agree = [
+            export("a", at(1), Some(svc(&[("tcp", 42)]))),
+            export("b", at(2), Some(explicit)),
+        ];
+        assert_eq!(reasons(&resolve_with(&agree, Rules::McsApi), "a"), []);
+        let differ = [
+            export("a", at(1), Some(svc(&[("tcp", 42)]))),
+            export("b", at(2), Some(local)),
+        ];
+        let res = resolve_with(&differ, Rules::McsApi);
+        let expected = [
+            ConflictReason::InternalTrafficPolicy,
+            ConflictReason::TrafficDistribution,
+        ];
+        assert_eq!(reasons(&res, "b"), expected);
+        assert_eq!(
+            res.import.unwrap().internal_traffic_policy,
+            None,
+            "oldest's"
         );
     }
 }

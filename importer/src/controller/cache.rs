@@ -52,9 +52,10 @@ impl Drop for ClusterCache {
     }
 }
 
-/// The ApiResource of a flavour's kind (`ServiceExport`, `ServiceImport`).
+/// The ApiResource of a flavour's kind (`ServiceExport`, `ServiceImport`) in the version the
+/// importer uses ([`Flavour::importer_version`]).
 pub fn api_resource(flavour: Flavour, kind: &str) -> ApiResource {
-    let gvk = GroupVersionKind::gvk(flavour.group(), flavour.version(), kind);
+    let gvk = GroupVersionKind::gvk(flavour.group(), flavour.importer_version(), kind);
     ApiResource::from_gvk_with_plural(&gvk, &format!("{}s", kind.to_lowercase()))
 }
 

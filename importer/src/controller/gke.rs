@@ -59,6 +59,8 @@ impl Exporter {
             cluster: self.cluster.name.clone(),
             created: self.export.metadata.creation_timestamp.clone(),
             service: self.service.as_deref().map(ServiceShape::from_service),
+            // net.gke.io exports have no exportedLabels/exportedAnnotations.
+            exported: Default::default(),
         }
     }
 }

@@ -35,7 +35,8 @@ use std::time::Duration;
 pub enum Flavour {
     /// GKE: `net.gke.io/v1`, derived Service `gke-mcs-<hash>` with Endpoints.
     Gke,
-    /// Upstream KEP-1645: `multicluster.x-k8s.io/v1alpha1`, `derived-<hash>`, EndpointSlices.
+    /// Upstream KEP-1645 / mcs-api v0.5: `multicluster.x-k8s.io` (`v1beta1` written,
+    /// `v1alpha1` served too), `derived-<hash>`, EndpointSlices.
     Upstream,
 }
 
@@ -48,11 +49,26 @@ impl Flavour {
         }
     }
 
-    /// API version of ServiceExport/ServiceImport.
+    /// API version the harness reads and writes ServiceExport/ServiceImport through. Upstream:
+    /// `v1alpha1`, served by every mcs-api release through v0.5 (which serves it beside its
+    /// storage version `v1beta1`, same schema) and by implementations built on older
+    /// releases (Lighthouse on mcs-api v0.1, gke-reality.md §4). The API server converts
+    /// between served versions (conversion `None`: only `apiVersion` changes), so objects
+    /// the importer stores as [`Flavour::importer_version`] read back identically here.
     pub fn version(self) -> &'static str {
         match self {
             Flavour::Gke => "v1",
             Flavour::Upstream => "v1alpha1",
+        }
+    }
+
+    /// API version the importer watches and writes ServiceExport/ServiceImport in. GKE:
+    /// `v1` (gke-reality.md §1.1); upstream: `v1beta1`, mcs-api v0.5's storage version
+    /// (a fact: `+kubebuilder:storageversion` on `pkg/apis/v1beta1`).
+    pub fn importer_version(self) -> &'static str {
+        match self {
+            Flavour::Gke => "v1",
+            Flavour::Upstream => crate::types::upstream::STORAGE_VERSION,
         }
     }
 }

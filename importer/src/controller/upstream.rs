@@ -1,8 +1,13 @@
-//! Upstream flavour reconcile (KEP-1645, `multicluster.x-k8s.io/v1alpha1`) for one exported
-//! name: conflict resolution (oldest export wins, ports merged), a ServiceImport
-//! (ClusterSetIP or Headless) in every cluster where the namespace exists, a `derived-<hash>`
-//! Service, EndpointSlices per source cluster (≤ 100 endpoints each), and the exports'
+//! Upstream flavour reconcile (KEP-1645, mcs-api v0.5) for one exported name: conflict
+//! resolution under mcs-api's rules (oldest export wins, ports merged, any difference a
+//! `Conflict`), a ServiceImport (ClusterSetIP or Headless) in every cluster where the
+//! namespace exists, a `derived-<hash>` Service, EndpointSlices per source cluster (≤ 100
+//! endpoints each, labelled with the source's ClusterProperty cluster id), and the exports'
 //! `Valid` / `Ready` / `Conflict` conditions.
+//!
+//! Everything is written as `multicluster.x-k8s.io/v1beta1`, the storage version of mcs-api
+//! v0.5 (a fact: `+kubebuilder:storageversion` on the v1beta1 types); the CRDs serve
+//! `v1alpha1` too with the same schema, so readers of either version see the same objects.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,13 +23,18 @@ use serde_json::{Value, json};
 use super::cache::{ClusterCache, api_resource};
 use super::write::{self, apply, apply_status, core};
 use super::{Flavour, Outcome, Shared};
-use crate::conflict::{Export, ServiceShape, resolve};
+use crate::conflict::{Export, ExportedMetadata, Rules, ServiceShape, resolve_with};
 use crate::naming::derived_name;
 use crate::slices::{
     LABEL_MANAGED_BY, LABEL_SERVICE_NAME, MANAGED_BY, SliceTarget, SourceEndpoints, build_slices,
 };
-use crate::types::ServiceImportType;
+use crate::types::about::CLUSTER_ID_PROPERTY;
 use crate::types::conditions::upstream_conditions;
+use crate::types::upstream::DERIVED_SERVICE_ANNOTATION;
+use crate::types::{ServiceImportType, ServicePort};
+
+/// `apiVersion` of everything this flavour writes (mcs-api v0.5's storage version).
+const API_VERSION: &str = "multicluster.x-k8s.io/v1beta1";
 
 /// Label on imports and derived Services the importer owns.
 const OWNED: &str = "app.kubernetes.io/managed-by";
@@ -69,11 +79,12 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
                 cluster: c.name.clone(),
                 created: e.metadata.creation_timestamp.clone(),
                 service,
+                exported: ExportedMetadata::from_export(&e.data),
             });
             export_objs.push((c.clone(), e));
         }
     }
-    let res = resolve(&exports);
+    let res = resolve_with(&exports, Rules::McsApi);
     let derived = derived_name(crate::naming::UPSTREAM_DERIVED_PREFIX, ns, name);
     let Some(shape) = &res.import else {
         let mut ok = true;
@@ -83,7 +94,13 @@ pub async fn reconcile(shared: &Shared, ns: &str, name: &str) -> Outcome {
         ok &= update_exports(&export_objs, &res).await;
         return Outcome::from_ok(ok);
     };
-    let Ok((sources, failures)) = read_sources(&clusters, &res.clusters, ns, name).await else {
+    let valid: Vec<Export> = exports
+        .iter()
+        .filter(|e| res.clusters.contains(&e.cluster))
+        .cloned()
+        .collect();
+    let contributed = contributed_ports(&valid, &shape.ports);
+    let Ok((sources, failures)) = read_sources(&clusters, &contributed, ns, name).await else {
         // A transient read error leaves one source's endpoints unknown: syncing without them
         // would delete its slices everywhere. Keep what is written.
         return Outcome::Retry;
@@ -141,28 +158,92 @@ struct Ctx<'a> {
     failures: &'a [(String, String)],
 }
 
-/// The exporting clusters' own EndpointSlices of the Service (read now, not cached), and
+/// Per valid exporting cluster, the names of its Service ports that made it into the import
+/// (unnamed: ""). A port that lost a conflict is not there, so that cluster's endpoints get
+/// no traffic for it: KEP-1645 #service-port, conformance specs "should only route traffic
+/// to the cluster that exposes the port" (StrictPortConflict).
+fn contributed_ports(
+    exports: &[Export],
+    import: &[ServicePort],
+) -> Vec<(String, BTreeSet<String>)> {
+    exports
+        .iter()
+        .filter_map(|e| {
+            let svc = e.service.as_ref()?;
+            let names = svc
+                .ports
+                .iter()
+                .filter(|p| import.contains(p))
+                .map(|p| p.name.clone().unwrap_or_default())
+                .collect();
+            Some((e.cluster.clone(), names))
+        })
+        .collect()
+}
+
+/// The source's endpoint ports limited to `names` (by port name, as kube-proxy matches a
+/// Service port to EndpointSlice ports); `None` when ports were listed and none is left.
+fn only_contributed(
+    mut source: SourceEndpoints,
+    names: &BTreeSet<String>,
+) -> Option<SourceEndpoints> {
+    if source.ports.is_empty() {
+        return Some(source);
+    }
+    source
+        .ports
+        .retain(|p| names.contains(p.name.as_deref().unwrap_or_default()));
+    (!source.ports.is_empty()).then_some(source)
+}
+
+/// The cluster id a source cluster's slices are labelled with
+/// (`multicluster.kubernetes.io/source-cluster`): the value of its `about.k8s.io`
+/// ClusterProperty `cluster.clusterset.k8s.io` (KEP-1645 #cluster-id, KEP-2149: a fact),
+/// else the cluster's name in the fleet (no property, or it cannot be read: a simulation
+/// choice). Read at each reconcile, not watched: a changed id shows at the next reconcile
+/// of each service (simulation choice).
+async fn cluster_id(c: &ClusterCache) -> String {
+    let ar = ApiResource::erase::<crate::types::about::ClusterProperty>(&());
+    match write::get(&c.client, &ar, "", CLUSTER_ID_PROPERTY).await {
+        Ok(Some(p)) => p.data["spec"]["value"]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| c.name.clone(), String::from),
+        Ok(None) => c.name.clone(),
+        Err(e) => {
+            tracing::debug!(cluster = %c.name, error = %e, "no ClusterProperty cluster id; using the cluster name");
+            c.name.clone()
+        }
+    }
+}
+
+/// The exporting clusters' own EndpointSlices of the Service (read now, not cached), only
+/// the ports each contributed ([`contributed_ports`]), labelled with the cluster's id; and
 /// the clusters that could not be read, with the error. A transient error (see
 /// [`write::transient`]) fails the whole read; other errors (e.g. 403) leave that cluster out.
 async fn read_sources(
     clusters: &[Arc<ClusterCache>],
-    exporting: &[String],
+    contributed: &[(String, BTreeSet<String>)],
     ns: &str,
     name: &str,
 ) -> Result<(Vec<SourceEndpoints>, Vec<(String, String)>), kube::Error> {
     let mut out = Vec::new();
     let mut failures = Vec::new();
     let lp = ListParams::default().labels(&format!("kubernetes.io/service-name={name}"));
-    for c in clusters.iter().filter(|c| exporting.contains(&c.name)) {
+    for c in clusters.iter() {
+        let Some((_, names)) = contributed.iter().find(|(n, _)| *n == c.name) else {
+            continue;
+        };
         match Api::<EndpointSlice>::namespaced(c.client.clone(), ns)
             .list(&lp)
             .await
         {
             Ok(list) => {
+                let id = cluster_id(c).await;
                 for s in list.items.iter().filter(|s| {
                     s.labels().get(LABEL_MANAGED_BY).map(String::as_str) != Some(MANAGED_BY)
                 }) {
-                    out.push(SourceEndpoints::from_slice(&c.name, s));
+                    out.extend(only_contributed(SourceEndpoints::from_slice(&id, s), names));
                 }
             }
             Err(e) if write::transient(&e) => {
@@ -221,7 +302,7 @@ async fn ensure(c: &ClusterCache, x: &Ctx<'_>) -> bool {
     };
     warn_failures(c, &import, x).await;
     let owner = OwnerReference {
-        api_version: "multicluster.x-k8s.io/v1alpha1".into(),
+        api_version: API_VERSION.into(),
         kind: "ServiceImport".into(),
         name: x.name.into(),
         uid: import.uid().unwrap_or_default(),
@@ -262,7 +343,7 @@ async fn ensure(c: &ClusterCache, x: &Ctx<'_>) -> bool {
         .is_some();
     }
     ok &= sync_slices(c, x, &owner).await;
-    let status = json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport", "metadata": {"name": x.name, "namespace": x.ns},
+    let status = json!({"apiVersion": API_VERSION, "kind": "ServiceImport", "metadata": {"name": x.name, "namespace": x.ns},
         "status": {"clusters": x.exporting.iter().map(|n| json!({"cluster": n})).collect::<Vec<_>>()}});
     ok &= written(
         c,
@@ -298,9 +379,19 @@ fn import_body(x: &Ctx<'_>, ip: Option<&str>) -> Value {
     if let Some(d) = &x.shape.traffic_distribution {
         spec["trafficDistribution"] = json!(d);
     }
-    json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport",
-        "metadata": {"name": x.name, "namespace": x.ns, "labels": {OWNED: MANAGED_BY},
-                     "annotations": {"multicluster.kubernetes.io/derived-service": x.derived}},
+    // KEP-1645 #labels-and-annotations: only the (oldest) export's `exportedLabels` and
+    // `exportedAnnotations` reach the import, never the Service's own (a fact, conformance
+    // specs "Only labels and annotations specified as exported ..."). Ours are added last
+    // and win over an exported key of the same name (simulation choice).
+    let mut labels = x.shape.exported.labels.clone();
+    labels.insert(OWNED.to_string(), MANAGED_BY.to_string());
+    let mut annotations = x.shape.exported.annotations.clone();
+    annotations.insert(
+        DERIVED_SERVICE_ANNOTATION.to_string(),
+        x.derived.to_string(),
+    );
+    json!({"apiVersion": API_VERSION, "kind": "ServiceImport",
+        "metadata": {"name": x.name, "namespace": x.ns, "labels": labels, "annotations": annotations},
         "spec": spec})
 }
 
@@ -425,7 +516,7 @@ async fn update_exports(
             })
             .collect();
         let ns = e.namespace().unwrap_or_default();
-        let body = json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport", "metadata": {"name": e.name_any(), "namespace": ns}, "status": {"conditions": conds}});
+        let body = json!({"apiVersion": API_VERSION, "kind": "ServiceExport", "metadata": {"name": e.name_any(), "namespace": ns}, "status": {"conditions": conds}});
         if let Err(err) = apply_status(
             &c.client,
             &api_resource(Flavour::Upstream, "ServiceExport"),

@@ -36,10 +36,12 @@ pub struct DesiredCondition {
     pub message: String,
 }
 
-/// KEP-1645 `Conflict` condition reasons.
+/// KEP-1645 `Conflict` condition reasons, with the strings and order of mcs-api v0.5
+/// (`pkg/apis/v1beta1/serviceexport.go`, `ServiceExportReason*Conflict`: a fact).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ConflictReason {
-    /// Ports collide (same name or same port/protocol, different definition).
+    /// Ports collide (same name or same port/protocol, different definition), or (upstream
+    /// rules) the port sets are not identical.
     Port,
     /// Headless and non-headless exports.
     Type,
@@ -47,6 +49,14 @@ pub enum ConflictReason {
     SessionAffinity,
     /// Different `sessionAffinityConfig.clientIP.timeoutSeconds`.
     SessionAffinityConfig,
+    /// Different ServiceExport `spec.exportedAnnotations` (upstream rules only).
+    Annotations,
+    /// Different ServiceExport `spec.exportedLabels` (upstream rules only).
+    Labels,
+    /// Different `internalTrafficPolicy` (upstream rules only).
+    InternalTrafficPolicy,
+    /// Different `trafficDistribution` (upstream rules only).
+    TrafficDistribution,
 }
 
 impl ConflictReason {
@@ -57,6 +67,10 @@ impl ConflictReason {
             Self::Type => "TypeConflict",
             Self::SessionAffinity => "SessionAffinityConflict",
             Self::SessionAffinityConfig => "SessionAffinityConfigConflict",
+            Self::Annotations => "AnnotationsConflict",
+            Self::Labels => "LabelsConflict",
+            Self::InternalTrafficPolicy => "InternalTrafficPolicyConflict",
+            Self::TrafficDistribution => "TrafficDistributionConflict",
         }
     }
 }
