@@ -6,87 +6,16 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{
-    Api, ApiResource, AttachParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
-};
-use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions};
-use mcs_importer::Flavour;
+use kube::api::{Api, ListParams};
 use serde_json::json;
 use support::eventually;
-use tokio::io::AsyncReadExt;
-
-const NS: &str = "shop";
-
-fn api(c: &kube::Client, kind: &str) -> Api<DynamicObject> {
-    let gvk = GroupVersionKind::gvk("multicluster.x-k8s.io", "v1alpha1", kind);
-    Api::namespaced_with(
-        c.clone(),
-        NS,
-        &ApiResource::from_gvk_with_plural(&gvk, &format!("{}s", kind.to_lowercase())),
-    )
-}
-
-async fn setup(c: &kube::Client, ports: serde_json::Value, headless: bool) {
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-    Api::<Namespace>::all(c.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-        .unwrap();
-    let d: Deployment = serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": {"replicas": 1,
-        "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
-            {"name": "w", "image": "whereami:v1", "ports": [{"containerPort": 8080}], "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}}]}}}})).unwrap();
-    Api::<Deployment>::namespaced(c.clone(), NS)
-        .create(&PostParams::default(), &d)
-        .await
-        .unwrap();
-    let mut spec = json!({"selector": {"app": "web"}, "ports": ports});
-    if headless {
-        spec["clusterIP"] = json!("None");
-    }
-    let s: Service =
-        serde_json::from_value(json!({"metadata": {"name": "web"}, "spec": spec})).unwrap();
-    Api::<Service>::namespaced(c.clone(), NS)
-        .create(&PostParams::default(), &s)
-        .await
-        .unwrap();
-    let e: DynamicObject = serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport", "metadata": {"name": "web"}})).unwrap();
-    api(c, "ServiceExport")
-        .create(&PostParams::default(), &e)
-        .await
-        .unwrap();
-}
-
-async fn exec_out(c: &kube::Client, argv: &[&str]) -> String {
-    let pods: Api<Pod> = Api::namespaced(c.clone(), NS);
-    if pods.get_opt("probe").await.unwrap().is_none() {
-        let p: Pod = serde_json::from_value(json!({"metadata": {"name": "probe"}, "spec": {"containers": [{"name": "p", "image": "busybox:1.36", "command": ["sleep", "3600"]}], "terminationGracePeriodSeconds": 0}})).unwrap();
-        pods.create(&PostParams::default(), &p).await.unwrap();
-        eventually(20, "probe running", || async {
-            (pods.get("probe").await.ok()?.status?.phase.as_deref() == Some("Running"))
-                .then_some(())
-        })
-        .await;
-    }
-    let ap = AttachParams::default()
-        .stdout(true)
-        .stderr(false)
-        .stdin(false);
-    let mut p = pods.exec("probe", argv.to_vec(), &ap).await.unwrap();
-    let mut out = String::new();
-    p.stdout().unwrap().read_to_string(&mut out).await.unwrap();
-    out
-}
+use support::upstream::{NS, api, exec_out, export, fleet, namespace, service, setup};
 
 #[tokio::test]
 async fn clustersetip_slices_traffic_and_conflicts() {
-    let opts = EmbeddedOptions {
-        flavour: Flavour::Upstream,
-        ..Default::default()
-    };
-    let f = EmbeddedFleet::start(&opts).await.unwrap();
+    let f = fleet().await;
     let (a, b) = (f.client("a").await.unwrap(), f.client("b").await.unwrap());
     setup(
         &a,
@@ -204,11 +133,7 @@ async fn clustersetip_slices_traffic_and_conflicts() {
 
 #[tokio::test]
 async fn headless_import_resolves_to_pod_ips() {
-    let opts = EmbeddedOptions {
-        flavour: Flavour::Upstream,
-        ..Default::default()
-    };
-    let f = EmbeddedFleet::start(&opts).await.unwrap();
+    let f = fleet().await;
     let (a, b) = (f.client("a").await.unwrap(), f.client("b").await.unwrap());
     setup(
         &a,
@@ -216,11 +141,7 @@ async fn headless_import_resolves_to_pod_ips() {
         true,
     )
     .await;
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-    Api::<Namespace>::all(b.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-        .unwrap();
+    namespace(&b).await;
     let import = eventually(30, "headless import in b", || async {
         api(&b, "ServiceImport").get_opt("web").await.ok()?
     })
@@ -259,33 +180,16 @@ async fn headless_import_resolves_to_pod_ips() {
 /// per IP in `ips`.
 #[tokio::test]
 async fn clustersetip_import_carries_the_service_properties() {
-    let opts = EmbeddedOptions {
-        flavour: Flavour::Upstream,
-        ..Default::default()
-    };
-    let f = EmbeddedFleet::start(&opts).await.unwrap();
+    let f = fleet().await;
     let (a, b) = (f.client("a").await.unwrap(), f.client("b").await.unwrap());
-    for c in [&a, &b] {
-        let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-        Api::<Namespace>::all(c.clone())
-            .create(&PostParams::default(), &ns)
-            .await
-            .unwrap();
-    }
-    let s: Service = serde_json::from_value(json!({"metadata": {"name": "props"}, "spec": {
-        "selector": {"app": "props"}, "ports": [{"name": "http", "port": 80}],
+    namespace(&a).await;
+    namespace(&b).await;
+    let props = json!({"spec": {
         "sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 300}},
-        "internalTrafficPolicy": "Local", "trafficDistribution": "PreferClose"}}))
-    .unwrap();
-    Api::<Service>::namespaced(a.clone(), NS)
-        .create(&PostParams::default(), &s)
-        .await
-        .unwrap();
-    let e: DynamicObject = serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceExport", "metadata": {"name": "props"}})).unwrap();
-    api(&a, "ServiceExport")
-        .create(&PostParams::default(), &e)
-        .await
-        .unwrap();
+        "internalTrafficPolicy": "Local", "trafficDistribution": "PreferClose"}});
+    let ports = json!([{"name": "http", "port": 80}]);
+    service(&a, "props", "props", ports, props).await;
+    export(&a, "props", json!({})).await;
     let import = eventually(30, "import with an IP in b", || async {
         let i = api(&b, "ServiceImport").get_opt("props").await.ok()??;
         i.data["spec"]["ips"].as_array()?.first()?;
