@@ -368,6 +368,63 @@ fn headless_srv_has_one_record_per_endpoint() {
     assert_eq!(srv(&set).len(), 3);
 }
 
+/// mcs-api conformance specs 18 and 22 (KEP-1645 #dns): the `hello` Service exports
+/// `tcp` 42/TCP and `udp` 42/UDP. A ClusterSetIP import's `clusterset.local` SRV query has
+/// exactly one record (42, the service name); a headless import's one record per ready
+/// endpoint (CoreDNS de-duplicates SRV records by target and port).
+#[test]
+fn clusterset_srv_has_one_record_per_port_and_endpoint() {
+    let c = cluster();
+    serve_upstream(&c);
+    let hello = json!([{"name": "tcp", "port": 42, "protocol": "TCP"},
+        {"name": "udp", "port": 42, "protocol": "UDP"}]);
+    let imports = ResKey::new("multicluster.x-k8s.io", "serviceimports");
+    let slices = ResKey::new("discovery.k8s.io", "endpointslices");
+    let objects = [
+        (
+            &imports,
+            json!({"metadata": meta("app", "hello"),
+            "spec": {"type": "ClusterSetIP", "ips": ["10.96.4.2"], "ports": hello}}),
+        ),
+        (
+            &imports,
+            json!({"metadata": meta("app", "hh"),
+            "spec": {"type": "Headless", "ports": hello}}),
+        ),
+    ];
+    for (res, o) in objects {
+        c.store.create(res, o).unwrap();
+    }
+    for (name, svc, ip) in [
+        ("hello-a", "hello", "10.1.4.1"),
+        ("hh-a", "hh", "10.1.4.1"),
+        ("hh-b", "hh", "10.2.4.1"),
+    ] {
+        let mut s = slice(
+            "app",
+            name,
+            svc,
+            json!([{"addresses": [ip], "conditions": {"ready": true}}]),
+        );
+        s["ports"] = hello.clone();
+        c.store.create(&slices, s).unwrap();
+    }
+    let set = answer(&c, "hello.app.svc.clusterset.local", RecordType::SRV);
+    assert_eq!(
+        srv(&set),
+        vec![(50, 42, "hello.app.svc.clusterset.local.".to_string())]
+    );
+    let headless = answer(&c, "hh.app.svc.clusterset.local", RecordType::SRV);
+    let want: Vec<(u16, u16, String)> = [
+        "10-1-4-1.c-a.hh.app.svc.clusterset.local.",
+        "10-2-4-1.c-b.hh.app.svc.clusterset.local.",
+    ]
+    .iter()
+    .map(|t| (25, 42, t.to_string()))
+    .collect();
+    assert_eq!(srv(&headless), want);
+}
+
 #[test]
 fn unknown_names_are_nxdomain_with_the_zone_soa() {
     let c = cluster();
