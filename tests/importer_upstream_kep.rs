@@ -3,7 +3,8 @@
 //! `reference/kep-1645-conformance.md`): port sets that merge still conflict (10) and
 //! colliding ports keep the oldest (11), objects written as `v1beta1` and read in both
 //! versions, exported labels/annotations and their conflicts (02, 03), StrictPortConflict
-//! routing (26, 27), and ClusterProperty cluster ids on the slices (16).
+//! routing (26, 27), and ClusterProperty cluster ids on the slices (16); and the doctor on
+//! a fleet that serves only `v1beta1`.
 
 mod support;
 
@@ -356,4 +357,72 @@ async fn slices_carry_the_cluster_property_id() {
         .flatten()
         .collect();
     assert_eq!(clusters.len(), 2, "{clusters:?}");
+}
+
+/// The doctor reads the upstream API in `v1alpha1` and, where that is not served, in
+/// `v1beta1` (`Flavour::read_versions`): a fleet whose CRDs serve only `v1beta1` is healthy.
+#[tokio::test]
+async fn the_doctor_reads_a_fleet_that_serves_only_v1beta1() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use mcs_harness::doctor::{Options, Target, diagnose};
+    let f = fleet().await;
+    let (a, b) = (f.client("a").await.unwrap(), f.client("b").await.unwrap());
+    let unserve = json!([{"op": "replace", "path": "/spec/versions/0/served", "value": false}]);
+    let unserve: json_patch::Patch = serde_json::from_value(unserve).unwrap();
+    for c in [&a, &b] {
+        let crds: Api<CustomResourceDefinition> = Api::all(c.clone());
+        for crd in ["serviceexports", "serviceimports"] {
+            let name = format!("{crd}.multicluster.x-k8s.io");
+            let crd = crds.get(&name).await.unwrap();
+            assert_eq!(crd.spec.versions[0].name, "v1alpha1");
+            crds.patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::<()>::Json(unserve.clone()),
+            )
+            .await
+            .unwrap();
+        }
+        eventually(30, "v1alpha1 no longer served", || async {
+            let r = api(c, "ServiceImport").list(&ListParams::default()).await;
+            matches!(r, Err(kube::Error::Api(s)) if s.code == 404).then_some(())
+        })
+        .await;
+    }
+    namespace(&a).await;
+    namespace(&b).await;
+    deployment(&a, "web").await;
+    let p = json!([{"name": "http", "port": 80, "targetPort": 8080}]);
+    service(&a, "web", "web", p, json!({})).await;
+    let e: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1beta1",
+        "kind": "ServiceExport", "metadata": {"name": "web"}}))
+        .unwrap();
+    api_in(&a, "v1beta1", "ServiceExport")
+        .create(&PostParams::default(), &e)
+        .await
+        .unwrap();
+    let target = Target {
+        clusters: vec![("a".to_string(), a.clone()), ("b".to_string(), b.clone())],
+        flavour: mcs_importer::Flavour::Upstream,
+        namespace: NS.to_string(),
+        service: "web".to_string(),
+        memberships: Default::default(),
+        consumer: None,
+    };
+    let opts = Options {
+        probes: false,
+        propagation_window: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let d = diagnose(&target, &opts).await.unwrap();
+        if d.is_healthy() {
+            break;
+        }
+        let now = tokio::time::Instant::now();
+        assert!(now < deadline, "not healthy: {} {:?}", d.id, d.cluster);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
