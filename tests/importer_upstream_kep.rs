@@ -116,14 +116,19 @@ async fn writes_v1beta1_and_both_versions_read_the_same() {
         .create(&PostParams::default(), &e)
         .await
         .unwrap();
-    let beta = eventually(30, "v1beta1 import with an IP in b", || async {
-        let i = api_in(&b, "v1beta1", "ServiceImport")
-            .get_opt("web")
-            .await
-            .ok()??;
-        i.data["spec"]["ips"].as_array()?.first()?;
-        Some(i)
-    })
+    let beta = eventually(
+        30,
+        "v1beta1 import with an IP and its status in b",
+        || async {
+            let i = api_in(&b, "v1beta1", "ServiceImport")
+                .get_opt("web")
+                .await
+                .ok()??;
+            i.data["spec"]["ips"].as_array()?.first()?;
+            i.data["status"]["clusters"].as_array()?.first()?;
+            Some(i)
+        },
+    )
     .await;
     let manager = |o: &DynamicObject| -> Vec<String> {
         let fields = o.metadata.managed_fields.iter().flatten();
