@@ -11,11 +11,12 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use support::eventually;
 use support::upstream::{
-    NS, answering_cluster, api, api_in, condition, deployment, export, fleet, namespace, service,
+    NS, answering_cluster, api, api_in, condition, deployment, export, export_in, fleet, namespace,
+    service,
 };
 
 /// The (name, port, protocol) of an import's `spec.ports`, sorted.
@@ -108,14 +109,7 @@ async fn writes_v1beta1_and_both_versions_read_the_same() {
     namespace(&b).await;
     let p = json!([{"name": "http", "port": 80, "targetPort": 8080}]);
     service(&a, "web", "web", p, json!({})).await;
-    let e: DynamicObject =
-        serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1beta1",
-        "kind": "ServiceExport", "metadata": {"name": "web"}}))
-        .unwrap();
-    api_in(&a, "v1beta1", "ServiceExport")
-        .create(&PostParams::default(), &e)
-        .await
-        .unwrap();
+    export_in(&a, "v1beta1", "web", json!({})).await;
     let beta = eventually(
         30,
         "v1beta1 import with an IP and its status in b",
@@ -399,14 +393,7 @@ async fn the_doctor_reads_a_fleet_that_serves_only_v1beta1() {
     deployment(&a, "web").await;
     let p = json!([{"name": "http", "port": 80, "targetPort": 8080}]);
     service(&a, "web", "web", p, json!({})).await;
-    let e: DynamicObject =
-        serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1beta1",
-        "kind": "ServiceExport", "metadata": {"name": "web"}}))
-        .unwrap();
-    api_in(&a, "v1beta1", "ServiceExport")
-        .create(&PostParams::default(), &e)
-        .await
-        .unwrap();
+    export_in(&a, "v1beta1", "web", json!({})).await;
     let target = Target {
         clusters: vec![("a".to_string(), a.clone()), ("b".to_string(), b.clone())],
         flavour: mcs_importer::Flavour::Upstream,

@@ -80,11 +80,16 @@ pub async fn service(c: &kube::Client, name: &str, app: &str, ports: Value, extr
 
 /// A ServiceExport `name` with `spec` (`{}` for none), through `v1alpha1`.
 pub async fn export(c: &kube::Client, name: &str, spec: Value) {
-    let e: DynamicObject =
-        serde_json::from_value(json!({"apiVersion": "multicluster.x-k8s.io/v1alpha1",
+    export_in(c, "v1alpha1", name, spec).await;
+}
+
+/// [`export`] through API version `version`.
+pub async fn export_in(c: &kube::Client, version: &str, name: &str, spec: Value) {
+    let e: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": format!("multicluster.x-k8s.io/{version}"),
         "kind": "ServiceExport", "metadata": {"name": name}, "spec": spec}))
-        .unwrap();
-    api(c, "ServiceExport")
+    .unwrap();
+    api_in(c, version, "ServiceExport")
         .create(&PostParams::default(), &e)
         .await
         .unwrap();
