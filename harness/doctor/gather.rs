@@ -69,15 +69,9 @@ impl Reader<'_> {
     }
 }
 
-/// The ApiResource of a flavour's `ServiceExport` / `ServiceImport` (test recipes).
-#[cfg(test)]
+/// The ApiResource of a flavour's `ServiceExport` / `ServiceImport`.
 pub(crate) fn mcs_resource(flavour: Flavour, kind: &str) -> ApiResource {
-    mcs_resource_in(flavour.version(), flavour, kind)
-}
-
-/// [`mcs_resource`] in API version `version`.
-fn mcs_resource_in(version: &str, flavour: Flavour, kind: &str) -> ApiResource {
-    let gvk = GroupVersionKind::gvk(flavour.group(), version, kind);
+    let gvk = GroupVersionKind::gvk(flavour.group(), flavour.version(), kind);
     ApiResource::from_gvk_with_plural(&gvk, &format!("{}s", kind.to_lowercase()))
 }
 
@@ -163,17 +157,7 @@ async fn cluster(t: &Target, name: &str, client: &Client) -> Result<ClusterFacts
 /// the CRDs only once MCS is enabled and the membership reconciled (gke-reality.md §1.10).
 /// Any other error says nothing: `None`.
 async fn mcs_missing(client: &Client, flavour: Flavour) -> Option<String> {
-    // Served in any version the harness reads (upstream: v1alpha1 or v1beta1) is served.
-    let mut first = None;
-    for version in flavour.read_versions() {
-        let why = mcs_missing_in(client, flavour, version).await?;
-        first.get_or_insert(why);
-    }
-    first
-}
-
-async fn mcs_missing_in(client: &Client, flavour: Flavour, version: &str) -> Option<String> {
-    let api = format!("{}/{version}", flavour.group());
+    let api = format!("{}/{}", flavour.group(), flavour.version());
     match client.list_api_group_resources(&api).await {
         Ok(list) => {
             let missing: Vec<&str> = ["serviceexports", "serviceimports"]
@@ -190,21 +174,16 @@ async fn mcs_missing_in(client: &Client, flavour: Flavour, version: &str) -> Opt
 /// Whether the cluster holds a ServiceImport other than `ns/svc` (one page of two is
 /// enough to know). Unknown (an error) counts as yes: it must not widen the window.
 async fn other_imports(client: &Client, flavour: Flavour, ns: &str, svc: &str) -> bool {
-    for version in flavour.read_versions() {
-        let ar = mcs_resource_in(version, flavour, "ServiceImport");
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-        match api.list(&ListParams::default().limit(2)).await {
-            Ok(list) => {
-                return list
-                    .items
-                    .iter()
-                    .any(|i| i.namespace().as_deref() != Some(ns) || i.name_any() != svc);
-            }
-            Err(kube::Error::Api(s)) if s.code == 404 => continue,
-            Err(_) => return true,
-        }
+    let ar = mcs_resource(flavour, "ServiceImport");
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    match api.list(&ListParams::default().limit(2)).await {
+        Ok(list) => list
+            .items
+            .iter()
+            .any(|i| i.namespace().as_deref() != Some(ns) || i.name_any() != svc),
+        Err(kube::Error::Api(s)) if s.code == 404 => false,
+        Err(_) => true,
     }
-    false
 }
 
 fn default_derived(flavour: Flavour, ns: &str, svc: &str) -> String {
@@ -221,17 +200,11 @@ async fn mcs_object(
     kind: &str,
     name: &str,
 ) -> Result<Option<DynamicObject>> {
-    // A cluster without the CRD answers 404 like a missing object: `get_opt` gives None;
-    // then the next version the harness reads is tried (a fleet serving only v1beta1).
-    for version in flavour.read_versions() {
-        let ar = mcs_resource_in(version, flavour, kind);
-        let api: Api<DynamicObject> = Api::namespaced_with(r.client.clone(), r.namespace, &ar);
-        let what = || format!("{kind} {}/{name}", r.namespace);
-        if let Some(found) = r.read(what, || api.get_opt(name)).await? {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
+    let ar = mcs_resource(flavour, kind);
+    let api: Api<DynamicObject> = Api::namespaced_with(r.client.clone(), r.namespace, &ar);
+    // A cluster without the CRD answers 404 like a missing object: `get_opt` gives None.
+    let what = || format!("{kind} {}/{name}", r.namespace);
+    r.read(what, || api.get_opt(name)).await
 }
 
 fn port_key(p: &k8s_openapi::api::core::v1::ServicePort) -> PortKey {

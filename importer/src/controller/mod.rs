@@ -62,17 +62,6 @@ impl Flavour {
         }
     }
 
-    /// The versions a reader tries, in order: [`Flavour::version`], then
-    /// [`Flavour::importer_version`] when it differs (upstream: `v1alpha1`, `v1beta1`), so
-    /// a fleet serving only one of them is read all the same.
-    pub fn read_versions(self) -> Vec<&'static str> {
-        let mut out = vec![self.version()];
-        if self.importer_version() != self.version() {
-            out.push(self.importer_version());
-        }
-        out
-    }
-
     /// API version the importer watches and writes ServiceExport/ServiceImport in. GKE:
     /// `v1` (gke-reality.md §1.1); upstream: `v1beta1`, mcs-api v0.5's storage version
     /// (a fact: `+kubebuilder:storageversion` on `pkg/apis/v1beta1`).
