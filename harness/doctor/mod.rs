@@ -13,13 +13,16 @@ mod api;
 mod facts;
 mod gather;
 mod gather_importer;
+mod gather_upstream;
 pub mod gcloud;
 pub mod gcloud_fleet;
+mod id;
 mod judge;
 mod links_export;
 mod links_import;
 mod links_runtime;
 mod probes;
+mod profile;
 mod remedy;
 mod render;
 
@@ -48,7 +51,10 @@ pub use api::{
     DEFAULT_PROBE_TIMEOUT, DEFAULT_PROPAGATION_WINDOW, DoctorError, FIRST_SERVICE_WINDOW, Options,
     PROTECTED_NAMESPACES, Result, Target, diagnose,
 };
+pub use gather_upstream::served_apis;
+pub use id::{DiagnosisId, UnknownDiagnosis};
 pub use judge::LINKS;
 pub use model::{CheckState, Diagnosis, Evidence, LinkCheck};
-pub use remedy::{IDS, NETWORK_VIEWER, gke_importer_member, iam_grant_command, ids};
+pub use profile::{Implementation, ProfileChoice};
+pub use remedy::{NETWORK_VIEWER, gke_importer_member, iam_grant_command};
 pub use render::render_table;
