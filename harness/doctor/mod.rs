@@ -45,6 +45,8 @@ mod tests;
 #[cfg(test)]
 mod tests_gke;
 #[cfg(test)]
+mod tests_profiles;
+#[cfg(test)]
 mod tests_refine;
 
 pub use api::{
