@@ -169,6 +169,11 @@ pub enum DoctorCmdError {
         /// The clusters diagnosed.
         clusters: String,
     },
+    /// `--implementation` with the GKE flavour.
+    #[error(
+        "--implementation {0} names an upstream implementation: use it with --flavour upstream"
+    )]
+    ImplementationWithGke(doctor::Implementation),
     /// `--from` names no cluster of the fleet.
     #[error("--from {0:?} is not one of the clusters diagnosed ({1})")]
     UnknownFrom(String, String),
@@ -301,6 +306,9 @@ async fn reachable(
 
 /// Runs `doctor`; returns the exit code (0 healthy, 1 broken or propagating).
 pub async fn run(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<i32, DoctorCmdError> {
+    if let (Some(i), Flavour::Gke) = (args.implementation, args.flavour) {
+        return Err(DoctorCmdError::ImplementationWithGke(i));
+    }
     let kc = read_kubeconfig(args.kubeconfig.as_deref())?;
     let (members, notes) = fleet(args, &kc).await?;
     reachable(&members, args.connect_timeout).await?;

@@ -115,17 +115,17 @@ pub(crate) fn dns(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     let parse = |ips: &mut dyn Iterator<Item = &String>| -> BTreeSet<IpAddr> {
         ips.filter_map(|ip| ip.parse().ok()).collect()
     };
-    let rule = ctx.profile().map_or(DnsRule::ImportIps, |p| p.dns);
+    let rule = ctx.profile().map_or(DnsRule::ExactlyImportIps, |p| p.dns);
     // `any`: the answer must be some of `expected` (an implementation answering one source
     // cluster's address); otherwise exactly `expected`.
     let (expected, any) = match rule {
         _ if i.type_ == "Headless" => (parse(&mut c.imported.iter().flatten()), false),
-        DnsRule::ImportIps => (parse(&mut i.ips.iter()), false),
-        DnsRule::ImportIpsOrEndpoints if i.ips.is_empty() => {
+        DnsRule::ExactlyImportIps => (parse(&mut i.ips.iter()), false),
+        DnsRule::SomeImportIpOrEndpoint if i.ips.is_empty() => {
             (parse(&mut c.imported.iter().flatten()), true)
         }
-        DnsRule::ImportIpsOrEndpoints => (parse(&mut i.ips.iter()), true),
-        DnsRule::ImportIpsOrDerived => {
+        DnsRule::SomeImportIpOrEndpoint => (parse(&mut i.ips.iter()), true),
+        DnsRule::SomeImportIpOrDerived => {
             let derived = c
                 .upstream
                 .per_cluster

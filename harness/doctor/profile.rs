@@ -71,12 +71,12 @@ pub enum EndpointsRule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DnsRule {
     /// Exactly the import's `spec.ips` (the derived ClusterIP).
-    ImportIps,
+    ExactlyImportIps,
     /// Some of the import's IPs if it has any, else some of the imported addresses
     /// (Lighthouse answers a source cluster's Service ClusterIP).
-    ImportIpsOrEndpoints,
+    SomeImportIpOrEndpoint,
     /// Some of the import's IPs or of the derived Services' ClusterIPs (Cloud Map).
-    ImportIpsOrDerived,
+    SomeImportIpOrDerived,
 }
 
 /// What the doctor expects of one implementation.
@@ -115,7 +115,7 @@ pub const PROFILES: [Profile; 5] = [
         ready_condition: Some("Ready"),
         derived: DerivedRule::Annotated,
         endpoints: EndpointsRule::PodSlices,
-        dns: DnsRule::ImportIps,
+        dns: DnsRule::ExactlyImportIps,
         writes_import_clusters: true,
     },
     Profile {
@@ -132,7 +132,7 @@ pub const PROFILES: [Profile; 5] = [
         // `lighthouse.submariner.io/use-clusterset-ip`; Lighthouse's DNS plugin answers "the
         // cluster IP of the service in the remote cluster" (its README), so any answer among
         // the imported ClusterIPs is accepted.
-        dns: DnsRule::ImportIpsOrEndpoints,
+        dns: DnsRule::SomeImportIpOrEndpoint,
         writes_import_clusters: true,
     },
     Profile {
@@ -145,7 +145,7 @@ pub const PROFILES: [Profile; 5] = [
         ready_condition: None,
         derived: DerivedRule::Annotated,
         endpoints: EndpointsRule::NotInApi,
-        dns: DnsRule::ImportIps,
+        dns: DnsRule::ExactlyImportIps,
         writes_import_clusters: true,
     },
     Profile {
@@ -157,7 +157,7 @@ pub const PROFILES: [Profile; 5] = [
         ready_condition: Some("Valid"),
         derived: DerivedRule::AntreaPrefix,
         endpoints: EndpointsRule::AntreaEndpoints,
-        dns: DnsRule::ImportIps,
+        dns: DnsRule::ExactlyImportIps,
         // Antrea's member controller copies only the leader's `spec` into the ServiceImport
         // (antrea-io/antrea `member/resourceimport_controller.go`, getMCServiceImport).
         writes_import_clusters: false,
@@ -173,7 +173,7 @@ pub const PROFILES: [Profile; 5] = [
         endpoints: EndpointsRule::PodSlices,
         // Simulation choice / assumption: `spec.ips` is empty (§4) and §4 does not say
         // what clusterset.local answers; any derived Service ClusterIP is accepted.
-        dns: DnsRule::ImportIpsOrDerived,
+        dns: DnsRule::SomeImportIpOrDerived,
         writes_import_clusters: true,
     },
 ];

@@ -100,8 +100,17 @@ fn markers_select_the_profile_and_say_why() {
         (c.implementation, c.how.as_str()),
         (Implementation::Lighthouse, "given")
     );
-    // The diagnosis carries the choice.
+    // The diagnosis carries the choice; the table shows it first.
     let d = super::judge::judge(&g, std::time::Duration::ZERO);
+    let mut out = Vec::new();
+    super::render_table(&d, &mut out).expect("render");
+    let table = String::from_utf8_lossy(&out);
+    assert!(
+        table.starts_with(
+            "implementation: Submariner Lighthouse (lighthouse), given: --implementation\n"
+        ),
+        "{table}"
+    );
     assert_eq!(
         d.implementation.map(|c| c.implementation),
         Some(Implementation::Lighthouse)
