@@ -10,7 +10,7 @@ mod support;
 use mcs_importer::naming::{UPSTREAM_DERIVED_PREFIX, derived_name};
 use serde_json::{Value, json};
 use support::SimProcess;
-use support::gke::{self, NS, SVC, k};
+use support::gke::{self, NS, SVC, k, row};
 use support::upstream::{self as up, V1ALPHA1, V1BETA1};
 
 /// The doctor's verdict: upstream flavour, no probes, no propagation window.
@@ -51,16 +51,6 @@ fn assert_broken(sim: &SimProcess, id: &str, cluster: &str) -> Value {
         "{d:#}"
     );
     d
-}
-
-fn row<'a>(d: &'a Value, cluster: &str, link: &str) -> &'a Value {
-    d["checks"]
-        .as_array()
-        .and_then(|c| {
-            c.iter()
-                .find(|r| r["cluster"] == cluster && r["link"] == link)
-        })
-        .unwrap_or_else(|| panic!("no row {cluster}/{link}: {d:#}"))
 }
 
 fn derived() -> String {
