@@ -5,7 +5,10 @@
 //! them (`judge`, with the links in `links_export`, `links_import`, `links_runtime`, the
 //! remedies in `remedy`), and runs the DNS and HTTP links from probe pods (`probes`) when
 //! every earlier link holds; [`render_table`] prints the result; [`gcloud`] adds optional
-//! GKE checks for the command line.
+//! GKE checks for the command line. Diagnosis ids, titles and remedies live in one table
+//! (`id`, [`DiagnosisId`]); the upstream flavour judges by the profile of the KEP-1645
+//! implementation in use (`profile`, [`Implementation`]), read at the MCS API version each
+//! cluster serves (`gather_upstream`).
 
 mod model;
 
