@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
 use serde_json::json;
+use support::embedded_upstream::{NS, api, exec_out, export, fleet, namespace, service, setup};
 use support::eventually;
-use support::upstream::{NS, api, exec_out, export, fleet, namespace, service, setup};
 
 #[tokio::test]
 async fn clustersetip_slices_traffic_and_conflicts() {

@@ -13,11 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use support::eventually;
-use support::upstream::{
+use support::embedded_upstream::{
     NS, answering_cluster, api, api_in, condition, deployment, export, export_in, fleet, namespace,
     service,
 };
+use support::eventually;
 
 /// The (name, port, protocol) of an import's `spec.ports`, sorted.
 fn ports(import: &DynamicObject) -> Vec<(String, i64, String)> {

@@ -2,6 +2,7 @@
 //! process, run real kubectl against it, wait for output with a deadline.
 #![allow(dead_code)]
 
+pub mod embedded_upstream;
 pub mod gke;
 pub mod upstream;
 

@@ -1,154 +1,188 @@
-//! Helpers for the upstream-flavour importer tests on the embedded fleet (`kube::Client`):
-//! the MCS API in either served version, namespaces, a `whereami` Deployment, Services,
-//! ServiceExports, export conditions, and a probe pod to exec commands in.
+//! Upstream (KEP-1645) fleets built by hand with kubectl on `sim up --flavour upstream
+//! --no-importer`, shaped like one implementation's objects (`reference/gke-reality.md` §4):
+//! cluster `a` runs and exports whereami, both clusters import it the way the
+//! implementation does. Nothing of the harness's importer runs.
 #![allow(dead_code)]
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use kube::api::{Api, ApiResource, AttachParams, DynamicObject, GroupVersionKind, PostParams};
-use mcs_harness::fleet::{EmbeddedFleet, EmbeddedOptions};
-use mcs_importer::Flavour;
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 
-use super::eventually;
+use super::SimProcess;
+use super::gke::{NS, SVC, apply, k, patch_status, ready_pod_ip};
 
-/// The namespace every upstream test works in.
-pub const NS: &str = "shop";
+/// The API version objects are written with (mcs-api v0.5 stores v1beta1).
+pub const V1BETA1: &str = "multicluster.x-k8s.io/v1beta1";
+/// The older version, still served by mcs-api v0.5 (and the only one of mcs-api v0.1).
+pub const V1ALPHA1: &str = "multicluster.x-k8s.io/v1alpha1";
 
-/// An embedded fleet (clusters `a` and `b`) running the upstream-flavour importer.
-pub async fn fleet() -> EmbeddedFleet {
-    let opts = EmbeddedOptions {
-        flavour: Flavour::Upstream,
-        ..Default::default()
-    };
-    EmbeddedFleet::start(&opts).await.unwrap()
+/// What the exporting cluster `a` runs.
+pub struct Base {
+    /// whereami's pod IP.
+    pub pod: String,
+    /// whereami's Service ClusterIP in `a`.
+    pub service_ip: String,
 }
 
-/// `multicluster.x-k8s.io/<version>` `kind` objects in [`NS`].
-pub fn api_in(c: &kube::Client, version: &str, kind: &str) -> Api<DynamicObject> {
-    let gvk = GroupVersionKind::gvk("multicluster.x-k8s.io", version, kind);
-    let plural = format!("{}s", kind.to_lowercase());
-    Api::namespaced_with(
-        c.clone(),
+/// whereami runs in `a`, exported with a ServiceExport (no conditions yet); namespace `NS`
+/// exists in both clusters.
+pub fn base(sim: &SimProcess) -> Base {
+    let app = super::root().join("fixtures/mcs-basic/app.yaml");
+    for ctx in ["a", "b"] {
+        k(sim, ctx, "", &["create", "namespace", NS]);
+    }
+    k(
+        sim,
+        "a",
         NS,
-        &ApiResource::from_gvk_with_plural(&gvk, &plural),
-    )
+        &["apply", "-f", app.to_str().expect("utf-8 path")],
+    );
+    let pod = ready_pod_ip(sim, "a", NS, "app=whereami");
+    apply(
+        sim,
+        "a",
+        &json!({"apiVersion": V1BETA1, "kind": "ServiceExport",
+                "metadata": {"name": SVC, "namespace": NS}}),
+    );
+    let service_ip = cluster_ip(sim, "a", SVC);
+    Base { pod, service_ip }
 }
 
-/// [`api_in`] through `v1alpha1`, the version the harness reads.
-pub fn api(c: &kube::Client, kind: &str) -> Api<DynamicObject> {
-    api_in(c, "v1alpha1", kind)
+/// The ClusterIP of Service `name` in `ctx`.
+pub fn cluster_ip(sim: &SimProcess, ctx: &str, name: &str) -> String {
+    let ip = k(
+        sim,
+        ctx,
+        NS,
+        &["get", "service", name, "-o", "jsonpath={.spec.clusterIP}"],
+    );
+    ip.trim().to_string()
 }
 
-/// Creates namespace [`NS`].
-pub async fn namespace(c: &kube::Client) {
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-    Api::<Namespace>::all(c.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-        .unwrap();
-}
-
-/// A one-replica `whereami` Deployment labelled `app: <app>` (serves 8080).
-pub async fn deployment(c: &kube::Client, app: &str) {
-    let d: Deployment = serde_json::from_value(json!({"metadata": {"name": app}, "spec": {"replicas": 1,
-        "selector": {"matchLabels": {"app": app}}, "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": [
-            {"name": "w", "image": "whereami:v1", "ports": [{"containerPort": 8080}], "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}}}]}}}})).unwrap();
-    Api::<Deployment>::namespaced(c.clone(), NS)
-        .create(&PostParams::default(), &d)
-        .await
-        .unwrap();
-}
-
-/// A Service `name` selecting `app: <app>` with `ports`, plus `extra` merged into its
-/// `metadata` and `spec` (`{"metadata": {...}, "spec": {...}}`).
-pub async fn service(c: &kube::Client, name: &str, app: &str, ports: Value, extra: Value) {
-    let mut s =
-        json!({"metadata": {"name": name}, "spec": {"selector": {"app": app}, "ports": ports}});
-    for part in ["metadata", "spec"] {
-        if let (Some(to), Some(from)) = (s[part].as_object_mut(), extra[part].as_object()) {
-            to.extend(from.clone());
-        }
-    }
-    let s: Service = serde_json::from_value(s).unwrap();
-    Api::<Service>::namespaced(c.clone(), NS)
-        .create(&PostParams::default(), &s)
-        .await
-        .unwrap();
-}
-
-/// A ServiceExport `name` with `spec` (`{}` for none), through `v1alpha1`.
-pub async fn export(c: &kube::Client, name: &str, spec: Value) {
-    export_in(c, "v1alpha1", name, spec).await;
-}
-
-/// [`export`] through API version `version`.
-pub async fn export_in(c: &kube::Client, version: &str, name: &str, spec: Value) {
-    let e: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": format!("multicluster.x-k8s.io/{version}"),
-        "kind": "ServiceExport", "metadata": {"name": name}, "spec": spec}))
-    .unwrap();
-    api_in(c, version, "ServiceExport")
-        .create(&PostParams::default(), &e)
-        .await
-        .unwrap();
-}
-
-/// Namespace, `whereami` Deployment `web`, Service `web` with `ports` (headless or not) and
-/// its ServiceExport.
-pub async fn setup(c: &kube::Client, ports: Value, headless: bool) {
-    namespace(c).await;
-    deployment(c, "web").await;
-    let extra = match headless {
-        true => json!({"spec": {"clusterIP": "None"}}),
-        false => json!({}),
-    };
-    service(c, "web", "web", ports, extra).await;
-    export(c, "web", json!({})).await;
-}
-
-/// Waits until export `name`'s condition `type_` has `status`; returns the condition.
-pub async fn condition(c: &kube::Client, name: &str, type_: &str, status: &str) -> Value {
-    let what = format!("{name}: ServiceExport condition {type_}={status}");
-    eventually(30, &what, || async {
-        let e = api(c, "ServiceExport").get(name).await.ok()?;
-        e.data["status"]["conditions"]
-            .as_array()?
-            .iter()
-            .find(|x| x["type"] == type_ && x["status"] == status)
-            .cloned()
-    })
-    .await
-}
-
-/// The stdout of `argv` run in pod `probe` (created on first use, busybox).
-pub async fn exec_out(c: &kube::Client, argv: &[&str]) -> String {
-    let pods: Api<Pod> = Api::namespaced(c.clone(), NS);
-    if pods.get_opt("probe").await.unwrap().is_none() {
-        let p: Pod = serde_json::from_value(json!({"metadata": {"name": "probe"}, "spec": {"containers": [{"name": "p", "image": "busybox:1.36", "command": ["sleep", "3600"]}], "terminationGracePeriodSeconds": 0}})).unwrap();
-        pods.create(&PostParams::default(), &p).await.unwrap();
-        eventually(20, "probe running", || async {
-            (pods.get("probe").await.ok()?.status?.phase.as_deref() == Some("Running"))
-                .then_some(())
+/// Sets the export's conditions: `(type, status, reason)`.
+pub fn export_conditions(sim: &SimProcess, conds: &[(&str, &str, &str)]) {
+    let list: Vec<Value> = conds
+        .iter()
+        .map(|(t, s, r)| {
+            json!({"type": t, "status": s, "reason": r, "message": "",
+                   "lastTransitionTime": "2026-12-01T10:00:00Z"})
         })
-        .await;
-    }
-    let ap = AttachParams::default()
-        .stdout(true)
-        .stderr(false)
-        .stdin(false);
-    let mut p = pods.exec("probe", argv.to_vec(), &ap).await.unwrap();
-    let mut out = String::new();
-    p.stdout().unwrap().read_to_string(&mut out).await.unwrap();
-    out
+        .collect();
+    let status = json!({"conditions": list});
+    patch_status(sim, "a", NS, "serviceexport", SVC, status);
 }
 
-/// The `cluster_name` whereami answers on `http://<svc>.<NS>.svc.clusterset.local:<port>/`
-/// from `c`'s probe pod, `None` when the request failed.
-pub async fn answering_cluster(c: &kube::Client, svc: &str, port: u16) -> Option<String> {
-    let url = format!("http://{svc}.{NS}.svc.clusterset.local:{port}/");
-    let out = exec_out(c, &["wget", "-qO-", "-T", "2", &url]).await;
-    let v: Value = serde_json::from_str(&out).ok()?;
-    v["cluster_name"].as_str().map(String::from)
+/// A ServiceImport for whereami in `ctx` (port http 80/TCP), written at `api_version`.
+pub fn import(
+    sim: &SimProcess,
+    ctx: &str,
+    api_version: &str,
+    annotations: Value,
+    ips: &[&str],
+    clusters: &[&str],
+) {
+    apply(
+        sim,
+        ctx,
+        &json!({"apiVersion": api_version, "kind": "ServiceImport",
+            "metadata": {"name": SVC, "namespace": NS, "annotations": annotations},
+            "spec": {"type": "ClusterSetIP", "ips": ips,
+                     "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}}),
+    );
+    if !clusters.is_empty() {
+        let clusters: Vec<Value> = clusters.iter().map(|c| json!({"cluster": c})).collect();
+        // Fully qualified: kubectl's discovery cache may still name another version.
+        let (group, version) = api_version.split_once('/').expect("group/version");
+        let resource = format!("serviceimports.{version}.{group}");
+        patch_status(sim, ctx, NS, &resource, SVC, json!({"clusters": clusters}));
+    }
+}
+
+/// A selector-less ClusterIP Service `name` (port http 80 → 8080) in `ctx`, with
+/// `annotations` and `labels`; returns its ClusterIP.
+pub fn service(
+    sim: &SimProcess,
+    ctx: &str,
+    name: &str,
+    annotations: Value,
+    labels: Value,
+) -> String {
+    apply(
+        sim,
+        ctx,
+        &json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": NS, "annotations": annotations, "labels": labels},
+            "spec": {"type": "ClusterIP",
+                     "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]}}),
+    );
+    cluster_ip(sim, ctx, name)
+}
+
+/// An EndpointSlice `name` in `ctx` with `labels`, listing `addresses` as ready.
+pub fn slice(sim: &SimProcess, ctx: &str, name: &str, labels: Value, addresses: &[&str]) {
+    let endpoints: Vec<Value> = addresses
+        .iter()
+        .map(|a| json!({"addresses": [a], "conditions": {"ready": true}}))
+        .collect();
+    apply(
+        sim,
+        ctx,
+        &json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": NS, "labels": labels},
+            "addressType": "IPv4", "endpoints": endpoints,
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
+    );
+}
+
+/// An Endpoints object `name` in `ctx` with `annotations`, listing `addresses`.
+pub fn endpoints(sim: &SimProcess, ctx: &str, name: &str, annotations: Value, addresses: &[&str]) {
+    let subsets = match addresses.is_empty() {
+        true => json!([]),
+        false => {
+            let a: Vec<Value> = addresses.iter().map(|ip| json!({"ip": ip})).collect();
+            json!([{"addresses": a, "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}])
+        }
+    };
+    apply(
+        sim,
+        ctx,
+        &json!({"apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": name, "namespace": NS, "annotations": annotations},
+            "subsets": subsets}),
+    );
+}
+
+/// Makes cluster `ctx` serve only `v1alpha1` of ServiceExport and ServiceImport (as a
+/// fleet installed with older mcs-api CRDs does), and waits until discovery says so.
+pub fn serve_only_v1alpha1(sim: &SimProcess, ctx: &str) {
+    for crd in [
+        "serviceexports.multicluster.x-k8s.io",
+        "serviceimports.multicluster.x-k8s.io",
+    ] {
+        let out = k(
+            sim,
+            ctx,
+            "",
+            &["get", "crd", crd, "-o", "jsonpath={.spec.versions[*].name}"],
+        );
+        let index = out
+            .split_whitespace()
+            .position(|v| v == "v1beta1")
+            .expect("the CRD serves v1beta1");
+        let patch = json!([{"op": "replace", "path": format!("/spec/versions/{index}/served"), "value": false}]);
+        k(
+            sim,
+            ctx,
+            "",
+            &["patch", "crd", crd, "--type=json", "-p", &patch.to_string()],
+        );
+    }
+    super::gke::until(30, "v1beta1 no longer served", || {
+        let out = sim.run(&[
+            "--context",
+            ctx,
+            "get",
+            "--raw",
+            "/apis/multicluster.x-k8s.io/v1beta1",
+        ]);
+        (!out.status.success()).then_some(())
+    });
 }
