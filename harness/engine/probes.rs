@@ -12,7 +12,7 @@ use super::mcs::{first_difference, get_dyn, ready_pod_ips, ready_pods};
 use super::wait::{Check, CheckError, Poll, WaitSpec, until};
 use crate::event::{Failure, Milestone};
 use crate::probe::{DnsResult, HttpResult};
-use crate::scenario::{DnsAnswer, ExpectDnsAction, ExpectHttpAction, render};
+use crate::scenario::{DnsAnswer, DnsType, ExpectDnsAction, ExpectHttpAction, render};
 
 /// `SERVICE` and `NAMESPACE` of a name like `SERVICE.NAMESPACE.svc.clusterset.local`.
 pub(super) fn service_of(host: &str) -> Option<(String, String)> {
@@ -40,6 +40,9 @@ pub(super) async fn expect_dns(
     a: &ExpectDnsAction,
     timeout: Duration,
 ) -> Result<(), Failure> {
+    if a.record_type == Some(DnsType::SRV) {
+        return super::net::expect_srv(ctx, index, a, timeout).await;
+    }
     let from = a.from.value.as_str();
     let name = rendered(ctx, from, &a.name.value)?;
     let probe = ctx.probe(from).await?;
@@ -52,14 +55,18 @@ pub(super) async fn expect_dns(
     };
     let check = || async {
         let want = expected_dns(ctx, from, &name, &a.answer.value).await?;
-        let got = probe
-            .dns(&name)
-            .await
-            .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
-        let (expected, seen) = (
-            format!("answer: {want}"),
-            format!("answer: {}", dns_text(&got)),
-        );
+        let got = match a.record_type {
+            Some(t) => probe.dns_typed(&name, t.name()).await,
+            None => probe.dns(&name).await,
+        }
+        .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
+        let seen = match (&a.answer.value, &got) {
+            (DnsAnswer::Count { .. }, DnsResult::Answer(ips)) => {
+                format!("{} record(s)", ips.len())
+            }
+            _ => dns_text(&got),
+        };
+        let (expected, seen) = (format!("answer: {want}"), format!("answer: {seen}"));
         if expected == seen {
             ctx.milestone(Milestone::DnsCorrect, Some(from));
         }
@@ -103,6 +110,12 @@ async fn expected_dns(
     };
     Ok(match want {
         DnsAnswer::Keyword(k) if k == "nxdomain" => "NXDOMAIN".to_string(),
+        DnsAnswer::Keyword(k) if k == "cluster-ip" => {
+            set(super::net::service_cluster_ips(ctx, from, name)
+                .await?
+                .into_iter()
+                .collect())
+        }
         DnsAnswer::Keyword(_) => {
             let s = service()?;
             match get_dyn(ctx, from, "ServiceImport", &s).await? {
@@ -124,6 +137,13 @@ async fn expected_dns(
             }
             set(ips)
         }
+        DnsAnswer::Pod { pod, cluster } => set(super::net::pod_ips(ctx, from, pod, cluster)
+            .await?
+            .into_iter()
+            .collect()),
+        DnsAnswer::Count { count, .. } => format!("{count} record(s)"),
+        // Validation allows SRV records only with `type: SRV`, which `net` handles.
+        DnsAnswer::Srv { .. } => "SRV records (use type: SRV)".to_string(),
     })
 }
 
@@ -169,7 +189,7 @@ pub(super) async fn expect_http(
 }
 
 /// Ready backend pods of `service` in every cluster: pod IP → (cluster, pod name).
-async fn backends(
+pub(super) async fn backends(
     ctx: &Ctx,
     service: &str,
 ) -> Result<BTreeMap<String, (String, String)>, CheckError> {

@@ -4,7 +4,7 @@
 //!
 //! A scenario names its logical clusters, flavour, namespace policy, timeouts and steps.
 //! Each step is a map with exactly one action key (`apply`, `delete`, `patch`, `scale`,
-//! `export`, `unexport`, `wait`, `expectImport`, `expectDns`, `expectHttp`, `fault`,
+//! `export`, `unexport`, `wait`, `expectImport`, `expectDns`, `expectHttp`, `expectConnect`, `fault`,
 //! `clearFault`, `sleep`, `expectFailure`) plus optional `name` and `timeout`.
 //! `sleep` is allowed, but `wait` is preferred: it returns as soon as the condition holds.
 //! `expectFailure: {step: {...}, diagnosis: ID}` runs a step that must fail and asserts the
@@ -14,6 +14,7 @@
 pub mod expr;
 mod labels;
 pub mod model;
+pub mod model_net;
 pub mod template;
 mod validate;
 
@@ -30,11 +31,12 @@ pub use model::{
     FaultAction, Flavour, ManifestAction, NamespacePolicy, PatchAction, PatchType, RequiresDoc,
     ScaleAction, ScenarioDoc, ServiceAction, StartProbeAction, StopProbeAction, WaitAction,
 };
+pub use model_net::{DnsType, ExpectConnectAction, Protocol, SrvRecordDoc};
 pub use template::{TemplateError, Vars, render};
 pub use validate::{DEFAULT_STEP_TIMEOUT, DEFAULT_TIMEOUT};
 
 /// The step kinds (action keys), as written in YAML.
-pub const STEP_KINDS: [&str; 16] = [
+pub const STEP_KINDS: [&str; 17] = [
     "apply",
     "delete",
     "patch",
@@ -51,6 +53,7 @@ pub const STEP_KINDS: [&str; 16] = [
     "expectFailure",
     "startProbe",
     "stopProbe",
+    "expectConnect",
 ];
 
 /// Stable diagnosis ids of the doctor (issue 6), accepted by `expectFailure.diagnosis`.
@@ -239,6 +242,8 @@ pub enum Action {
     StartProbe(StartProbeAction),
     /// Stop a background probe and check its budget.
     StopProbe(StopProbeAction),
+    /// Assert a TCP/UDP exchange with `nc`.
+    ExpectConnect(ExpectConnectAction),
 }
 
 impl Action {
@@ -261,6 +266,7 @@ impl Action {
             Action::ExpectFailure { .. } => 13,
             Action::StartProbe(_) => 14,
             Action::StopProbe(_) => 15,
+            Action::ExpectConnect(_) => 16,
         };
         STEP_KINDS[i]
     }

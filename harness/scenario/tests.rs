@@ -285,6 +285,16 @@ fn expressions_parse_and_evaluate() {
         Expr::parse(".status.replicas == 3").unwrap().observe(&obj),
         Some(json!(3))
     );
+    // `.` says whether the object exists (an absent object is handed over as null).
+    for (text, present, absent) in [(". exists", true, false), (". absent", false, true)] {
+        let e = Expr::parse(text).unwrap_or_else(|err| panic!("{text}: {err}"));
+        assert_eq!(e.eval(&obj), present, "{text} on an object");
+        assert_eq!(
+            e.eval(&serde_json::Value::Null),
+            absent,
+            "{text} on no object"
+        );
+    }
 }
 
 #[test]
