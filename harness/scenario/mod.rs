@@ -20,6 +20,8 @@ mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_net;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
