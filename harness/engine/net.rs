@@ -14,15 +14,11 @@ use kube::Api;
 
 use super::context::{Ctx, lock};
 use super::mcs::first_difference;
-use super::probes::{backends, service_of};
+use super::probes::{backends, rendered, service_of};
 use super::wait::{Check, CheckError, Poll, WaitSpec, until};
 use crate::event::{Failure, Milestone};
 use crate::probe::{SrvRecord, SrvResult};
 use crate::scenario::{DnsAnswer, ExpectConnectAction, ExpectDnsAction, Protocol, render};
-
-fn rendered(ctx: &Ctx, cluster: &str, text: &str) -> Result<String, Failure> {
-    render(text, &ctx.vars(cluster)).map_err(|e| Failure::msg(e.to_string()))
-}
 
 /// `expectDns` with `type: SRV`: the records, compared as a sorted list of `port target`
 /// (or their number and port), re-probed until the timeout.

@@ -29,7 +29,7 @@ pub(super) fn host_of(url: &str) -> &str {
     authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
 
-fn rendered(ctx: &Ctx, cluster: &str, text: &str) -> Result<String, Failure> {
+pub(super) fn rendered(ctx: &Ctx, cluster: &str, text: &str) -> Result<String, Failure> {
     render(text, &ctx.vars(cluster)).map_err(|e| Failure::msg(e.to_string()))
 }
 
