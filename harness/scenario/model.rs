@@ -350,7 +350,8 @@ pub struct ExpectImportAction {
     pub conditions: BTreeMap<String, String>,
 }
 
-fn yes() -> bool {
+/// `true`, for `#[serde(default = …)]`.
+pub(super) fn yes() -> bool {
     true
 }
 

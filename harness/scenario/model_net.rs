@@ -80,7 +80,7 @@ pub struct ExpectConnectAction {
     pub contains: Option<String>,
     /// `true` (default): the reply must contain `contains`; `false`: no attempt may (the
     /// step fails at the first reply that does, as Gomega's `Consistently`).
-    #[serde(default = "yes")]
+    #[serde(default = "super::model::yes")]
     pub reachable: bool,
     /// The reply must name (by pod IP) a ready backend pod of the host's Service in one of
     /// these clusters.
@@ -94,8 +94,4 @@ pub struct ExpectConnectAction {
     /// `nc -w` seconds per attempt (default 2, as upstream).
     #[serde(default)]
     pub wait_seconds: Option<u32>,
-}
-
-fn yes() -> bool {
-    true
 }
