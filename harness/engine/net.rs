@@ -14,9 +14,9 @@ use kube::Api;
 
 use super::context::{Ctx, lock};
 use super::mcs::first_difference;
-use super::probes::{backends, rendered, service_of};
+use super::probes::{backends, dns_check, dns_step, rendered, service_of};
 use super::wait::{Check, CheckError, Poll, WaitSpec, until};
-use crate::event::{Failure, Milestone};
+use crate::event::Failure;
 use crate::probe::{SrvRecord, SrvResult};
 use crate::scenario::{DnsAnswer, ExpectConnectAction, ExpectDnsAction, Protocol, render};
 
@@ -29,16 +29,8 @@ pub(super) async fn expect_srv(
     timeout: Duration,
 ) -> Result<(), Failure> {
     let from = a.from.value.as_str();
-    let name = rendered(ctx, from, &a.name.value)?;
     let want = expected_srv(ctx, from, &a.answer.value)?;
-    let probe = ctx.probe(from).await?;
-    let spec = WaitSpec {
-        index,
-        what: format!("SRV records of {name} from {from}"),
-        timeout,
-        hold: 1,
-        poll: Poll::PROBE,
-    };
+    let (name, probe, spec) = dns_step(ctx, index, a, "SRV records of", timeout).await?;
     let check = || async {
         let got = probe
             .srv(&name)
@@ -46,14 +38,7 @@ pub(super) async fn expect_srv(
             .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
         let seen = srv_text(&got, &want);
         let expected = want.text();
-        if expected == seen {
-            ctx.milestone(Milestone::DnsCorrect, Some(from));
-        }
-        Ok(Check::compare(
-            first_difference(&expected, &seen),
-            expected,
-            seen,
-        ))
+        Ok(dns_check(ctx, from, expected, seen))
     };
     until(ctx, spec, Vec::new(), check).await.map(drop)
 }

@@ -44,15 +44,7 @@ pub(super) async fn expect_dns(
         return super::net::expect_srv(ctx, index, a, timeout).await;
     }
     let from = a.from.value.as_str();
-    let name = rendered(ctx, from, &a.name.value)?;
-    let probe = ctx.probe(from).await?;
-    let spec = WaitSpec {
-        index,
-        what: format!("DNS answer for {name} from {from}"),
-        timeout,
-        hold: 1,
-        poll: Poll::PROBE,
-    };
+    let (name, probe, spec) = dns_step(ctx, index, a, "DNS answer for", timeout).await?;
     let check = || async {
         let want = expected_dns(ctx, from, &name, &a.answer.value).await?;
         let got = match a.record_type {
@@ -67,16 +59,40 @@ pub(super) async fn expect_dns(
             _ => dns_text(&got),
         };
         let (expected, seen) = (format!("answer: {want}"), format!("answer: {seen}"));
-        if expected == seen {
-            ctx.milestone(Milestone::DnsCorrect, Some(from));
-        }
-        Ok(Check::compare(
-            first_difference(&expected, &seen),
-            expected,
-            seen,
-        ))
+        Ok(dns_check(ctx, from, expected, seen))
     };
     until(ctx, spec, Vec::new(), check).await.map(drop)
+}
+
+/// A DNS answer compared with the expectation; the first right answer is the `dnsCorrect`
+/// milestone of `from`.
+pub(super) fn dns_check(ctx: &Ctx, from: &str, expected: String, seen: String) -> Check {
+    if expected == seen {
+        ctx.milestone(Milestone::DnsCorrect, Some(from));
+    }
+    Check::compare(first_difference(&expected, &seen), expected, seen)
+}
+
+/// What a DNS step starts with: the rendered name, the probe pod of `from`, and the wait
+/// (`what NAME from CLUSTER`, polled as probes are).
+pub(super) async fn dns_step(
+    ctx: &Ctx,
+    index: usize,
+    a: &ExpectDnsAction,
+    what: &str,
+    timeout: Duration,
+) -> Result<(String, crate::probe::ProbePod, WaitSpec), Failure> {
+    let from = a.from.value.as_str();
+    let name = rendered(ctx, from, &a.name.value)?;
+    let probe = ctx.probe(from).await?;
+    let spec = WaitSpec {
+        index,
+        what: format!("{what} {name} from {from}"),
+        timeout,
+        hold: 1,
+        poll: Poll::PROBE,
+    };
+    Ok((name, probe, spec))
 }
 
 fn dns_text(r: &DnsResult) -> String {
