@@ -65,6 +65,10 @@ pub enum Command {
     /// Run scenarios (default: every file in scenarios/) on the embedded fleet or on
     /// clusters bound with --cluster NAME=CONTEXT. Exit 0 passed, 1 failed, 2 bad input.
     Run(crate::run_cmd::RunArgs),
+    /// Certify a fleet against KEP-1645: run the upstream conformance suite's specs
+    /// (scenarios/conformance/) and write a conformance report. Exit 0 when every Required
+    /// spec passed, 1 otherwise, 2 usage error.
+    Conformance(crate::conformance::ConformanceArgs),
     /// Diagnose one exported Service: walk the MCS chain in every cluster and name the
     /// first broken link with evidence and remedy. Exit 0 healthy, 1 broken, 2 usage error.
     Doctor(crate::doctor_cmd::DoctorArgs),

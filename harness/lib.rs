@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod conformance;
 pub mod doctor;
 pub mod doctor_cmd;
 pub mod duration;

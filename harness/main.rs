@@ -34,6 +34,10 @@ fn main() -> std::process::ExitCode {
                 let code = mcs_harness::run_cmd::run(&args, &output).await?;
                 return Ok(u8::try_from(code).unwrap_or(1));
             }
+            Command::Conformance(args) => {
+                let code = mcs_harness::conformance::run(&args, &output).await?;
+                return Ok(u8::try_from(code).unwrap_or(1));
+            }
             Command::Sim {
                 action: SimAction::Up(opts),
             } => {

@@ -324,6 +324,16 @@ pub fn cpus() -> usize {
 
 /// Runs `mcs-harness run`; returns the exit code (0 passed, 1 failed, 130/143 signalled).
 pub async fn run(args: &RunArgs, output: &Output) -> Result<i32, RunCmdError> {
+    run_reporting(args, output, Vec::new()).await
+}
+
+/// [`run`] with more reporters fed the same events (`conformance` folds them into its
+/// report).
+pub async fn run_reporting(
+    args: &RunArgs,
+    output: &Output,
+    extra: Vec<Box<dyn Reporter>>,
+) -> Result<i32, RunCmdError> {
     for p in [&args.junit, &args.json, &args.markdown, &args.html]
         .into_iter()
         .flatten()
@@ -403,7 +413,7 @@ pub async fn run(args: &RunArgs, output: &Output) -> Result<i32, RunCmdError> {
                 .count()
         ));
     }
-    let reporter = reporters(args, output, collector);
+    let reporter = reporters(args, output, collector, extra);
     let intro = RunIntro {
         preflight: Some(preflight),
         notices,
@@ -657,7 +667,12 @@ pub async fn run_with(
 }
 
 /// Console (progress bar on a terminal outside CI) plus the requested files.
-fn reporters(args: &RunArgs, output: &Output, collector: Collector) -> Box<dyn Reporter> {
+fn reporters(
+    args: &RunArgs,
+    output: &Output,
+    collector: Collector,
+    extra: Vec<Box<dyn Reporter>>,
+) -> Box<dyn Reporter> {
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
     let mode = if tty && !output.quiet() {
         ConsoleMode::Progress
@@ -678,5 +693,6 @@ fn reporters(args: &RunArgs, output: &Output, collector: Collector) -> Box<dyn R
         args.markdown.as_deref(),
         args.html.as_deref(),
     ));
+    all.extend(extra);
     Box::new(FanOut::new(all))
 }

@@ -88,14 +88,28 @@ fn shipped_schema_file_matches_the_schema_command() {
         shipped,
         "scenario.schema.json is stale: run `cargo run -- schema > scenario.schema.json`"
     );
-    for entry in std::fs::read_dir(support::root().join("scenarios")).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            text.starts_with("# yaml-language-server: $schema=../scenario.schema.json"),
-            "{} lacks the modeline",
-            path.display()
-        );
+    for (dir, modeline) in [
+        (
+            "scenarios",
+            "# yaml-language-server: $schema=../scenario.schema.json",
+        ),
+        (
+            "scenarios/conformance",
+            "# yaml-language-server: $schema=../../scenario.schema.json",
+        ),
+    ] {
+        for entry in std::fs::read_dir(support::root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.starts_with(modeline),
+                "{} lacks the modeline",
+                path.display()
+            );
+        }
     }
 }
 

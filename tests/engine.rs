@@ -1,6 +1,7 @@
 //! The engine end to end on the embedded fleet, in-process: events and milestones of a
 //! passing scenario, the last mismatch of a timed-out wait, cleanup after failure and
-//! timeout (zero objects with the run label anywhere), protected namespaces refused.
+//! timeout (zero objects with the run label anywhere), protected namespaces refused, and the
+//! network steps of issue 17 (expectConnect, SRV expectDns) failing with what they saw.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -390,4 +391,54 @@ async fn scenarios_run_concurrently_in_their_own_namespaces() {
     assert_eq!(namespaces.len(), 4, "{namespaces:?}");
     assert_eq!(labelled(&fleet, &run_id).await, Vec::<String>::new());
     let _ = Duration::ZERO;
+}
+
+/// The conformance suite's hello Service and pods in a, ready, then one failing step.
+fn hello_then(step: &str) -> String {
+    format!(
+        r#"
+name: net-fails
+clusters: [a, b]
+steps:
+  - apply: {{cluster: a, file: fixtures/conformance/hello-service.yaml}}
+  - apply: {{cluster: a, file: fixtures/conformance/hello-deployment.yaml}}
+  - wait: {{cluster: a, apiVersion: apps/v1, kind: Deployment, name: hello, for: .status.readyReplicas == 1}}
+{step}
+"#
+    )
+}
+
+#[tokio::test]
+async fn connect_and_srv_steps_fail_with_what_they_saw() {
+    let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .unwrap();
+    let host = "hello.{{ namespace }}.svc.cluster.local";
+    let cases = [
+        (
+            format!(
+                "  - expectConnect: {{from: a, host: \"{host}\", port: 42, contains: pod ip, servedBy: [b]}}\n    timeout: 2s"
+            ),
+            "served by: a (pod hello-",
+        ),
+        (
+            format!(
+                "  - expectConnect: {{from: a, host: \"{host}\", port: 42, protocol: UDP, contains: pod ip, reachable: false, hold: 20}}\n    timeout: 20s"
+            ),
+            "expected no a reply containing \"pod ip\", got reply \"pod ip ",
+        ),
+        (
+            format!(
+                "  - expectDns: {{from: a, name: \"{host}\", type: SRV, answer: {{count: 5, port: 42}}}}\n    timeout: 2s"
+            ),
+            "expected records: 5, seen records: 1 [42 hello.",
+        ),
+    ];
+    for (step, want) in cases {
+        let r = run(&fleet, &hello_then(&step), RunConfig::default()).await;
+        let Outcome::Failed(f) = &r.summary.outcomes[0].1 else {
+            panic!("{step}: failed expected, got {:?}", r.summary.outcomes)
+        };
+        assert!(f.message.contains(want), "{step}: {}", f.message);
+    }
 }

@@ -21,6 +21,7 @@ mod diagnose;
 mod error;
 mod events;
 mod mcs;
+mod net;
 mod objects;
 mod probes;
 mod run;

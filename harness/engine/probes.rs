@@ -12,7 +12,7 @@ use super::mcs::{first_difference, get_dyn, ready_pod_ips, ready_pods};
 use super::wait::{Check, CheckError, Poll, WaitSpec, until};
 use crate::event::{Failure, Milestone};
 use crate::probe::{DnsResult, HttpResult};
-use crate::scenario::{DnsAnswer, ExpectDnsAction, ExpectHttpAction, render};
+use crate::scenario::{DnsAnswer, DnsType, ExpectDnsAction, ExpectHttpAction, render};
 
 /// `SERVICE` and `NAMESPACE` of a name like `SERVICE.NAMESPACE.svc.clusterset.local`.
 pub(super) fn service_of(host: &str) -> Option<(String, String)> {
@@ -29,7 +29,7 @@ pub(super) fn host_of(url: &str) -> &str {
     authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
 
-fn rendered(ctx: &Ctx, cluster: &str, text: &str) -> Result<String, Failure> {
+pub(super) fn rendered(ctx: &Ctx, cluster: &str, text: &str) -> Result<String, Failure> {
     render(text, &ctx.vars(cluster)).map_err(|e| Failure::msg(e.to_string()))
 }
 
@@ -40,36 +40,59 @@ pub(super) async fn expect_dns(
     a: &ExpectDnsAction,
     timeout: Duration,
 ) -> Result<(), Failure> {
+    if a.record_type == Some(DnsType::SRV) {
+        return super::net::expect_srv(ctx, index, a, timeout).await;
+    }
+    let from = a.from.value.as_str();
+    let (name, probe, spec) = dns_step(ctx, index, a, "DNS answer for", timeout).await?;
+    let check = || async {
+        let want = expected_dns(ctx, from, &name, &a.answer.value).await?;
+        let got = match a.record_type {
+            Some(t) => probe.dns_typed(&name, t.name()).await,
+            None => probe.dns(&name).await,
+        }
+        .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
+        let seen = match (&a.answer.value, &got) {
+            (DnsAnswer::Count { .. }, DnsResult::Answer(ips)) => {
+                format!("{} record(s)", ips.len())
+            }
+            _ => dns_text(&got),
+        };
+        let (expected, seen) = (format!("answer: {want}"), format!("answer: {seen}"));
+        Ok(dns_check(ctx, from, expected, seen))
+    };
+    until(ctx, spec, Vec::new(), check).await.map(drop)
+}
+
+/// A DNS answer compared with the expectation; the first right answer is the `dnsCorrect`
+/// milestone of `from`.
+pub(super) fn dns_check(ctx: &Ctx, from: &str, expected: String, seen: String) -> Check {
+    if expected == seen {
+        ctx.milestone(Milestone::DnsCorrect, Some(from));
+    }
+    Check::compare(first_difference(&expected, &seen), expected, seen)
+}
+
+/// What a DNS step starts with: the rendered name, the probe pod of `from`, and the wait
+/// (`what NAME from CLUSTER`, polled as probes are).
+pub(super) async fn dns_step(
+    ctx: &Ctx,
+    index: usize,
+    a: &ExpectDnsAction,
+    what: &str,
+    timeout: Duration,
+) -> Result<(String, crate::probe::ProbePod, WaitSpec), Failure> {
     let from = a.from.value.as_str();
     let name = rendered(ctx, from, &a.name.value)?;
     let probe = ctx.probe(from).await?;
     let spec = WaitSpec {
         index,
-        what: format!("DNS answer for {name} from {from}"),
+        what: format!("{what} {name} from {from}"),
         timeout,
         hold: 1,
         poll: Poll::PROBE,
     };
-    let check = || async {
-        let want = expected_dns(ctx, from, &name, &a.answer.value).await?;
-        let got = probe
-            .dns(&name)
-            .await
-            .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
-        let (expected, seen) = (
-            format!("answer: {want}"),
-            format!("answer: {}", dns_text(&got)),
-        );
-        if expected == seen {
-            ctx.milestone(Milestone::DnsCorrect, Some(from));
-        }
-        Ok(Check::compare(
-            first_difference(&expected, &seen),
-            expected,
-            seen,
-        ))
-    };
-    until(ctx, spec, Vec::new(), check).await.map(drop)
+    Ok((name, probe, spec))
 }
 
 fn dns_text(r: &DnsResult) -> String {
@@ -103,6 +126,12 @@ async fn expected_dns(
     };
     Ok(match want {
         DnsAnswer::Keyword(k) if k == "nxdomain" => "NXDOMAIN".to_string(),
+        DnsAnswer::Keyword(k) if k == "cluster-ip" => {
+            set(super::net::service_cluster_ips(ctx, from, name)
+                .await?
+                .into_iter()
+                .collect())
+        }
         DnsAnswer::Keyword(_) => {
             let s = service()?;
             match get_dyn(ctx, from, "ServiceImport", &s).await? {
@@ -124,6 +153,13 @@ async fn expected_dns(
             }
             set(ips)
         }
+        DnsAnswer::Pod { pod, cluster } => set(super::net::pod_ips(ctx, from, pod, cluster)
+            .await?
+            .into_iter()
+            .collect()),
+        DnsAnswer::Count { count, .. } => format!("{count} record(s)"),
+        // Validation allows SRV records only with `type: SRV`, which `net` handles.
+        DnsAnswer::Srv { .. } => "SRV records (use type: SRV)".to_string(),
     })
 }
 
@@ -169,7 +205,7 @@ pub(super) async fn expect_http(
 }
 
 /// Ready backend pods of `service` in every cluster: pod IP → (cluster, pod name).
-async fn backends(
+pub(super) async fn backends(
     ctx: &Ctx,
     service: &str,
 ) -> Result<BTreeMap<String, (String, String)>, CheckError> {

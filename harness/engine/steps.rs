@@ -73,6 +73,7 @@ pub(super) async fn run(
         Action::ExpectImport(a) => expect_import(ctx, index, a, timeout).await,
         Action::ExpectDns(a) => expect_dns(ctx, index, a, timeout).await,
         Action::ExpectHttp(a) => expect_http(ctx, index, a, timeout).await,
+        Action::ExpectConnect(a) => super::net::expect_connect(ctx, index, a, timeout).await,
         Action::Fault(f) => {
             let (name, spec) = (ctx.fault_name(&f.name), ctx.fault_spec(&f.spec));
             let obj = json!({"apiVersion": FAULT_API_VERSION, "kind": "Fault",
@@ -313,6 +314,10 @@ pub(super) fn describe(step: &Step) -> String {
         }
         Action::ExpectDns(a) => format!("expectDns {} from {}", a.name.value, a.from.value),
         Action::ExpectHttp(a) => format!("expectHttp {} from {}", a.url.value, a.from.value),
+        Action::ExpectConnect(a) => format!(
+            "expectConnect {}:{} from {}",
+            a.host.value, a.port, a.from.value
+        ),
         Action::Fault(f) => format!("fault {} in {}", f.name, f.cluster.value),
         Action::ClearFault(f) => format!("clearFault {} in {}", f.name, f.cluster.value),
         Action::Sleep(d) => format!("sleep {}", crate::duration::human(*d)),
@@ -351,6 +356,7 @@ fn primary_cluster(step: &Step) -> Option<String> {
         Action::ExpectImport(a) => &a.cluster,
         Action::ExpectDns(a) => &a.from,
         Action::ExpectHttp(a) => &a.from,
+        Action::ExpectConnect(a) => &a.from,
         Action::Fault(f) => &f.cluster,
         Action::ClearFault(f) => &f.cluster,
         Action::ExpectFailure { step, .. } => return primary_cluster(step),
@@ -367,6 +373,7 @@ pub(super) fn service_of_step(step: &Step) -> Option<String> {
         Action::ExpectImport(a) => Some(a.service.clone()),
         Action::ExpectDns(a) => service_of(&a.name.value).map(|(s, _)| s),
         Action::ExpectHttp(a) => service_of(host_of(&a.url.value)).map(|(s, _)| s),
+        Action::ExpectConnect(a) => service_of(&a.host.value).map(|(s, _)| s),
         Action::Wait(w)
             if matches!(
                 w.kind.as_str(),

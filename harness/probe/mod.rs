@@ -10,14 +10,16 @@
 //!
 //! Layout: `error` ([`ProbeError`]), `pod` (creating the pod and waiting for it), `exec`
 //! (running a command, retrying transport failures only), `dns` and `http` (the probes and
-//! their parsers); `tests` holds the parsers' unit tests, `live_tests` runs everything
+//! their parsers), `srv` (typed lookups: `-type=A|AAAA|SRV`) and `nc` (TCP/UDP exchanges); `tests` holds the parsers' unit tests, `live_tests` runs everything
 //! against an embedded fleet.
 
 mod dns;
 mod error;
 mod exec;
 mod http;
+mod nc;
 mod pod;
+mod srv;
 
 #[cfg(test)]
 mod live_tests;
@@ -28,7 +30,9 @@ pub use dns::{DnsResult, parse_nslookup};
 pub use error::{PodRef, ProbeError, Result};
 pub use exec::ExecOutput;
 pub use http::{Backend, HttpResult, parse_backend, parse_curl, parse_wget};
+pub use nc::NcResult;
 pub use pod::ProbePod;
+pub use srv::{SrvRecord, SrvResult, parse_srv};
 
 /// The image of probe pods unless a scenario chooses another one.
 pub const DEFAULT_PROBE_IMAGE: &str = "busybox:1.36";

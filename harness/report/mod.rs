@@ -15,6 +15,7 @@
 
 mod console;
 mod html;
+pub(crate) use html::escape as html_escape;
 mod json;
 mod junit;
 mod markdown;

@@ -10,7 +10,8 @@
 //!   `absent` (no value).
 //! - `VALUE` is a JSON literal (`2`, `"x"`, `true`, `null`) or a bare word (`True`).
 //!
-//! A missing path satisfies only `absent` (and `!=`).
+//! A missing path satisfies only `absent` (and `!=`); `.` of an absent object (null) is
+//! missing, so `. absent` waits for an object to be gone.
 
 use serde_json::Value;
 use std::fmt;
@@ -125,6 +126,11 @@ impl Expr {
 
     /// The value the expression looks at in `obj` (after `| length`), if present.
     pub fn observe(&self, obj: &Value) -> Option<Value> {
+        // A wait hands an absent object over as null: `.` of it is absent too, so that
+        // `. absent` / `. exists` say whether the object exists.
+        if self.path.is_empty() && obj.is_null() {
+            return None;
+        }
         let mut cur = obj;
         for seg in &self.path {
             cur = match seg {

@@ -4,7 +4,7 @@
 //!
 //! A scenario names its logical clusters, flavour, namespace policy, timeouts and steps.
 //! Each step is a map with exactly one action key (`apply`, `delete`, `patch`, `scale`,
-//! `export`, `unexport`, `wait`, `expectImport`, `expectDns`, `expectHttp`, `fault`,
+//! `export`, `unexport`, `wait`, `expectImport`, `expectDns`, `expectHttp`, `expectConnect`, `fault`,
 //! `clearFault`, `sleep`, `expectFailure`) plus optional `name` and `timeout`.
 //! `sleep` is allowed, but `wait` is preferred: it returns as soon as the condition holds.
 //! `expectFailure: {step: {...}, diagnosis: ID}` runs a step that must fail and asserts the
@@ -14,11 +14,14 @@
 pub mod expr;
 mod labels;
 pub mod model;
+pub mod model_net;
 pub mod template;
 mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_net;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,11 +33,12 @@ pub use model::{
     FaultAction, Flavour, ManifestAction, NamespacePolicy, PatchAction, PatchType, RequiresDoc,
     ScaleAction, ScenarioDoc, ServiceAction, StartProbeAction, StopProbeAction, WaitAction,
 };
+pub use model_net::{DnsType, ExpectConnectAction, Protocol, SrvRecordDoc};
 pub use template::{TemplateError, Vars, render};
 pub use validate::{DEFAULT_STEP_TIMEOUT, DEFAULT_TIMEOUT};
 
 /// The step kinds (action keys), as written in YAML.
-pub const STEP_KINDS: [&str; 16] = [
+pub const STEP_KINDS: [&str; 17] = [
     "apply",
     "delete",
     "patch",
@@ -51,6 +55,7 @@ pub const STEP_KINDS: [&str; 16] = [
     "expectFailure",
     "startProbe",
     "stopProbe",
+    "expectConnect",
 ];
 
 /// Namespaces the harness refuses to touch unless `--allow-namespace` names them: the
@@ -215,6 +220,8 @@ pub enum Action {
     StartProbe(StartProbeAction),
     /// Stop a background probe and check its budget.
     StopProbe(StopProbeAction),
+    /// Assert a TCP/UDP exchange with `nc`.
+    ExpectConnect(ExpectConnectAction),
 }
 
 impl Action {
@@ -237,6 +244,7 @@ impl Action {
             Action::ExpectFailure { .. } => 13,
             Action::StartProbe(_) => 14,
             Action::StopProbe(_) => 15,
+            Action::ExpectConnect(_) => 16,
         };
         STEP_KINDS[i]
     }

@@ -196,6 +196,9 @@ pub struct StepDoc {
     /// Fetch a URL from a probe pod and check status and serving clusters.
     #[serde(default)]
     pub expect_http: Option<ExpectHttpAction>,
+    /// Exchange a TCP or UDP message with `nc` from a probe pod and check the reply.
+    #[serde(default)]
+    pub expect_connect: Option<super::model_net::ExpectConnectAction>,
     /// Install a sim Fault object.
     #[serde(default)]
     pub fault: Option<FaultAction>,
@@ -347,7 +350,8 @@ pub struct ExpectImportAction {
     pub conditions: BTreeMap<String, String>,
 }
 
-fn yes() -> bool {
+/// `true`, for `#[serde(default = …)]`.
+pub(super) fn yes() -> bool {
     true
 }
 
@@ -365,6 +369,28 @@ pub enum DnsAnswer {
         #[serde(rename = "podsOf", alias = "pods-of")]
         pods_of: Vec<String>,
     },
+    /// The IPs of one pod (`{pod: hello-ss-0, cluster: a}`), e.g. a StatefulSet member's
+    /// per-host name.
+    Pod {
+        /// Pod name (templated).
+        pod: String,
+        /// Cluster the pod runs in.
+        cluster: String,
+    },
+    /// Exactly these SRV records, in any order (`type: SRV`).
+    Srv {
+        /// The records.
+        srv: Vec<super::model_net::SrvRecordDoc>,
+    },
+    /// This many records (addresses, or SRV records with `type: SRV`), each SRV record with
+    /// `port` when given.
+    Count {
+        /// Number of records.
+        count: usize,
+        /// Port every SRV record must carry.
+        #[serde(default)]
+        port: Option<u16>,
+    },
 }
 
 /// `expectDns`: resolve from a probe pod.
@@ -377,6 +403,10 @@ pub struct ExpectDnsAction {
     /// Name to resolve (templated).
     #[schemars(with = "String")]
     pub name: SpannedStr,
+    /// Record type queried (`nslookup -type=…`); default: what `nslookup NAME` asks
+    /// (A and AAAA).
+    #[serde(default, rename = "type")]
+    pub record_type: Option<super::model_net::DnsType>,
     /// Expected answer.
     #[schemars(with = "DnsAnswer")]
     pub answer: Spanned<DnsAnswer>,

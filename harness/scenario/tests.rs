@@ -49,6 +49,7 @@ steps:
       step: {expectImport: {cluster: b, service: whereami, endpointsFrom: [a]}}
       diagnosis: endpoints-empty
   - stopProbe: {name: avail, maxFailed: 3, maxOutage: 1s, allowedClusters: [a]}
+  - expectConnect: {from: b, host: "hello.{{ namespace }}.svc.clusterset.local", port: 42}
 "#;
 
 fn example() -> Scenario {
@@ -62,12 +63,12 @@ fn example() -> Scenario {
 fn background_probe_steps() {
     let s = example();
     let n = s.steps.len();
-    let Action::StartProbe(p) = &s.steps[n - 3].action else {
+    let Action::StartProbe(p) = &s.steps[n - 4].action else {
         panic!("startProbe expected")
     };
     assert_eq!(p.period, Some(Duration::from_millis(50)));
     assert_eq!(p.status, 200);
-    let Action::StopProbe(p) = &s.steps[n - 1].action else {
+    let Action::StopProbe(p) = &s.steps[n - 2].action else {
         panic!("stopProbe expected")
     };
     assert_eq!(
@@ -285,6 +286,16 @@ fn expressions_parse_and_evaluate() {
         Expr::parse(".status.replicas == 3").unwrap().observe(&obj),
         Some(json!(3))
     );
+    // `.` says whether the object exists (an absent object is handed over as null).
+    for (text, present, absent) in [(". exists", true, false), (". absent", false, true)] {
+        let e = Expr::parse(text).unwrap_or_else(|err| panic!("{text}: {err}"));
+        assert_eq!(e.eval(&obj), present, "{text} on an object");
+        assert_eq!(
+            e.eval(&serde_json::Value::Null),
+            absent,
+            "{text} on no object"
+        );
+    }
 }
 
 #[test]

@@ -14,6 +14,9 @@ use super::{Action, Scenario, ScenarioError, Step, Timeouts};
 use crate::doctor::DiagnosisId;
 use crate::duration::parse_duration;
 
+#[path = "validate_net.rs"]
+mod net;
+
 /// Default for `timeouts.default`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default for `timeouts.step`.
@@ -342,6 +345,7 @@ fn actions(d: StepDoc) -> Vec<(&'static str, Raw)> {
     add("expectImport", d.expect_import.map(Action::ExpectImport));
     add("expectDns", d.expect_dns.map(Action::ExpectDns));
     add("expectHttp", d.expect_http.map(Action::ExpectHttp));
+    add("expectConnect", d.expect_connect.map(Action::ExpectConnect));
     add("fault", d.fault.map(Action::Fault));
     add("clearFault", d.clear_fault.map(Action::ClearFault));
     add("startProbe", d.start_probe.map(Action::StartProbe));
@@ -533,11 +537,8 @@ fn check_refs(ctx: &Ctx, a: Action) -> Result<Action, ScenarioError> {
             ctx.cluster(&i.cluster)?;
             ctx.clusters_all(i.endpoints_from.as_ref())?;
         }
-        Action::ExpectDns(d) => {
-            ctx.cluster(&d.from)?;
-            ctx.template(&d.name)?;
-            dns_answer(ctx, &d.answer)?;
-        }
+        Action::ExpectDns(d) => net::expect_dns(ctx, d)?,
+        Action::ExpectConnect(c) => net::expect_connect(ctx, c)?,
         Action::ExpectHttp(h) => {
             ctx.cluster(&h.from)?;
             ctx.template(&h.url)?;
@@ -548,21 +549,6 @@ fn check_refs(ctx: &Ctx, a: Action) -> Result<Action, ScenarioError> {
         _ => {}
     }
     Ok(a)
-}
-
-fn dns_answer(ctx: &Ctx, a: &Spanned<DnsAnswer>) -> Result<(), ScenarioError> {
-    match &a.value {
-        DnsAnswer::Keyword(k) if k == "import-ip" || k == "nxdomain" => Ok(()),
-        DnsAnswer::Keyword(k) => Err(ctx.err(&a.referenced, format!("unknown DNS answer {k:?}: use import-ip, nxdomain, a list of IPs or {{podsOf: [cluster...]}}"))),
-        DnsAnswer::Ips(ips) => match ips.iter().find(|ip| ip.parse::<std::net::IpAddr>().is_err()) {
-            Some(ip) => Err(ctx.err(&a.referenced, format!("{ip:?} is not an IP address"))),
-            None => Ok(()),
-        },
-        DnsAnswer::PodsOf { pods_of } => match pods_of.iter().find(|c| !ctx.clusters.contains(c)) {
-            Some(c) => Err(ctx.err(&a.referenced, format!("cluster {c:?} is not declared in clusters: [{}]", ctx.clusters.join(", ")))),
-            None => Ok(()),
-        },
-    }
 }
 
 fn manifest(ctx: &Ctx, mut m: ManifestAction) -> Result<ManifestAction, ScenarioError> {
