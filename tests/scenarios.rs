@@ -4,10 +4,7 @@
 //! report.
 //!
 //! So is every KEP-1645 conformance spec (`scenarios/conformance/*.yaml`, tests named
-//! `conformance/NN-…`). The specs the upstream-flavour importer does not meet yet are in
-//! [`EXPECTED_FAILURES`] with the reason: such a test passes only when the scenario fails
-//! *with that reason* (a text of its report), and fails once the scenario passes, so the
-//! entry is removed when the importer work (issue 17, item 1) lands.
+//! `conformance/NN-…`): every one of the 27 must pass on the embedded upstream fleet.
 
 mod support;
 
@@ -18,55 +15,6 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use mcs_harness::fleet::EmbeddedProvider;
 use mcs_harness::run_cmd::{plan, scenario_files};
 use support::run_captured;
-
-/// Conformance specs that fail on the embedded fleet today: file stem, a text the failure
-/// report must contain (the failing step's name or the field it waits for), and why (what the upstream-flavour importer lacks).
-const EXPECTED_FAILURES: [(&str, &str, &str); 5] = [
-    (
-        "02-exported-labels",
-        "dummy-label",
-        "the importer ignores ServiceExport exportedLabels/exportedAnnotations (mcs-api v1beta1)",
-    ),
-    (
-        "03-exported-labels-conflict",
-        "Conflict on a's ServiceExport",
-        "no Conflict (and no oldest-wins) for conflicting exportedLabels/exportedAnnotations",
-    ),
-    (
-        "10-ports-union",
-        "Conflict on a's ServiceExport",
-        "no Conflict condition for port sets that differ but merge (Required)",
-    ),
-    (
-        "26-strict-port-conflict-same-name",
-        "port 42 only reaches a (10 in a row)",
-        "StrictPortConflict: port 42 still routed to b, whose port lost the conflict",
-    ),
-    (
-        "27-strict-port-conflict-other-name",
-        "port 42 only reaches a (10 in a row)",
-        "StrictPortConflict: port 42 routed to b, which exports only port 4242",
-    ),
-];
-
-/// A spec expected to fail: ok when it fails with `needle` in its report.
-fn run_expected_failure(path: &Path, needle: &str, why: &str) -> Result<(), Failed> {
-    match run_one(path) {
-        Ok(()) => Err(Failed::from(format!(
-            "{} now passes (it was expected to fail: {why}): remove it from EXPECTED_FAILURES in tests/scenarios.rs",
-            path.display()
-        ))),
-        Err(f) => {
-            let text = f.message().unwrap_or_default();
-            match text.contains(needle) {
-                true => Ok(()),
-                false => Err(Failed::from(format!(
-                    "expected to fail because {why} (report containing {needle:?}), but it failed otherwise:\n{text}"
-                ))),
-            }
-        }
-    }
-}
 
 fn run_one(path: &Path) -> Result<(), Failed> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -102,20 +50,9 @@ fn main() {
         .collect();
     let specs = scenario_files(&[root.join("scenarios/conformance")]).expect("conformance/");
     assert_eq!(specs.len(), 27, "one scenario per upstream spec");
-    for (s, _, _) in EXPECTED_FAILURES {
-        assert!(
-            specs.iter().any(|f| stem(f) == s),
-            "EXPECTED_FAILURES names {s}, which is not in scenarios/conformance/"
-        );
-    }
     trials.extend(specs.into_iter().map(|f| {
         let name = format!("conformance/{}", stem(&f));
-        match EXPECTED_FAILURES.iter().find(|(s, _, _)| *s == stem(&f)) {
-            Some(&(_, needle, why)) => {
-                Trial::test(name, move || run_expected_failure(&f, needle, why))
-            }
-            None => Trial::test(name, move || run_one(&f)),
-        }
+        Trial::test(name, move || run_one(&f))
     }));
     libtest_mimic::run(&args, trials).exit();
 }
