@@ -14,12 +14,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::context::Ctx;
+use super::op::{StartProbeOp, StopProbeOp};
 use crate::event::{Event, Failure, ProbeReport, ProbeSample};
 use crate::probe::{DnsResult, ProbePod};
-use crate::scenario::{StartProbeAction, StopProbeAction, render};
 
-/// Default time between rounds.
-const DEFAULT_INTERVAL: Duration = Duration::from_millis(200);
 /// Upper bound of one sample.
 const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -79,7 +77,7 @@ impl Running {
 }
 
 /// Starts the probe's sampling tasks (one per probing cluster).
-pub(super) async fn start(ctx: &Ctx, a: &StartProbeAction) -> Result<Running, Failure> {
+pub(super) async fn start(ctx: &Ctx, a: &StartProbeOp) -> Result<Running, Failure> {
     let owners = Arc::new(Owners {
         clusters: ctx
             .clusters
@@ -93,18 +91,12 @@ pub(super) async fn start(ctx: &Ctx, a: &StartProbeAction) -> Result<Running, Fa
     let (started, started_at) = (Instant::now(), SystemTime::now());
     let mut tasks = Vec::new();
     for from in &a.from {
-        let vars = ctx.vars(&from.value);
-        let text = |t: &Option<crate::scenario::model::SpannedStr>| {
-            t.as_ref()
-                .map(|t| render(&t.value, &vars).map_err(|e| Failure::msg(e.to_string())))
-                .transpose()
-        };
         let sampler = Sampler {
-            probe: ctx.probe(&from.value).await?,
-            dns: text(&a.dns)?,
-            url: text(&a.url)?,
+            probe: ctx.probe(&from.cluster).await?,
+            dns: from.dns.clone(),
+            url: from.url.clone(),
             status: a.status,
-            interval: a.period.unwrap_or(DEFAULT_INTERVAL),
+            interval: a.interval,
             origin: started,
             owners: owners.clone(),
         };
@@ -206,7 +198,7 @@ pub(super) async fn stop(
     ctx: &Ctx,
     index: usize,
     running: Running,
-    a: &StopProbeAction,
+    a: &StopProbeOp,
 ) -> Result<(), Failure> {
     running.stop.cancel();
     let mut samples = Vec::new();
@@ -215,7 +207,7 @@ pub(super) async fn stop(
     }
     samples.sort_by_key(|s| s.offset);
     for s in samples.iter().filter(|s| !s.ok) {
-        tracing::debug!(probe = %a.name.value, ?s, "failed background sample");
+        tracing::debug!(probe = %a.name, ?s, "failed background sample");
     }
     let report = report(a, running.started_at, running.started.elapsed(), samples);
     let violations = report.violations.clone();
@@ -228,7 +220,7 @@ pub(super) async fn stop(
         true => Ok(()),
         false => Err(Failure::msg(format!(
             "probe {} broke its budget: {}",
-            a.name.value,
+            a.name,
             violations.join("; ")
         ))),
     }
@@ -236,7 +228,7 @@ pub(super) async fn stop(
 
 /// The report of a stopped probe: counts, longest outage, answers, budget violations.
 pub(super) fn report(
-    a: &StopProbeAction,
+    a: &StopProbeOp,
     started_at: SystemTime,
     duration: Duration,
     samples: Vec<ProbeSample>,
@@ -251,13 +243,13 @@ pub(super) fn report(
     }
     let longest_outage = longest_outage(&samples);
     let mut violations = Vec::new();
-    let max_failed = a.max_failed.unwrap_or(0) as usize;
+    let max_failed = a.max_failed as usize;
     if failed > max_failed {
         violations.push(format!(
             "{failed} of {total} samples failed (maxFailed {max_failed})"
         ));
     }
-    if let Some(max) = a.outage
+    if let Some(max) = a.max_outage
         && longest_outage > max
     {
         violations.push(format!(
@@ -267,7 +259,7 @@ pub(super) fn report(
         ));
     }
     if let Some(allowed) = &a.allowed_clusters {
-        let allowed: Vec<&str> = allowed.iter().map(|c| c.value.as_str()).collect();
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
         for (c, n) in &answers_by_cluster {
             if !allowed.contains(&c.as_str()) {
                 violations.push(format!(
@@ -281,7 +273,7 @@ pub(super) fn report(
         violations.push("no samples were taken (was the probe stopped at once?)".to_string());
     }
     ProbeReport {
-        name: a.name.value.clone(),
+        name: a.name.clone(),
         started_at,
         duration,
         total,
@@ -341,24 +333,12 @@ mod tests {
         }
     }
 
-    fn stop(
-        max_failed: Option<u32>,
-        outage: Option<u64>,
-        allowed: Option<&[&str]>,
-    ) -> StopProbeAction {
-        let sp = |v: &str| {
-            serde_saphyr::Spanned::new(
-                v.to_string(),
-                serde_saphyr::Location::UNKNOWN,
-                serde_saphyr::Location::UNKNOWN,
-            )
-        };
-        StopProbeAction {
-            name: sp("p"),
-            max_failed,
-            max_outage: None,
-            allowed_clusters: allowed.map(|a| a.iter().map(|c| sp(c)).collect()),
-            outage: outage.map(Duration::from_millis),
+    fn stop(max_failed: Option<u32>, outage: Option<u64>, allowed: Option<&[&str]>) -> StopProbeOp {
+        StopProbeOp {
+            name: "p".into(),
+            max_failed: max_failed.unwrap_or(0),
+            allowed_clusters: allowed.map(|a| a.iter().map(|c| c.to_string()).collect()),
+            max_outage: outage.map(Duration::from_millis),
         }
     }
 

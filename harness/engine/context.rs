@@ -14,7 +14,7 @@ use super::objects::Resolver;
 use super::run::{ClusterHandle, RunConfig};
 use crate::event::{Event, Failure, Milestone};
 use crate::probe::ProbePod;
-use crate::scenario::{Scenario, Vars};
+use crate::scenario::Scenario;
 
 /// An object the scenario created, deleted again at cleanup.
 #[derive(Clone, Debug)]
@@ -161,15 +161,6 @@ impl Ctx {
             .get(cluster)
             .map(|h| h.client.clone())
             .ok_or_else(|| Failure::msg(format!("cluster {cluster:?} is not bound")))
-    }
-
-    /// Template variables for text used in `cluster`.
-    pub fn vars(&self, cluster: &str) -> Vars {
-        Vars {
-            namespace: self.namespace.clone(),
-            cluster: cluster.to_string(),
-            run_id: self.run_id.clone(),
-        }
     }
 
     /// Remembers an object for cleanup.

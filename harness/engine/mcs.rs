@@ -14,9 +14,9 @@ use mcs_importer::naming::{GKE_DERIVED_PREFIX, UPSTREAM_DERIVED_PREFIX, derived_
 use mcs_importer::slices::LABEL_SERVICE_NAME;
 
 use super::context::Ctx;
+use super::op::ImportOp;
 use super::wait::{Check, CheckError, Poll, Trigger, WaitSpec, until, watch};
 use crate::event::{Failure, Milestone};
-use crate::scenario::ExpectImportAction;
 
 /// Ready pod IPs behind Service `service` in `cluster` (empty when the Service is absent).
 pub(super) async fn ready_pod_ips(
@@ -129,10 +129,10 @@ async fn published_ips(
 pub(super) async fn expect_import(
     ctx: &Ctx,
     index: usize,
-    a: &ExpectImportAction,
+    a: &ImportOp,
     timeout: std::time::Duration,
 ) -> Result<(), Failure> {
-    let cluster = a.cluster.value.as_str();
+    let cluster = a.cluster.as_str();
     let spec = WaitSpec {
         index,
         what: format!("ServiceImport {} in {cluster}", a.service),
@@ -146,8 +146,8 @@ pub(super) async fn expect_import(
         .map(drop)
 }
 
-async fn import_triggers(ctx: &Ctx, a: &ExpectImportAction) -> Result<Vec<Trigger>, Failure> {
-    let cluster = a.cluster.value.as_str();
+async fn import_triggers(ctx: &Ctx, a: &ImportOp) -> Result<Vec<Trigger>, Failure> {
+    let cluster = a.cluster.as_str();
     let av = mcs_api_version(ctx.flavour);
     let mut kinds = vec![
         (cluster.to_string(), av.clone(), "ServiceImport"),
@@ -165,8 +165,8 @@ async fn import_triggers(ctx: &Ctx, a: &ExpectImportAction) -> Result<Vec<Trigge
         kinds.push((cluster.to_string(), av, "ServiceExport"));
     }
     for c in a.endpoints_from.iter().flatten() {
-        kinds.push((c.value.clone(), "v1".into(), "Pod"));
-        kinds.push((c.value.clone(), "v1".into(), "Service"));
+        kinds.push((c.clone(), "v1".into(), "Pod"));
+        kinds.push((c.clone(), "v1".into(), "Service"));
     }
     let mut out = Vec::new();
     for (c, av, kind) in kinds {
@@ -176,8 +176,8 @@ async fn import_triggers(ctx: &Ctx, a: &ExpectImportAction) -> Result<Vec<Trigge
     Ok(out)
 }
 
-async fn check_import(ctx: &Ctx, a: &ExpectImportAction) -> Result<Check, CheckError> {
-    let cluster = a.cluster.value.as_str();
+async fn check_import(ctx: &Ctx, a: &ImportOp) -> Result<Check, CheckError> {
+    let cluster = a.cluster.as_str();
     let (mut expected, mut seen) = (Vec::new(), Vec::new());
     let import = get_dyn(ctx, cluster, "ServiceImport", &a.service).await?;
     let word = |b: bool| if b { "present" } else { "absent" };
@@ -205,7 +205,7 @@ async fn check_import(ctx: &Ctx, a: &ExpectImportAction) -> Result<Check, CheckE
     if let Some(from) = &a.endpoints_from {
         let mut want = BTreeSet::new();
         for c in from {
-            want.extend(ready_pod_ips(ctx, &c.value, &a.service).await?);
+            want.extend(ready_pod_ips(ctx, c, &a.service).await?);
         }
         let got = published_ips(ctx, cluster, &a.service).await?;
         if want == got {

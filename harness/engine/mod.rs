@@ -2,6 +2,7 @@
 //!
 //! - `run` — the run loop: scenarios concurrently (`--jobs`), one Event stream, cancellation.
 //! - `scenario` — one scenario: namespace per run, steps in order, guaranteed cleanup.
+//! - `op` — bound operations (what `Scenario::bind` produces and the engine executes).
 //! - `steps` — what each step kind does (apply, export, fault, ...).
 //! - `objects` — manifests, discovery, server-side apply with the run label, deletes.
 //! - `wait` — watch-driven waits with timeout, hold, backon retries and last mismatch.
@@ -22,6 +23,7 @@ mod error;
 mod events;
 mod mcs;
 mod objects;
+pub mod op;
 mod probes;
 mod run;
 mod scenario;

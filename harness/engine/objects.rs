@@ -79,26 +79,6 @@ impl Resolver {
     }
 }
 
-/// Parses rendered multi-document YAML into objects (empty documents skipped).
-pub(super) fn parse_manifests(text: &str, what: &str) -> Result<Vec<Value>, Failure> {
-    let options = serde_saphyr::options! { legacy_octal_numbers: true };
-    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
-        .map_err(|e| Failure::msg(format!("{what}: invalid YAML: {e}")))?;
-    let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
-    for (i, d) in docs.iter().enumerate() {
-        let ok = d["apiVersion"].is_string()
-            && d["kind"].is_string()
-            && d["metadata"]["name"].is_string();
-        if !ok {
-            return Err(Failure::msg(format!(
-                "{what}: document {} needs apiVersion, kind and metadata.name",
-                i + 1
-            )));
-        }
-    }
-    Ok(docs)
-}
-
 /// Where one object lives, resolved.
 pub(super) struct Target {
     /// The API to use (namespaced or cluster-wide).

@@ -9,39 +9,20 @@ use std::time::Duration;
 
 use super::context::{Ctx, lock};
 use super::mcs::{first_difference, get_dyn, ready_pod_ips, ready_pods};
+use super::op::{DnsExpect, DnsOp, HttpOp};
+pub(super) use super::op::{host_of, service_of};
 use super::wait::{Check, CheckError, Poll, WaitSpec, until};
 use crate::event::{Failure, Milestone};
 use crate::probe::{DnsResult, HttpResult};
-use crate::scenario::{DnsAnswer, ExpectDnsAction, ExpectHttpAction, render};
-
-/// `SERVICE` and `NAMESPACE` of a name like `SERVICE.NAMESPACE.svc.clusterset.local`.
-pub(super) fn service_of(host: &str) -> Option<(String, String)> {
-    let mut labels = host.trim_end_matches('.').split('.');
-    let service = labels.next().filter(|s| !s.is_empty())?;
-    let namespace = labels.next().filter(|s| !s.is_empty())?;
-    Some((service.to_string(), namespace.to_string()))
-}
-
-/// The host of an `http://host[:port]/path` URL.
-pub(super) fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-}
-
-fn rendered(ctx: &Ctx, cluster: &str, text: &str) -> Result<String, Failure> {
-    render(text, &ctx.vars(cluster)).map_err(|e| Failure::msg(e.to_string()))
-}
 
 /// Runs an `expectDns` step.
 pub(super) async fn expect_dns(
     ctx: &Ctx,
     index: usize,
-    a: &ExpectDnsAction,
+    a: &DnsOp,
     timeout: Duration,
 ) -> Result<(), Failure> {
-    let from = a.from.value.as_str();
-    let name = rendered(ctx, from, &a.name.value)?;
+    let (from, name) = (a.from.as_str(), a.name.as_str());
     let probe = ctx.probe(from).await?;
     let spec = WaitSpec {
         index,
@@ -51,9 +32,9 @@ pub(super) async fn expect_dns(
         poll: Poll::PROBE,
     };
     let check = || async {
-        let want = expected_dns(ctx, from, &name, &a.answer.value).await?;
+        let want = expected_dns(ctx, from, name, &a.answer).await?;
         let got = probe
-            .dns(&name)
+            .dns(name)
             .await
             .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
         let (expected, seen) = (
@@ -88,7 +69,7 @@ async fn expected_dns(
     ctx: &Ctx,
     from: &str,
     name: &str,
-    want: &DnsAnswer,
+    want: &DnsExpect,
 ) -> Result<String, CheckError> {
     let set = |ips: BTreeSet<String>| {
         let mut parsed: Vec<std::net::IpAddr> = ips.iter().filter_map(|i| i.parse().ok()).collect();
@@ -102,8 +83,8 @@ async fn expected_dns(
         })
     };
     Ok(match want {
-        DnsAnswer::Keyword(k) if k == "nxdomain" => "NXDOMAIN".to_string(),
-        DnsAnswer::Keyword(_) => {
+        DnsExpect::NxDomain => "NXDOMAIN".to_string(),
+        DnsExpect::ImportIp => {
             let s = service()?;
             match get_dyn(ctx, from, "ServiceImport", &s).await? {
                 Some(imp) => set(imp.data["spec"]["ips"]
@@ -115,8 +96,8 @@ async fn expected_dns(
                 None => format!("the ServiceImport's IPs (no ServiceImport {s} in {from})"),
             }
         }
-        DnsAnswer::Ips(ips) => set(ips.iter().cloned().collect()),
-        DnsAnswer::PodsOf { pods_of } => {
+        DnsExpect::Ips(ips) => set(ips.iter().cloned().collect()),
+        DnsExpect::PodsOf(pods_of) => {
             let s = service()?;
             let mut ips = BTreeSet::new();
             for c in pods_of {
@@ -138,12 +119,11 @@ struct HttpState {
 pub(super) async fn expect_http(
     ctx: &Ctx,
     index: usize,
-    a: &ExpectHttpAction,
+    a: &HttpOp,
     timeout: Duration,
 ) -> Result<(), Failure> {
-    let from = a.from.value.as_str();
-    let url = rendered(ctx, from, &a.url.value)?;
-    let service = service_of(host_of(&url)).map(|(s, _)| s);
+    let (from, url) = (a.from.as_str(), a.url.as_str());
+    let service = service_of(host_of(url)).map(|(s, _)| s);
     let probe = ctx.probe(from).await?;
     let spec = WaitSpec {
         index,
@@ -156,7 +136,7 @@ pub(super) async fn expect_http(
     let per_request = timeout.min(Duration::from_secs(5));
     let check = || async {
         let r = probe
-            .http(&url, per_request)
+            .http(url, per_request)
             .await
             .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
         let backends = match &service {
@@ -187,16 +167,16 @@ async fn backends(
 /// cluster name).
 fn judge_http(
     ctx: &Ctx,
-    a: &ExpectHttpAction,
+    a: &HttpOp,
     r: &HttpResult,
     backends: &BTreeMap<String, (String, String)>,
     state: &Mutex<HttpState>,
 ) -> Check {
-    let from = a.from.value.as_str();
+    let from = a.from.as_str();
     let allowed: Option<BTreeSet<&str>> = a
         .served_by
         .as_ref()
-        .map(|v| v.iter().map(|c| c.value.as_str()).collect());
+        .map(|v| v.iter().map(String::as_str).collect());
     let backend = r
         .backend
         .as_ref()
@@ -221,7 +201,7 @@ fn judge_http(
     } else {
         st.consecutive = 0;
     }
-    let hold = a.hold.unwrap_or(1);
+    let hold = a.hold;
     let mut expected = vec![format!("status: {}", a.status)];
     let mut seen = vec![match (r.status, &r.error) {
         (Some(s), _) => format!("status: {s}"),

@@ -12,9 +12,10 @@ use serde_json::json;
 use super::cleanup::cleanup;
 use super::context::Ctx;
 use super::diagnose::diagnose;
-use super::steps::{self, service_of_step, shown};
+use super::op::{Op, Operation};
+use super::steps;
 use crate::event::{Event, Failure, Outcome, StepInfo};
-use crate::scenario::{Action, NamespacePolicy, Step};
+use crate::scenario::{BindVars, NamespacePolicy};
 
 /// Runs `ctx`'s scenario and returns its outcome; emits every event on the way.
 pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
@@ -37,13 +38,17 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
             f.message
         ))),
     };
-    for (index, step) in ctx.scenario.steps.iter().enumerate() {
+    let ops = ctx.scenario.bind(&BindVars {
+        namespace: ctx.namespace.clone(),
+        run_id: ctx.run_id.clone(),
+    });
+    for op in &ops {
         let skip = match (&outcome, ctx.cancel.is_cancelled()) {
             (_, true) => Some("cancelled (SIGINT/SIGTERM)"),
             (Outcome::Failed(_), _) => Some("an earlier step failed"),
             _ => None,
         };
-        let info = step_info(ctx, index, step);
+        let info = step_info(op);
         if let Some(reason) = skip {
             let o = Outcome::Skipped {
                 reason: reason.to_string(),
@@ -57,7 +62,7 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
             at: SystemTime::now(),
         });
         let t0 = Instant::now();
-        let o = run_step(ctx, index, step).await;
+        let o = run_step(ctx, op).await;
         if matches!(o, Outcome::Failed(_)) {
             outcome = o.clone();
         }
@@ -94,12 +99,12 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
     outcome
 }
 
-fn step_info(ctx: &Ctx, index: usize, step: &Step) -> StepInfo {
+fn step_info(op: &Operation) -> StepInfo {
     StepInfo {
-        index,
-        kind: step.kind().to_string(),
-        name: shown(ctx, step),
-        location: format!("{}:{}:{}", ctx.scenario.origin, step.line, step.column),
+        index: op.index,
+        kind: op.kind.to_string(),
+        name: op.shown.clone(),
+        location: op.location.clone(),
     }
 }
 
@@ -112,25 +117,15 @@ fn finished(ctx: &Ctx, step: StepInfo, outcome: Outcome, duration: Duration) {
     });
 }
 
-/// The deadline of a step: its own timeout (or the default), capped by `timeouts.step`.
-fn bound(ctx: &Ctx, step: &Step) -> Duration {
-    let t = &ctx.scenario.timeouts;
-    step.effective_timeout(t).min(t.step)
-}
-
 /// Runs one step to an outcome; failures get the doctor's diagnosis.
-async fn run_step(ctx: &Ctx, index: usize, step: &Step) -> Outcome {
-    if let Action::ExpectFailure {
-        step: inner,
-        diagnosis,
-    } = &step.action
-    {
-        return expect_failure(ctx, index, inner, diagnosis).await;
+async fn run_step(ctx: &Ctx, op: &Operation) -> Outcome {
+    if let Ok(Op::ExpectFailure { inner, diagnosis }) = &op.op {
+        return expect_failure(ctx, op.index, inner, diagnosis).await;
     }
-    match bounded(ctx, index, step).await {
+    match bounded(ctx, op).await {
         Ok(()) => Outcome::Passed,
         Err(mut f) => {
-            if let Some(d) = diagnosis_for(ctx, index, step).await {
+            if let Some(d) = diagnosis_for(ctx, op.index, op).await {
                 f.diagnosis = Some(d);
             }
             Outcome::Failed(f)
@@ -138,14 +133,18 @@ async fn run_step(ctx: &Ctx, index: usize, step: &Step) -> Outcome {
     }
 }
 
-/// Runs `step` within its deadline (the step's wait has its own; this bounds the rest).
-async fn bounded(ctx: &Ctx, index: usize, step: &Step) -> Result<(), Failure> {
-    let limit = bound(ctx, step);
+/// Runs `op` within its deadline (the step's wait has its own; this bounds the rest).
+async fn bounded(ctx: &Ctx, op: &Operation) -> Result<(), Failure> {
+    let o = match &op.op {
+        Ok(o) => o,
+        Err(e) => return Err(Failure::msg(e.to_string())),
+    };
+    let limit = op.timeout;
     // Waits report their own timeout with the last mismatch; this outer bound (slightly
     // later) catches mutations that hang.
     match tokio::time::timeout(
         limit + Duration::from_secs(1),
-        steps::run(ctx, index, step, limit),
+        steps::run(ctx, op.index, o, limit),
     )
     .await
     {
@@ -157,24 +156,13 @@ async fn bounded(ctx: &Ctx, index: usize, step: &Step) -> Result<(), Failure> {
     }
 }
 
-/// The Service a step is about; a `stopProbe` is about its `startProbe`'s Service.
-fn service_for(ctx: &Ctx, step: &Step) -> Option<String> {
-    let Action::StopProbe(stop) = &step.action else {
-        return service_of_step(step);
-    };
-    ctx.scenario.steps.iter().find_map(|s| match &s.action {
-        Action::StartProbe(p) if p.name.value == stop.name.value => service_of_step(s),
-        _ => None,
-    })
-}
-
 /// Runs the doctor for the step's Service and emits the diagnosis; returns its id.
-async fn diagnosis_for(ctx: &Ctx, index: usize, step: &Step) -> Option<String> {
-    let service = service_for(ctx, step)?;
+async fn diagnosis_for(ctx: &Ctx, index: usize, op: &Operation) -> Option<String> {
+    let service = op.service.as_deref()?;
     if ctx.cancel.is_cancelled() {
         return None;
     }
-    match diagnose(ctx, &service).await {
+    match diagnose(ctx, service).await {
         Ok(d) => {
             let id = d.id.clone();
             ctx.sink.emit(Event::Diagnosis {
@@ -192,12 +180,12 @@ async fn diagnosis_for(ctx: &Ctx, index: usize, step: &Step) -> Option<String> {
 }
 
 /// `expectFailure`: the inner step must fail and the doctor must name `want`.
-async fn expect_failure(ctx: &Ctx, index: usize, inner: &Step, want: &str) -> Outcome {
-    let failure = match bounded(ctx, index, inner).await {
+async fn expect_failure(ctx: &Ctx, index: usize, inner: &Operation, want: &str) -> Outcome {
+    let failure = match bounded(ctx, inner).await {
         Ok(()) => {
             return Outcome::Failed(Failure::msg(format!(
                 "expected `{}` to fail (with diagnosis {want}), but it passed",
-                shown(ctx, inner)
+                inner.shown
             )));
         }
         Err(f) => f,
@@ -205,10 +193,10 @@ async fn expect_failure(ctx: &Ctx, index: usize, inner: &Step, want: &str) -> Ou
     if ctx.cancel.is_cancelled() {
         return Outcome::Failed(failure);
     }
-    let Some(service) = service_for(ctx, inner) else {
+    let Some(service) = inner.service.as_deref() else {
         return Outcome::Failed(Failure::msg(format!(
             "`{}` failed as expected, but names no Service to diagnose",
-            shown(ctx, inner)
+            inner.shown
         )));
     };
     let got = diagnosis_for(ctx, index, inner).await;
@@ -217,7 +205,7 @@ async fn expect_failure(ctx: &Ctx, index: usize, inner: &Step, want: &str) -> Ou
         other => {
             let mut f = Failure::msg(format!(
                 "`{}` failed as expected ({}), but the doctor's diagnosis for {service} is {} instead of {want}",
-                shown(ctx, inner),
+                inner.shown,
                 failure.message,
                 other.unwrap_or("unavailable")
             ));
