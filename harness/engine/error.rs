@@ -27,3 +27,22 @@ pub enum EngineError {
 
 /// Result alias of the engine.
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// The HTTP status of an API error, if it is one.
+pub(super) fn status_code(e: &kube::Error) -> Option<u16> {
+    match e {
+        kube::Error::Api(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+/// A failed API call as a step failure, with the server's message.
+pub(super) fn api_failure(what: &str, e: &kube::Error) -> crate::event::Failure {
+    use crate::event::Failure;
+    match e {
+        kube::Error::Api(s) => {
+            Failure::msg(format!("{what}: {} ({} {})", s.message, s.code, s.reason))
+        }
+        other => Failure::msg(format!("{what}: {other}")),
+    }
+}

@@ -37,9 +37,10 @@ pub(super) async fn ready_pods(
     service: &str,
 ) -> Result<BTreeMap<String, String>, CheckError> {
     let client = ctx
+        .clusters
         .client(cluster)
         .map_err(|f| CheckError::fatal(f.message))?;
-    let svc = Api::<Service>::namespaced(client.clone(), &ctx.namespace)
+    let svc = Api::<Service>::namespaced(client.clone(), &ctx.id.namespace)
         .get_opt(service)
         .await
         .map_err(|e| CheckError::api(&format!("get Service {service} in {cluster}"), &e))?;
@@ -47,7 +48,7 @@ pub(super) async fn ready_pods(
         return Ok(BTreeMap::new());
     };
     let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let pods = Api::<Pod>::namespaced(client, &ctx.namespace)
+    let pods = Api::<Pod>::namespaced(client, &ctx.id.namespace)
         .list(&ListParams::default().labels(&labels.join(",")))
         .await
         .map_err(|e| CheckError::api(&format!("list pods in {cluster}"), &e))?;
@@ -71,11 +72,11 @@ fn is_ready(p: &Pod) -> bool {
 
 /// The derived Service's name for `service` in the run's namespace.
 pub(super) fn derived(ctx: &Ctx, service: &str) -> String {
-    let prefix = match ctx.flavour {
+    let prefix = match ctx.id.flavour {
         Flavour::Gke => GKE_DERIVED_PREFIX,
         Flavour::Upstream => UPSTREAM_DERIVED_PREFIX,
     };
-    derived_name(prefix, &ctx.namespace, service)
+    derived_name(prefix, &ctx.id.namespace, service)
 }
 
 /// `group/version` of the flavour's MCS API.
@@ -91,12 +92,13 @@ async fn published_ips(
     service: &str,
 ) -> Result<BTreeSet<String>, CheckError> {
     let client = ctx
+        .clusters
         .client(cluster)
         .map_err(|f| CheckError::fatal(f.message))?;
-    match ctx.flavour {
+    match ctx.id.flavour {
         Flavour::Gke => {
             let name = derived(ctx, service);
-            let ep = Api::<Endpoints>::namespaced(client, &ctx.namespace)
+            let ep = Api::<Endpoints>::namespaced(client, &ctx.id.namespace)
                 .get_opt(&name)
                 .await
                 .map_err(|e| CheckError::api(&format!("get Endpoints {name} in {cluster}"), &e))?;
@@ -109,7 +111,7 @@ async fn published_ips(
         }
         Flavour::Upstream => {
             let lp = ListParams::default().labels(&format!("{LABEL_SERVICE_NAME}={service}"));
-            let slices = Api::<EndpointSlice>::namespaced(client, &ctx.namespace)
+            let slices = Api::<EndpointSlice>::namespaced(client, &ctx.id.namespace)
                 .list(&lp)
                 .await
                 .map_err(|e| CheckError::api(&format!("list EndpointSlices in {cluster}"), &e))?;
@@ -141,19 +143,19 @@ pub(super) async fn expect_import(
         poll: Poll::WATCHED,
     };
     let triggers = import_triggers(ctx, a).await?;
-    until(ctx, spec, triggers, || check_import(ctx, a))
+    until(ctx.wait_env(), spec, triggers, || check_import(ctx, a))
         .await
         .map(drop)
 }
 
 async fn import_triggers(ctx: &Ctx, a: &ImportOp) -> Result<Vec<Trigger>, Failure> {
     let cluster = a.cluster.as_str();
-    let av = mcs_api_version(ctx.flavour);
+    let av = mcs_api_version(ctx.id.flavour);
     let mut kinds = vec![
         (cluster.to_string(), av.clone(), "ServiceImport"),
         (cluster.to_string(), "v1".into(), "Service"),
     ];
-    kinds.push(match ctx.flavour {
+    kinds.push(match ctx.id.flavour {
         Flavour::Gke => (cluster.to_string(), "v1".into(), "Endpoints"),
         Flavour::Upstream => (
             cluster.to_string(),
@@ -184,18 +186,19 @@ async fn check_import(ctx: &Ctx, a: &ImportOp) -> Result<Check, CheckError> {
     expected.push(format!("serviceImport: {}", word(a.present)));
     seen.push(format!("serviceImport: {}", word(import.is_some())));
     match (a.present, import.is_some()) {
-        (true, true) => ctx.milestone(Milestone::ImportSeen, Some(cluster)),
-        (false, false) if ctx.after_unexport() => {
-            ctx.milestone(Milestone::ImportRemoved, Some(cluster))
-        }
+        (true, true) => ctx.milestones.reach(Milestone::ImportSeen, Some(cluster)),
+        (false, false) if ctx.milestones.after_unexport() => ctx
+            .milestones
+            .reach(Milestone::ImportRemoved, Some(cluster)),
         _ => {}
     }
     if let Some(want) = a.derived_service {
         let name = derived(ctx, &a.service);
         let client = ctx
+            .clusters
             .client(cluster)
             .map_err(|f| CheckError::fatal(f.message))?;
-        let got = Api::<Service>::namespaced(client, &ctx.namespace)
+        let got = Api::<Service>::namespaced(client, &ctx.id.namespace)
             .get_opt(&name)
             .await
             .map_err(|e| CheckError::api(&format!("get Service {name} in {cluster}"), &e))?;
@@ -209,7 +212,8 @@ async fn check_import(ctx: &Ctx, a: &ImportOp) -> Result<Check, CheckError> {
         }
         let got = published_ips(ctx, cluster, &a.service).await?;
         if want == got {
-            ctx.milestone(Milestone::EndpointsCorrect, Some(cluster));
+            ctx.milestones
+                .reach(Milestone::EndpointsCorrect, Some(cluster));
         }
         expected.push(ip_lines(&want));
         seen.push(ip_lines(&got));
@@ -265,7 +269,7 @@ pub(super) async fn get_dyn(
     kind: &str,
     name: &str,
 ) -> Result<Option<DynamicObject>, CheckError> {
-    let av = mcs_api_version(ctx.flavour);
+    let av = mcs_api_version(ctx.id.flavour);
     let t = ctx
         .target(cluster, &av, kind, name, None)
         .await

@@ -11,31 +11,44 @@
 //! - `background` — `startProbe` / `stopProbe`: probes during later steps, error budgets.
 //! - `cleanup` — deletes what the run created and waits for namespaces to disappear.
 //! - `events` — the sink the engine emits [`crate::event::Event`]s into.
+//! - the running scenario's state, each a small leaf type composed by `context`:
+//!   `identity` (name, namespace, run id, flavour), `ledger` (what cleanup deletes),
+//!   `milestones` (the recorder), `pool` (probe pods), `clusters` (handles, discovery),
+//!   `sampler` (background probe tasks), `config` (run-wide options).
 //!
 //! The engine never parses YAML scenarios (that is `scenario`) and never formats output
 //! (that is `report`).
 
 mod background;
 mod cleanup;
+mod clusters;
+mod config;
 mod context;
 mod diagnose;
 mod error;
 mod events;
+mod identity;
+mod ledger;
 mod mcs;
+mod milestones;
 mod objects;
 pub mod op;
+mod pool;
 mod probes;
 mod run;
+mod sampler;
 mod scenario;
 mod steps;
+mod sync;
 mod wait;
 
 #[cfg(test)]
 mod tests;
 
+pub use config::RunConfig;
 pub use error::{EngineError, Result};
 pub use events::EventSink;
-pub use run::{ClusterHandle, Planned, RunConfig, RunIntro, RunSummary, run};
+pub use run::{ClusterHandle, Planned, RunIntro, RunSummary, run};
 
 /// Label put on every object the harness creates; its value is the run id.
 pub const RUN_LABEL: &str = crate::probe::RUN_LABEL;

@@ -2,30 +2,17 @@
 //! per cluster and kind), server-side apply with the run label, deletes that wait until
 //! the object is gone. Everything the harness creates is recorded for cleanup.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use backon::Retryable;
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
-};
-use kube::discovery::{ApiCapabilities, Scope};
-use kube::{Client, ResourceExt};
+use kube::ResourceExt;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
 use super::FIELD_MANAGER;
-use super::context::{Created, Ctx, lock};
+use super::context::Ctx;
+use super::ledger::Created;
 use crate::event::Failure;
-
-/// (cluster, apiVersion, kind).
-type KindKey = (String, String, String);
-
-/// API resource and scope of a kind, cached.
-#[derive(Default)]
-pub(super) struct Resolver {
-    cache: Mutex<HashMap<KindKey, (ApiResource, bool)>>,
-}
 
 /// Backoff for transient API errors (the harness-wide pace).
 pub(super) use crate::retry::backoff;
@@ -33,51 +20,7 @@ pub(super) use crate::retry::backoff;
 /// Whether an API error is worth retrying (the harness-wide rule).
 pub(super) use crate::retry::transient;
 
-/// The HTTP status of an API error, if it is one.
-pub(super) fn status_code(e: &kube::Error) -> Option<u16> {
-    match e {
-        kube::Error::Api(s) => Some(s.code),
-        _ => None,
-    }
-}
-
-impl Resolver {
-    /// The resource of `apiVersion`/`kind` in `cluster`, and whether it is namespaced.
-    pub async fn resolve(
-        &self,
-        client: &Client,
-        cluster: &str,
-        api_version: &str,
-        kind: &str,
-    ) -> Result<(ApiResource, bool), Failure> {
-        let key = (
-            cluster.to_string(),
-            api_version.to_string(),
-            kind.to_string(),
-        );
-        if let Some(hit) = lock(&self.cache).get(&key) {
-            return Ok(hit.clone());
-        }
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        let found: Result<(ApiResource, ApiCapabilities), kube::Error> =
-            (|| kube::discovery::pinned_kind(client, &gvk))
-                .retry(backoff())
-                .when(transient)
-                .await;
-        let (ar, caps) = found.map_err(|e| {
-            Failure::msg(format!(
-                "cluster {cluster} does not serve {api_version} {kind}: {e}; install its CRD or fix apiVersion/kind"
-            ))
-        })?;
-        let value = (ar, caps.scope == Scope::Namespaced);
-        lock(&self.cache).insert(key, value.clone());
-        Ok(value)
-    }
-}
+pub(super) use super::error::{api_failure, status_code};
 
 /// Where one object lives, resolved.
 pub(super) struct Target {
@@ -102,12 +45,9 @@ impl Ctx {
         name: &str,
         namespace: Option<&str>,
     ) -> Result<Target, Failure> {
-        let client = self.client(cluster)?;
-        let (resource, namespaced) = self
-            .resolver
-            .resolve(&client, cluster, api_version, kind)
-            .await?;
-        let ns = namespaced.then(|| namespace.unwrap_or(&self.namespace).to_string());
+        let (client, resource, namespaced) =
+            self.clusters.resolve(cluster, api_version, kind).await?;
+        let ns = namespaced.then(|| namespace.unwrap_or(&self.id.namespace).to_string());
         let touched = if kind == "Namespace" && api_version == "v1" {
             Some(name)
         } else {
@@ -155,7 +95,7 @@ impl Ctx {
         if let Some(ns) = &t.namespace {
             obj["metadata"]["namespace"] = Value::from(ns.as_str());
         }
-        obj["metadata"]["labels"][super::RUN_LABEL] = Value::from(self.run_id.as_str());
+        obj["metadata"]["labels"][super::RUN_LABEL] = Value::from(self.id.run_id.as_str());
         let existed = (|| t.api.get_opt(&name))
             .retry(backoff())
             .when(transient)
@@ -171,9 +111,9 @@ impl Ctx {
             .map_err(|e| api_failure(&format!("apply {kind} {name} in {cluster}"), &e))?;
         if !existed {
             if kind == "Namespace" && api_version == "v1" {
-                self.own_namespace(cluster, &name);
+                self.ledger.own_namespace(cluster, &name);
             } else {
-                self.created(Created {
+                self.ledger.created(Created {
                     cluster: cluster.to_string(),
                     resource: t.resource.clone(),
                     namespace: t.namespace.clone(),
@@ -236,15 +176,5 @@ where
                 ));
             }
         }
-    }
-}
-
-/// A failed API call as a step failure, with the server's message.
-pub(super) fn api_failure(what: &str, e: &kube::Error) -> Failure {
-    match e {
-        kube::Error::Api(s) => {
-            Failure::msg(format!("{what}: {} ({} {})", s.message, s.code, s.reason))
-        }
-        other => Failure::msg(format!("{what}: {other}")),
     }
 }

@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::context::{Ctx, lock};
+use super::context::Ctx;
 use super::mcs::{first_difference, get_dyn, ready_pod_ips, ready_pods};
 use super::op::{DnsExpect, DnsOp, HttpOp};
 pub(super) use super::op::{host_of, service_of};
+use super::sync::lock;
 use super::wait::{Check, CheckError, Poll, WaitSpec, until};
 use crate::event::{Failure, Milestone};
 use crate::probe::{DnsResult, HttpResult};
@@ -42,7 +43,7 @@ pub(super) async fn expect_dns(
             format!("answer: {}", dns_text(&got)),
         );
         if expected == seen {
-            ctx.milestone(Milestone::DnsCorrect, Some(from));
+            ctx.milestones.reach(Milestone::DnsCorrect, Some(from));
         }
         Ok(Check::compare(
             first_difference(&expected, &seen),
@@ -50,7 +51,9 @@ pub(super) async fn expect_dns(
             seen,
         ))
     };
-    until(ctx, spec, Vec::new(), check).await.map(drop)
+    until(ctx.wait_env(), spec, Vec::new(), check)
+        .await
+        .map(drop)
 }
 
 fn dns_text(r: &DnsResult) -> String {
@@ -145,7 +148,9 @@ pub(super) async fn expect_http(
         };
         Ok(judge_http(ctx, a, &r, &backends, &state))
     };
-    until(ctx, spec, Vec::new(), check).await.map(drop)
+    until(ctx.wait_env(), spec, Vec::new(), check)
+        .await
+        .map(drop)
 }
 
 /// Ready backend pods of `service` in every cluster: pod IP → (cluster, pod name).
@@ -154,7 +159,7 @@ async fn backends(
     service: &str,
 ) -> Result<BTreeMap<String, (String, String)>, CheckError> {
     let mut out = BTreeMap::new();
-    for cluster in ctx.clusters.keys() {
+    for cluster in ctx.clusters.names() {
         for (pod, ip) in ready_pods(ctx, cluster, service).await? {
             out.insert(ip, (cluster.clone(), pod));
         }
@@ -190,7 +195,7 @@ fn judge_http(
         (Some(_), None) => false,
     };
     if r.status == Some(200) {
-        ctx.milestone(Milestone::FirstHttp200, Some(from));
+        ctx.milestones.reach(Milestone::FirstHttp200, Some(from));
     }
     let mut st = lock(state);
     if status_ok && cluster_ok {

@@ -23,9 +23,10 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
     let name = ctx.name().to_string();
     ctx.sink.emit(Event::ScenarioStarted {
         scenario: name.clone(),
-        namespace: ctx.namespace.clone(),
+        namespace: ctx.id.namespace.clone(),
         clusters: ctx
             .clusters
+            .handles()
             .iter()
             .map(|(n, h)| (n.clone(), h.location.clone()))
             .collect(),
@@ -39,8 +40,8 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
         ))),
     };
     let ops = ctx.scenario.bind(&BindVars {
-        namespace: ctx.namespace.clone(),
-        run_id: ctx.run_id.clone(),
+        namespace: ctx.id.namespace.clone(),
+        run_id: ctx.id.run_id.clone(),
     });
     for op in &ops {
         let skip = match (&outcome, ctx.cancel.is_cancelled()) {
@@ -219,28 +220,27 @@ async fn expect_failure(ctx: &Ctx, index: usize, inner: &Operation, want: &str) 
 
 /// Creates the run's namespace where the policy says, labelled with the run id.
 async fn namespaces(ctx: &Ctx) -> Result<(), Failure> {
-    ctx.check_namespace(&ctx.namespace)?;
-    let targets: Vec<String> = match &ctx.scenario.namespace {
+    ctx.check_namespace(&ctx.id.namespace)?;
+    let targets: Vec<String> = match &ctx.id.policy {
         NamespacePolicy::Fresh {
             create_in: Some(cs),
         } => cs.clone(),
         NamespacePolicy::Fresh { create_in: None } | NamespacePolicy::Fixed { .. } => {
-            ctx.clusters.keys().cloned().collect()
+            ctx.clusters.names().cloned().collect()
         }
     };
     for cluster in targets {
-        let api = Api::<Namespace>::all(ctx.client(&cluster)?);
-        let exists = (|| api.get_opt(&ctx.namespace))
+        let api = Api::<Namespace>::all(ctx.clusters.client(&cluster)?);
+        let exists = (|| api.get_opt(&ctx.id.namespace))
             .retry(crate::retry::backoff())
             .when(crate::retry::transient)
             .await
             .map_err(|e| Failure::msg(format!("get namespace in {cluster}: {e}")))?
             .is_some();
-        if exists && matches!(ctx.scenario.namespace, NamespacePolicy::Fixed { .. }) {
+        if exists && matches!(ctx.id.policy, NamespacePolicy::Fixed { .. }) {
             continue;
         }
-        let ns =
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.namespace}});
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.id.namespace}});
         ctx.apply_object(&cluster, ns).await?;
     }
     Ok(())

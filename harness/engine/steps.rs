@@ -48,19 +48,19 @@ pub(super) async fn run(
                 .map(drop)
         }
         Op::Export(s) => {
-            let obj = json!({"apiVersion": mcs_api_version(ctx.flavour), "kind": "ServiceExport",
+            let obj = json!({"apiVersion": mcs_api_version(ctx.id.flavour), "kind": "ServiceExport",
                 "metadata": {"name": s.service}});
             ctx.apply_object(&s.cluster, obj).await?;
-            ctx.export_applied(&s.cluster);
+            ctx.milestones.export_applied(&s.cluster);
             Ok(())
         }
         Op::Unexport(s) => {
-            let av = mcs_api_version(ctx.flavour);
+            let av = mcs_api_version(ctx.id.flavour);
             let t = ctx
                 .target(&s.cluster, &av, "ServiceExport", &s.service, None)
                 .await?;
             ctx.delete_object(&t, &s.cluster, timeout, false).await?;
-            ctx.unexported(&s.cluster);
+            ctx.milestones.unexported(&s.cluster);
             Ok(())
         }
         Op::Wait(w) => wait(ctx, index, w, timeout).await,
@@ -68,14 +68,14 @@ pub(super) async fn run(
         Op::ExpectDns(a) => expect_dns(ctx, index, a, timeout).await,
         Op::ExpectHttp(a) => expect_http(ctx, index, a, timeout).await,
         Op::Fault(f) => {
-            let (name, spec) = (ctx.fault_name(&f.name), ctx.fault_spec(&f.spec));
+            let (name, spec) = (ctx.id.fault_name(&f.name), ctx.id.fault_spec(&f.spec));
             let obj = json!({"apiVersion": FAULT_API_VERSION, "kind": "Fault",
                 "metadata": {"name": name}, "spec": spec});
             ctx.apply_object(&f.cluster, obj).await?;
             fault_active(ctx, index, &f.cluster, &name, timeout).await
         }
         Op::ClearFault(f) => {
-            let name = ctx.fault_name(&f.name);
+            let name = ctx.id.fault_name(&f.name);
             let t = ctx
                 .target(&f.cluster, FAULT_API_VERSION, "Fault", &name, None)
                 .await?;
@@ -107,7 +107,7 @@ async fn apply(ctx: &Ctx, m: &Objects) -> Result<(), Failure> {
         let export = obj["kind"] == "ServiceExport";
         ctx.apply_object(&m.cluster, obj.clone()).await?;
         if export {
-            ctx.export_applied(&m.cluster);
+            ctx.milestones.export_applied(&m.cluster);
         }
     }
     Ok(())
@@ -124,7 +124,7 @@ async fn delete(ctx: &Ctx, m: &Objects, timeout: Duration) -> Result<(), Failure
             .await?;
         ctx.delete_object(&t, cluster, timeout, false).await?;
         if obj["kind"] == "ServiceExport" {
-            ctx.unexported(cluster);
+            ctx.milestones.unexported(cluster);
         }
     }
     Ok(())
@@ -188,7 +188,7 @@ async fn wait(ctx: &Ctx, index: usize, w: &WaitOp, timeout: Duration) -> Result<
             seen: format!("seen: {seen}"),
         })
     };
-    until(ctx, spec, triggers, check).await.map(drop)
+    until(ctx.wait_env(), spec, triggers, check).await.map(drop)
 }
 
 /// Waits until the sim's fault controller reports the Fault in effect.
@@ -229,7 +229,7 @@ async fn fault_active(
             format!("active: {}", status["active"]),
         ))
     };
-    until(ctx, spec, vec![watch(t.api.clone(), cfg)], check)
+    until(ctx.wait_env(), spec, vec![watch(t.api.clone(), cfg)], check)
         .await
         .map(drop)
 }

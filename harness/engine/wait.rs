@@ -11,9 +11,11 @@ use futures::{FutureExt, StreamExt};
 use kube::api::{Api, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
 
-use super::context::Ctx;
-use super::objects::{backoff, transient};
+use tokio_util::sync::CancellationToken;
+
+use super::events::EventSink;
 use crate::event::{Event, Failure};
+use crate::retry::{backoff, transient};
 
 /// The result of evaluating a condition once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +56,7 @@ impl CheckError {
     pub fn api(what: &str, e: &kube::Error) -> CheckError {
         CheckError {
             transient: transient(e),
-            message: super::objects::api_failure(what, e).message,
+            message: super::error::api_failure(what, e).message,
         }
     }
 
@@ -110,6 +112,16 @@ impl Poll {
     }
 }
 
+/// Where a wait reports progress and what cancels it.
+pub(super) struct WaitEnv<'a> {
+    /// Progress events go here.
+    pub sink: &'a EventSink,
+    /// Scenario name in events.
+    pub scenario: &'a str,
+    /// Cancelled on SIGINT/SIGTERM.
+    pub cancel: &'a CancellationToken,
+}
+
 /// What a wait is for, for messages and progress events.
 pub(super) struct WaitSpec {
     /// Step index.
@@ -128,7 +140,7 @@ pub(super) struct WaitSpec {
 /// triggers and poll ticks; fails on timeout (with the last mismatch), on a permanent
 /// error, or on cancellation.
 pub(super) async fn until<F, Fut>(
-    ctx: &Ctx,
+    env: WaitEnv<'_>,
     mut spec: WaitSpec,
     triggers: Vec<Trigger>,
     mut check: F,
@@ -157,7 +169,7 @@ where
             // next trigger or tick, keeping the last real observation for the report.
             Err(e) => {
                 held = 0;
-                progress.report(ctx, spec.index, &e.message, started.elapsed());
+                progress.report(&env, spec.index, &e.message, started.elapsed());
                 let failing = Check {
                     ok: false,
                     summary: format!("API error (retried until the deadline): {}", e.message),
@@ -170,7 +182,7 @@ where
                 tokio::select! {
                     () = tokio::time::sleep(spec.poll.next()) => continue,
                     () = tokio::time::sleep_until(deadline) => return Err(timed_out(&spec, last)),
-                    () = ctx.cancel.cancelled() => return Err(Failure::msg("cancelled (SIGINT/SIGTERM)")),
+                    () = env.cancel.cancelled() => return Err(Failure::msg("cancelled (SIGINT/SIGTERM)")),
                 }
             }
         };
@@ -181,7 +193,7 @@ where
             }
         } else {
             held = 0;
-            progress.report(ctx, spec.index, &c.summary, started.elapsed());
+            progress.report(&env, spec.index, &c.summary, started.elapsed());
         }
         let ok = c.ok;
         last = Some(c);
@@ -191,7 +203,7 @@ where
             Some(()) = triggers.next(), if !ok => drain(&mut triggers),
             () = tick => {}
             () = tokio::time::sleep_until(deadline) => return Err(timed_out(&spec, last)),
-            () = ctx.cancel.cancelled() => return Err(Failure::msg("cancelled (SIGINT/SIGTERM)")),
+            () = env.cancel.cancelled() => return Err(Failure::msg("cancelled (SIGINT/SIGTERM)")),
         }
     }
 }
@@ -252,7 +264,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn report(&mut self, ctx: &Ctx, index: usize, summary: &str, elapsed: Duration) {
+    fn report(&mut self, env: &WaitEnv<'_>, index: usize, summary: &str, elapsed: Duration) {
         let due = match &self.last {
             None => true,
             Some((s, at)) => s != summary && at.elapsed() >= Duration::from_millis(250),
@@ -261,8 +273,8 @@ impl Progress {
             return;
         }
         self.last = Some((summary.to_string(), Instant::now()));
-        ctx.sink.emit(Event::WaitProgress {
-            scenario: ctx.name().to_string(),
+        env.sink.emit(Event::WaitProgress {
+            scenario: env.scenario.to_string(),
             index,
             message: summary.to_string(),
             elapsed,
