@@ -5,7 +5,8 @@
 //! - `op` — bound operations (what `Scenario::bind` produces and the engine executes).
 //! - `steps` — what each step kind does (apply, export, fault, ...).
 //! - `objects` — manifests, discovery, server-side apply with the run label, deletes.
-//! - `wait` — watch-driven waits with timeout, hold, backon retries and last mismatch.
+//! - `wait` — waits as data: a source of observations, a pure verdict, timeout, hold.
+//! - `observe` — watch-backed sources: reflector stores, snapshots on change or resync.
 //! - `mcs` — the MCS assertions (`expectImport`): import, derived Service, endpoint IP set.
 //! - `probes` — `expectDns` / `expectHttp` through probe pods.
 //! - `background` — `startProbe` / `stopProbe`: probes during later steps, error budgets.
@@ -32,6 +33,7 @@ mod ledger;
 mod mcs;
 mod milestones;
 mod objects;
+mod observe;
 pub mod op;
 mod pool;
 mod probes;

@@ -1,7 +1,8 @@
 //! `expectDns` and `expectHttp`: assertions evaluated from inside a probe pod of a cluster
 //! (the only way to see `clusterset.local` as a workload does). Wrong answers are
 //! re-probed until the step's timeout (propagation takes time); exec transport errors are
-//! retried by the probe itself.
+//! retried by the probe itself. Each probe is one observation of a [`Polled`] source;
+//! the verdicts are pure and `hold` is the wait's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -12,11 +13,12 @@ use super::mcs::{first_difference, get_dyn, ready_pod_ips, ready_pods};
 use super::op::{DnsExpect, DnsOp, HttpOp};
 pub(super) use super::op::{host_of, service_of};
 use super::sync::lock;
-use super::wait::{Check, CheckError, Poll, WaitSpec, until};
+use super::wait::{Check, CheckError, Observed, Poll, Polled, WaitSpec, until};
 use crate::event::{Failure, Milestone};
 use crate::probe::{DnsResult, HttpResult};
 
-/// Runs an `expectDns` step.
+/// Runs an `expectDns` step: probes (at a growing pace) until the answer is the expected
+/// one; `dnsCorrect` is the start time of the first correct probe (a probe time).
 pub(super) async fn expect_dns(
     ctx: &Ctx,
     index: usize,
@@ -30,28 +32,31 @@ pub(super) async fn expect_dns(
         what: format!("DNS answer for {name} from {from}"),
         timeout,
         hold: 1,
-        poll: Poll::PROBE,
     };
-    let check = || async {
+    let mut source = Polled::new(Poll::PROBE, || async {
         let want = expected_dns(ctx, from, name, &a.answer).await?;
         let got = probe
             .dns(name)
             .await
             .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
-        let (expected, seen) = (
+        Ok((
             format!("answer: {want}"),
             format!("answer: {}", dns_text(&got)),
-        );
-        if expected == seen {
-            ctx.milestones.reach(Milestone::DnsCorrect, Some(from));
-        }
+        ))
+    });
+    let verdict = |(expected, seen): &(String, String)| {
         Ok(Check::compare(
-            first_difference(&expected, &seen),
-            expected,
-            seen,
+            first_difference(expected, seen),
+            expected.clone(),
+            seen.clone(),
         ))
     };
-    until(ctx.wait_env(), spec, Vec::new(), check)
+    let seen = |o: &Observed<(String, String)>| {
+        if o.state.0 == o.state.1 {
+            ctx.milestones.reach(Milestone::DnsCorrect, Some(from));
+        }
+    };
+    until(ctx.wait_env(), spec, &mut source, verdict, seen)
         .await
         .map(drop)
 }
@@ -111,14 +116,16 @@ async fn expected_dns(
     })
 }
 
-/// What `expectHttp` has seen so far.
-#[derive(Default)]
-struct HttpState {
-    consecutive: u32,
+/// One `expectHttp` observation: the response, the ready backends (pod IP → (cluster,
+/// pod)) and the backend pods that gave a good answer so far.
+struct HttpSeen {
+    response: HttpResult,
+    backends: BTreeMap<String, (String, String)>,
     hits: BTreeSet<String>,
 }
 
-/// Runs an `expectHttp` step.
+/// Runs an `expectHttp` step: requests (every 100 ms) until `hold` consecutive answers
+/// are as expected; `firstHttp200` is the start time of the first 200 (a probe time).
 pub(super) async fn expect_http(
     ctx: &Ctx,
     index: usize,
@@ -132,13 +139,12 @@ pub(super) async fn expect_http(
         index,
         what: format!("HTTP {url} from {from}"),
         timeout,
-        hold: 1,
-        poll: Poll::Fixed(Duration::from_millis(100)),
+        hold: a.hold,
     };
-    let state = Mutex::new(HttpState::default());
+    let hits = Mutex::new(BTreeSet::new());
     let per_request = timeout.min(Duration::from_secs(5));
-    let check = || async {
-        let r = probe
+    let mut source = Polled::new(Poll::fixed(Duration::from_millis(100)), || async {
+        let response = probe
             .http(url, per_request)
             .await
             .map_err(|e| CheckError::fatal(format!("probe in {from}: {e}")))?;
@@ -146,11 +152,30 @@ pub(super) async fn expect_http(
             Some(s) => backends(ctx, s).await?,
             None => BTreeMap::new(),
         };
-        Ok(judge_http(ctx, a, &r, &backends, &state))
+        let mut hits = lock(&hits);
+        if let Some((_, pod)) = good_backend(a, &response, &backends) {
+            hits.insert(pod.clone());
+        }
+        Ok(HttpSeen {
+            response,
+            backends,
+            hits: hits.clone(),
+        })
+    });
+    let seen = |o: &Observed<HttpSeen>| {
+        if o.state.response.status == Some(200) {
+            ctx.milestones.reach(Milestone::FirstHttp200, Some(from));
+        }
     };
-    until(ctx.wait_env(), spec, Vec::new(), check)
-        .await
-        .map(drop)
+    until(
+        ctx.wait_env(),
+        spec,
+        &mut source,
+        |s| Ok(judge_http(a, s)),
+        seen,
+    )
+    .await
+    .map(drop)
 }
 
 /// Ready backend pods of `service` in every cluster: pod IP → (cluster, pod name).
@@ -167,46 +192,41 @@ async fn backends(
     Ok(out)
 }
 
-/// Folds one response into the state and compares with the expectation. Answers are
-/// attributed to clusters by the backend's pod IP (whereami on kind/GKE may not know its
-/// cluster name).
-fn judge_http(
-    ctx: &Ctx,
-    a: &HttpOp,
-    r: &HttpResult,
-    backends: &BTreeMap<String, (String, String)>,
-    state: &Mutex<HttpState>,
-) -> Check {
-    let from = a.from.as_str();
-    let allowed: Option<BTreeSet<&str>> = a
-        .served_by
+/// The clusters allowed to serve, when limited.
+fn allowed(a: &HttpOp) -> Option<BTreeSet<&str>> {
+    a.served_by
         .as_ref()
-        .map(|v| v.iter().map(String::as_str).collect());
-    let backend = r
-        .backend
+        .map(|v| v.iter().map(String::as_str).collect())
+}
+
+/// The backend (cluster, pod) of a response, attributed by the backend's pod IP (whereami
+/// on kind/GKE may not know its cluster name).
+fn backend<'a>(
+    r: &HttpResult,
+    backends: &'a BTreeMap<String, (String, String)>,
+) -> Option<&'a (String, String)> {
+    r.backend
         .as_ref()
         .and_then(|b| b.pod_ip.as_ref())
-        .and_then(|ip| backends.get(ip));
-    let served = backend.map(|(c, _)| c.as_str());
-    let status_ok = r.status == Some(a.status);
-    let cluster_ok = match (&allowed, served) {
-        (None, _) => true,
-        (Some(set), Some(c)) => set.contains(c),
-        (Some(_), None) => false,
-    };
-    if r.status == Some(200) {
-        ctx.milestones.reach(Milestone::FirstHttp200, Some(from));
-    }
-    let mut st = lock(state);
-    if status_ok && cluster_ok {
-        st.consecutive += 1;
-        if let Some((_, pod)) = backend {
-            st.hits.insert(pod.clone());
-        }
-    } else {
-        st.consecutive = 0;
-    }
-    let hold = a.hold;
+        .and_then(|ip| backends.get(ip))
+}
+
+/// The backend of a response that is as expected (status and serving cluster).
+fn good_backend<'a>(
+    a: &HttpOp,
+    r: &HttpResult,
+    backends: &'a BTreeMap<String, (String, String)>,
+) -> Option<&'a (String, String)> {
+    let b = backend(r, backends)?;
+    let cluster_ok = allowed(a).is_none_or(|set| set.contains(b.0.as_str()));
+    (r.status == Some(a.status) && cluster_ok).then_some(b)
+}
+
+/// The verdict over one response (and the backends hit so far).
+fn judge_http(a: &HttpOp, s: &HttpSeen) -> Check {
+    let r = &s.response;
+    let allowed = allowed(a);
+    let served = backend(r, &s.backends).map(|(c, _)| c.as_str());
     let mut expected = vec![format!("status: {}", a.status)];
     let mut seen = vec![match (r.status, &r.error) {
         (Some(s), _) => format!("status: {s}"),
@@ -223,22 +243,18 @@ fn judge_http(
         });
     }
     if a.every_backend {
-        let want: BTreeSet<&String> = backends
+        let want: BTreeSet<&String> = s
+            .backends
             .values()
-            .filter(|(c, _)| allowed.as_ref().is_none_or(|s| s.contains(c.as_str())))
+            .filter(|(c, _)| allowed.as_ref().is_none_or(|set| set.contains(c.as_str())))
             .map(|(_, p)| p)
             .collect();
-        let got: Vec<&String> = st.hits.iter().filter(|p| want.contains(p)).collect();
+        let got: Vec<&String> = s.hits.iter().filter(|p| want.contains(p)).collect();
         let want: Vec<&String> = want.into_iter().collect();
         let join = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
         expected.push(format!("backends hit: [{}]", join(&want)));
         seen.push(format!("backends hit: [{}]", join(&got)));
     }
-    expected.push(format!("consecutive successes: {hold}"));
-    seen.push(format!(
-        "consecutive successes: {}",
-        st.consecutive.min(hold)
-    ));
     let (expected, seen) = (expected.join("\n"), seen.join("\n"));
     Check::compare(first_difference(&expected, &seen), expected, seen)
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use backon::Retryable;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 
@@ -14,9 +14,10 @@ use super::background;
 use super::context::Ctx;
 use super::mcs::{expect_import, mcs_api_version};
 use super::objects::{api_failure, backoff, transient};
+use super::observe::{Watched, Watches, named};
 use super::op::{Objects, Op, PatchBody, PatchOp, WaitOp};
 use super::probes::{expect_dns, expect_http};
-use super::wait::{Check, CheckError, Poll, WaitSpec, until, watch};
+use super::wait::{Check, CheckError, WaitSpec, until};
 use crate::event::Failure;
 
 /// API version of sim Fault objects.
@@ -152,28 +153,22 @@ async fn patch(ctx: &Ctx, p: &PatchOp) -> Result<(), Failure> {
         .map_err(|e| api_failure(&format!("patch {} {name} in {cluster}", p.kind), &e))
 }
 
-/// The generic `wait`: an expression on one object, re-evaluated on its watch events.
+/// The generic `wait`: an expression on one object, judged on every snapshot of its watch.
 async fn wait(ctx: &Ctx, index: usize, w: &WaitOp, timeout: Duration) -> Result<(), Failure> {
     let (cluster, name, expr) = (w.cluster.as_str(), w.name.as_str(), &w.expr);
     let t = ctx
         .target(cluster, &w.api_version, &w.kind, name, None)
         .await?;
-    let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let triggers = vec![watch(t.api.clone(), cfg)];
+    let mut source = one_object(&t.api, &t.resource, name);
     let spec = WaitSpec {
         index,
         what: format!("{} {name} in {cluster} to satisfy `{expr}`", w.kind),
         timeout,
         hold: w.hold,
-        poll: Poll::WATCHED,
     };
-    let check = || async {
-        let obj = t
-            .api
-            .get_opt(name)
-            .await
-            .map_err(|e| CheckError::api(&format!("get {} {name}", w.kind), &e))?;
+    let verdict = |obj: &Option<DynamicObject>| {
         let value = obj
+            .as_ref()
             .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
             .unwrap_or(Value::Null);
         let seen = match (value.is_null(), expr.observe(&value)) {
@@ -188,7 +183,22 @@ async fn wait(ctx: &Ctx, index: usize, w: &WaitOp, timeout: Duration) -> Result<
             seen: format!("seen: {seen}"),
         })
     };
-    until(ctx.wait_env(), spec, triggers, check).await.map(drop)
+    until(ctx.wait_env(), spec, &mut source, verdict, |_| {})
+        .await
+        .map(drop)
+}
+
+/// A source of snapshots of the one object `name` of `api` (None: absent).
+fn one_object(
+    api: &Api<DynamicObject>,
+    resource: &ApiResource,
+    name: &str,
+) -> Watched<Option<DynamicObject>> {
+    let mut w = Watches::new();
+    let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let i = w.add((api.clone(), resource.clone()), cfg);
+    let name = name.to_string();
+    w.source(move |stores| Ok(named(&stores[i], &name)))
 }
 
 /// Waits until the sim's fault controller reports the Fault in effect.
@@ -202,21 +212,17 @@ async fn fault_active(
     let t = ctx
         .target(cluster, FAULT_API_VERSION, "Fault", name, None)
         .await?;
-    let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let spec = WaitSpec {
         index,
         what: format!("Fault {name} in {cluster} to be active"),
         timeout,
         hold: 1,
-        poll: Poll::WATCHED,
     };
-    let check = || async {
-        let obj = t
-            .api
-            .get_opt(name)
-            .await
-            .map_err(|e| CheckError::api(&format!("get Fault {name}"), &e))?;
-        let status = obj.map(|o| o.data["status"].clone()).unwrap_or(Value::Null);
+    let verdict = |obj: &Option<DynamicObject>| {
+        let status = obj
+            .as_ref()
+            .map(|o| o.data["status"].clone())
+            .unwrap_or(Value::Null);
         if status["active"] == false && status["message"].is_string() {
             return Err(CheckError::fatal(format!(
                 "Fault {name} rejected: {}",
@@ -229,7 +235,13 @@ async fn fault_active(
             format!("active: {}", status["active"]),
         ))
     };
-    until(ctx.wait_env(), spec, vec![watch(t.api.clone(), cfg)], check)
-        .await
-        .map(drop)
+    until(
+        ctx.wait_env(),
+        spec,
+        &mut one_object(&t.api, &t.resource, name),
+        verdict,
+        |_| {},
+    )
+    .await
+    .map(drop)
 }
