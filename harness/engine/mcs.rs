@@ -155,14 +155,15 @@ pub(super) async fn expect_import(
     let m = &ctx.milestones;
     let seen = |o: &Observed<ImportState>| {
         match (a.present, o.state.import) {
-            (true, true) => m.reach(Milestone::ImportSeen, Some(cluster)),
+            (true, true) => m.reach_at(Milestone::ImportSeen, Some(cluster), o.at),
             (false, false) if m.after_unexport() => {
-                m.reach(Milestone::ImportRemoved, Some(cluster))
+                m.reach_at(Milestone::ImportRemoved, Some(cluster), o.at)
             }
             _ => {}
         }
-        if o.state.want.is_some() && o.state.want == o.state.published {
-            m.reach(Milestone::EndpointsCorrect, Some(cluster));
+        // Endpoints of an import: an empty set before the import exists is not "correct".
+        if o.state.import && o.state.want.is_some() && o.state.want == o.state.published {
+            m.reach_at(Milestone::EndpointsCorrect, Some(cluster), o.at);
         }
     };
     until(

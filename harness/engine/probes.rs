@@ -53,7 +53,8 @@ pub(super) async fn expect_dns(
     };
     let seen = |o: &Observed<(String, String)>| {
         if o.state.0 == o.state.1 {
-            ctx.milestones.reach(Milestone::DnsCorrect, Some(from));
+            ctx.milestones
+                .reach_at(Milestone::DnsCorrect, Some(from), o.at);
         }
     };
     until(ctx.wait_env(), spec, &mut source, verdict, seen)
@@ -164,7 +165,8 @@ pub(super) async fn expect_http(
     });
     let seen = |o: &Observed<HttpSeen>| {
         if o.state.response.status == Some(200) {
-            ctx.milestones.reach(Milestone::FirstHttp200, Some(from));
+            ctx.milestones
+                .reach_at(Milestone::FirstHttp200, Some(from), o.at);
         }
     };
     until(
