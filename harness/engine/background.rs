@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use super::context::Ctx;
+use super::error::StepError;
 use super::op::{StartProbeOp, StopProbeOp};
 use super::sampler::{Lane, Running};
-use crate::event::{Event, Failure, ProbeReport, ProbeSample};
+use crate::event::{Event, ProbeReport, ProbeSample};
 
 /// Starts the probe's sampling tasks (one per probing cluster).
-pub(super) async fn start(ctx: &Ctx, a: &StartProbeOp) -> Result<Running, Failure> {
+pub(super) async fn start(ctx: &Ctx, a: &StartProbeOp) -> Result<Running, StepError> {
     let mut lanes = Vec::new();
     for from in &a.from {
         lanes.push(Lane {
@@ -37,7 +38,7 @@ pub(super) async fn stop(
     index: usize,
     running: Running,
     a: &StopProbeOp,
-) -> Result<(), Failure> {
+) -> Result<(), StepError> {
     let (started_at, duration, samples) = running.finish().await;
     for s in samples.iter().filter(|s| !s.ok) {
         tracing::debug!(probe = %a.name, ?s, "failed background sample");
@@ -51,11 +52,10 @@ pub(super) async fn stop(
     });
     match violations.is_empty() {
         true => Ok(()),
-        false => Err(Failure::msg(format!(
-            "probe {} broke its budget: {}",
-            a.name,
-            violations.join("; ")
-        ))),
+        false => Err(StepError::Budget {
+            name: a.name.clone(),
+            violations,
+        }),
     }
 }
 

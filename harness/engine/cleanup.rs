@@ -72,7 +72,7 @@ pub(super) async fn cleanup(ctx: &Ctx) -> Cleaned {
 }
 
 async fn delete_one(ctx: &Ctx, c: &Created) -> Result<bool, String> {
-    let client = ctx.clusters.client(&c.cluster).map_err(|f| f.message)?;
+    let client = ctx.clusters.client(&c.cluster).map_err(|e| e.to_string())?;
     let api: Api<DynamicObject> = match &c.namespace {
         Some(ns) => Api::namespaced_with(client, ns, &c.resource),
         None => Api::all_with(client, &c.resource),
@@ -95,7 +95,7 @@ async fn delete_one(ctx: &Ctx, c: &Created) -> Result<bool, String> {
 
 async fn delete_namespace(ctx: &Ctx, cluster: &str, ns: &str) -> Result<(), String> {
     let what = format!("Namespace {ns} in {cluster}");
-    let client = ctx.clusters.client(cluster).map_err(|f| f.message)?;
+    let client = ctx.clusters.client(cluster).map_err(|e| e.to_string())?;
     let api = Api::<Namespace>::all(client);
     let dp = DeleteParams::background();
     let res = (|| api.delete(ns, &dp))

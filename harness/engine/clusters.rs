@@ -9,8 +9,8 @@ use kube::Client;
 use kube::api::{ApiResource, GroupVersionKind};
 use kube::discovery::{ApiCapabilities, Scope};
 
+use super::error::StepError;
 use super::sync::lock;
-use crate::event::Failure;
 use crate::fleet::ClusterHandle;
 use crate::retry::{backoff, transient};
 
@@ -52,11 +52,11 @@ impl Clusters {
 
     /// The client of a logical cluster (validation guarantees it is declared; binding
     /// guarantees it is bound).
-    pub fn client(&self, cluster: &str) -> Result<Client, Failure> {
+    pub fn client(&self, cluster: &str) -> Result<Client, StepError> {
         self.handles
             .get(cluster)
             .map(|h| h.client.clone())
-            .ok_or_else(|| Failure::msg(format!("cluster {cluster:?} is not bound")))
+            .ok_or_else(|| StepError::Unbound(cluster.to_string()))
     }
 
     /// The resource of `apiVersion`/`kind` in `cluster`, and whether it is namespaced.
@@ -65,7 +65,7 @@ impl Clusters {
         cluster: &str,
         api_version: &str,
         kind: &str,
-    ) -> Result<(Client, ApiResource, bool), Failure> {
+    ) -> Result<(Client, ApiResource, bool), StepError> {
         let client = self.client(cluster)?;
         let key = (
             cluster.to_string(),
@@ -85,10 +85,11 @@ impl Clusters {
                 .retry(backoff())
                 .when(transient)
                 .await;
-        let (ar, caps) = found.map_err(|e| {
-            Failure::msg(format!(
-                "cluster {cluster} does not serve {api_version} {kind}: {e}; install its CRD or fix apiVersion/kind"
-            ))
+        let (ar, caps) = found.map_err(|source| StepError::NotServed {
+            cluster: cluster.to_string(),
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            source: Box::new(source),
         })?;
         let namespaced = caps.scope == Scope::Namespaced;
         lock(&self.cache).insert(key, (ar.clone(), namespaced));

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::clusters::Clusters;
 use super::config::RunConfig;
+use super::error::StepError;
 use super::events::EventSink;
 use super::identity::RunIdentity;
 use super::ledger::Ledger;
@@ -17,7 +18,6 @@ use super::milestones::Milestones;
 use super::pool::{PodSpec, ProbePool};
 use super::sampler::Running;
 use super::wait::WaitEnv;
-use crate::event::Failure;
 use crate::fleet::ClusterHandle;
 use crate::probe::ProbePod;
 use crate::scenario::Scenario;
@@ -101,7 +101,7 @@ impl Ctx {
     }
 
     /// The probe pod of `cluster`, created on first use in the run's namespace.
-    pub async fn probe(&self, cluster: &str) -> Result<ProbePod, Failure> {
+    pub async fn probe(&self, cluster: &str) -> Result<ProbePod, StepError> {
         self.probes
             .get(cluster, self.clusters.client(cluster)?)
             .await

@@ -15,10 +15,11 @@ use mcs_importer::naming::{GKE_DERIVED_PREFIX, UPSTREAM_DERIVED_PREFIX, derived_
 use mcs_importer::slices::LABEL_SERVICE_NAME;
 
 use super::context::Ctx;
+use super::error::StepError;
 use super::observe::{Watches, named};
 use super::op::ImportOp;
 use super::wait::{Check, CheckError, Observed, WaitSpec, until};
-use crate::event::{Failure, Milestone};
+use crate::event::Milestone;
 
 /// Ready pod IPs behind Service `service` in `cluster` (empty when the Service is absent).
 pub(super) async fn ready_pod_ips(
@@ -41,7 +42,7 @@ pub(super) async fn ready_pods(
     let client = ctx
         .clusters
         .client(cluster)
-        .map_err(|f| CheckError::fatal(f.message))?;
+        .map_err(|e| CheckError::fatal(e.to_string()))?;
     let svc = Api::<Service>::namespaced(client.clone(), &ctx.id.namespace)
         .get_opt(service)
         .await
@@ -119,7 +120,7 @@ pub(super) async fn expect_import(
     index: usize,
     a: &ImportOp,
     timeout: std::time::Duration,
-) -> Result<(), Failure> {
+) -> Result<(), StepError> {
     let cluster = a.cluster.as_str();
     let spec = WaitSpec {
         index,
@@ -183,7 +184,7 @@ async fn api(
     cluster: &str,
     api_version: &str,
     kind: &str,
-) -> Result<(Api<DynamicObject>, ApiResource), Failure> {
+) -> Result<(Api<DynamicObject>, ApiResource), StepError> {
     let t = ctx.target(cluster, api_version, kind, "", None).await?;
     Ok((t.api, t.resource))
 }
@@ -334,7 +335,7 @@ pub(super) async fn get_dyn(
     let t = ctx
         .target(cluster, &av, kind, name, None)
         .await
-        .map_err(|f| CheckError::fatal(f.message))?;
+        .map_err(|e| CheckError::fatal(e.to_string()))?;
     t.api
         .get_opt(name)
         .await

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::FIELD_MANAGER;
 use super::context::Ctx;
+use super::error::StepError;
 use super::ledger::Created;
-use crate::event::Failure;
 
 /// Backoff for transient API errors (the harness-wide pace).
 pub(super) use crate::retry::backoff;
@@ -20,7 +20,7 @@ pub(super) use crate::retry::backoff;
 /// Whether an API error is worth retrying (the harness-wide rule).
 pub(super) use crate::retry::transient;
 
-pub(super) use super::error::{api_failure, status_code};
+pub(super) use super::error::status_code;
 
 /// Where one object lives, resolved.
 pub(super) struct Target {
@@ -44,7 +44,7 @@ impl Ctx {
         kind: &str,
         name: &str,
         namespace: Option<&str>,
-    ) -> Result<Target, Failure> {
+    ) -> Result<Target, StepError> {
         let (client, resource, namespaced) =
             self.clusters.resolve(cluster, api_version, kind).await?;
         let ns = namespaced.then(|| namespace.unwrap_or(&self.id.namespace).to_string());
@@ -69,19 +69,17 @@ impl Ctx {
     }
 
     /// Fails for kube-system, gke-mcs and default unless `--allow-namespace` names them.
-    pub fn check_namespace(&self, ns: &str) -> Result<(), Failure> {
+    pub fn check_namespace(&self, ns: &str) -> Result<(), StepError> {
         let protected = super::PROTECTED_NAMESPACES.contains(&ns);
         if protected && !self.cfg.allow_namespaces.iter().any(|a| a == ns) {
-            return Err(Failure::msg(format!(
-                "refusing to touch namespace {ns:?}: pass --allow-namespace {ns} if you mean it"
-            )));
+            return Err(StepError::Protected(ns.to_string()));
         }
         Ok(())
     }
 
     /// Server-side applies `obj` in `cluster` with the run label; records it for cleanup
     /// when it did not exist before. Returns the object as stored.
-    pub async fn apply_object(&self, cluster: &str, mut obj: Value) -> Result<Value, Failure> {
+    pub async fn apply_object(&self, cluster: &str, mut obj: Value) -> Result<Value, StepError> {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
         let kind = obj["kind"].as_str().unwrap_or_default().to_string();
         let name = obj["metadata"]["name"]
@@ -100,7 +98,7 @@ impl Ctx {
             .retry(backoff())
             .when(transient)
             .await
-            .map_err(|e| api_failure(&format!("get {kind} {name} in {cluster}"), &e))?
+            .map_err(|e| StepError::api(format!("get {kind} {name} in {cluster}"), e))?
             .is_some();
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let body = Patch::Apply(&obj);
@@ -108,7 +106,7 @@ impl Ctx {
             .retry(backoff())
             .when(transient)
             .await
-            .map_err(|e| api_failure(&format!("apply {kind} {name} in {cluster}"), &e))?;
+            .map_err(|e| StepError::api(format!("apply {kind} {name} in {cluster}"), e))?;
         if !existed {
             if kind == "Namespace" && api_version == "v1" {
                 self.ledger.own_namespace(cluster, &name);
@@ -121,7 +119,7 @@ impl Ctx {
                 });
             }
         }
-        serde_json::to_value(stored).map_err(|e| Failure::msg(e.to_string()))
+        Ok(serde_json::to_value(stored)?)
     }
 
     /// Deletes an object and waits until it is gone (finalizers included), bounded by
@@ -132,7 +130,7 @@ impl Ctx {
         cluster: &str,
         timeout: Duration,
         missing_ok: bool,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), StepError> {
         let what = format!("{} {} in {cluster}", t.resource.kind, t.name);
         let dp = DeleteParams::background();
         let res = (|| t.api.delete(&t.name, &dp))
@@ -142,11 +140,11 @@ impl Ctx {
         match res {
             Ok(_) => {}
             Err(e) if status_code(&e) == Some(404) && missing_ok => return Ok(()),
-            Err(e) => return Err(api_failure(&format!("delete {what}"), &e)),
+            Err(e) => return Err(StepError::api(format!("delete {what}"), e)),
         }
         wait_gone(&t.api, &t.name, timeout)
             .await
-            .map_err(|e| Failure::msg(format!("{what}: {e}")))
+            .map_err(|message| StepError::NotGone { what, message })
     }
 }
 

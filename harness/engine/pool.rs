@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kube::Client;
 
-use crate::event::Failure;
+use super::error::StepError;
 use crate::probe::ProbePod;
 
 /// How the pool's pods are made.
@@ -39,7 +39,7 @@ impl ProbePool {
     }
 
     /// The probe pod of `cluster`, created (through `client`) on first use.
-    pub async fn get(&self, cluster: &str, client: Client) -> Result<ProbePod, Failure> {
+    pub async fn get(&self, cluster: &str, client: Client) -> Result<ProbePod, StepError> {
         let mut pods = self.pods.lock().await;
         if let Some(p) = pods.get(cluster) {
             return Ok(p.clone());
@@ -55,7 +55,10 @@ impl ProbePool {
             s.ready_timeout,
         )
         .await
-        .map_err(|e| Failure::msg(format!("probe pod in {cluster}: {e}")))?;
+        .map_err(|source| StepError::ProbePod {
+            cluster: cluster.to_string(),
+            source: Box::new(source),
+        })?;
         pods.insert(cluster.to_string(), pod.clone());
         Ok(pod)
     }

@@ -9,12 +9,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::context::Ctx;
+use super::error::StepError;
 use super::mcs::{first_difference, get_dyn, ready_pod_ips, ready_pods};
 use super::op::{DnsExpect, DnsOp, HttpOp};
 pub(super) use super::op::{host_of, service_of};
 use super::sync::lock;
 use super::wait::{Check, CheckError, Observed, Poll, Polled, WaitSpec, until};
-use crate::event::{Failure, Milestone};
+use crate::event::Milestone;
 use crate::probe::{DnsResult, HttpResult};
 
 /// Runs an `expectDns` step: probes (at a growing pace) until the answer is the expected
@@ -24,7 +25,7 @@ pub(super) async fn expect_dns(
     index: usize,
     a: &DnsOp,
     timeout: Duration,
-) -> Result<(), Failure> {
+) -> Result<(), StepError> {
     let (from, name) = (a.from.as_str(), a.name.as_str());
     let probe = ctx.probe(from).await?;
     let spec = WaitSpec {
@@ -132,7 +133,7 @@ pub(super) async fn expect_http(
     index: usize,
     a: &HttpOp,
     timeout: Duration,
-) -> Result<(), Failure> {
+) -> Result<(), StepError> {
     let (from, url) = (a.from.as_str(), a.url.as_str());
     let service = service_of(host_of(url)).map(|(s, _)| s);
     let probe = ctx.probe(from).await?;

@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::RunConfig;
 use super::context::{Bound, Ctx};
+use super::error::StepError;
 use super::events::EventSink;
 use super::scenario::run_scenario;
-use crate::event::{Event, Failure, Outcome, ScenarioInfo};
+use crate::event::{Event, Outcome, ScenarioInfo};
 use crate::fleet::Provider;
 use crate::scenario::{NamespacePolicy, Scenario};
 
@@ -227,10 +228,7 @@ impl One<'_> {
         let binding = match provider.bind(&p.scenario).await {
             Ok(b) => b,
             Err(e) => {
-                let f = Failure::msg(format!(
-                    "binding its clusters: {}",
-                    crate::output::error_chain(&e)
-                ));
+                let f = StepError::Binding(crate::output::error_chain(&e)).into_failure();
                 return self.finish(Outcome::Failed(f));
             }
         };

@@ -12,9 +12,10 @@ use serde_json::json;
 use super::cleanup::cleanup;
 use super::context::Ctx;
 use super::diagnose::diagnose;
+use super::error::StepError;
 use super::op::{Op, Operation};
 use super::steps;
-use crate::event::{Event, Failure, Outcome, StepInfo};
+use crate::event::{Event, Outcome, StepInfo};
 use crate::scenario::{BindVars, NamespacePolicy};
 
 /// Runs `ctx`'s scenario and returns its outcome; emits every event on the way.
@@ -34,10 +35,7 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
     });
     let mut outcome = match namespaces(ctx).await {
         Ok(()) => Outcome::Passed,
-        Err(f) => Outcome::Failed(Failure::msg(format!(
-            "setting up namespaces: {}",
-            f.message
-        ))),
+        Err(e) => Outcome::Failed(StepError::Namespaces(Box::new(e)).into_failure()),
     };
     let ops = ctx.scenario.bind(&BindVars {
         namespace: ctx.id.namespace.clone(),
@@ -74,7 +72,7 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
         running.abort();
     }
     if ctx.cancel.is_cancelled() && outcome == Outcome::Passed {
-        outcome = Outcome::Failed(Failure::msg("cancelled (SIGINT/SIGTERM)"));
+        outcome = Outcome::Failed(StepError::Cancelled.into_failure());
     }
     let (deleted, problems, kept, took) = if ctx.cfg.keep {
         (0, Vec::new(), true, Duration::ZERO)
@@ -83,7 +81,7 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
         (c.deleted, c.problems, false, c.duration)
     };
     if !problems.is_empty() && outcome == Outcome::Passed {
-        outcome = Outcome::Failed(Failure::msg(format!("cleanup: {}", problems.join("; "))));
+        outcome = Outcome::Failed(StepError::Cleanup(problems.clone()).into_failure());
     }
     ctx.sink.emit(Event::CleanupFinished {
         scenario: name.clone(),
@@ -125,7 +123,8 @@ async fn run_step(ctx: &Ctx, op: &Operation) -> Outcome {
     }
     match bounded(ctx, op).await {
         Ok(()) => Outcome::Passed,
-        Err(mut f) => {
+        Err(e) => {
+            let mut f = e.into_failure();
             if let Some(d) = diagnosis_for(ctx, op.index, op).await {
                 f.diagnosis = Some(d);
             }
@@ -135,10 +134,10 @@ async fn run_step(ctx: &Ctx, op: &Operation) -> Outcome {
 }
 
 /// Runs `op` within its deadline (the step's wait has its own; this bounds the rest).
-async fn bounded(ctx: &Ctx, op: &Operation) -> Result<(), Failure> {
+async fn bounded(ctx: &Ctx, op: &Operation) -> Result<(), StepError> {
     let o = match &op.op {
         Ok(o) => o,
-        Err(e) => return Err(Failure::msg(e.to_string())),
+        Err(e) => return Err(e.clone().into()),
     };
     let limit = op.timeout;
     // Waits report their own timeout with the last mismatch; this outer bound (slightly
@@ -150,10 +149,7 @@ async fn bounded(ctx: &Ctx, op: &Operation) -> Result<(), Failure> {
     .await
     {
         Ok(r) => r,
-        Err(_) => Err(Failure::msg(format!(
-            "step did not finish within {}",
-            crate::duration::human(limit)
-        ))),
+        Err(_) => Err(StepError::StepTimeout(limit)),
     }
 }
 
@@ -182,44 +178,37 @@ async fn diagnosis_for(ctx: &Ctx, index: usize, op: &Operation) -> Option<String
 
 /// `expectFailure`: the inner step must fail and the doctor must name `want`.
 async fn expect_failure(ctx: &Ctx, index: usize, inner: &Operation, want: &str) -> Outcome {
+    let failed = |e: StepError| Outcome::Failed(e.into_failure());
     let failure = match bounded(ctx, inner).await {
         Ok(()) => {
-            return Outcome::Failed(Failure::msg(format!(
-                "expected `{}` to fail (with diagnosis {want}), but it passed",
-                inner.shown
-            )));
+            return failed(StepError::DidNotFail {
+                step: inner.shown.clone(),
+                want: want.to_string(),
+            });
         }
-        Err(f) => f,
+        Err(e) => e,
     };
     if ctx.cancel.is_cancelled() {
-        return Outcome::Failed(failure);
+        return failed(failure);
     }
     let Some(service) = inner.service.as_deref() else {
-        return Outcome::Failed(Failure::msg(format!(
-            "`{}` failed as expected, but names no Service to diagnose",
-            inner.shown
-        )));
+        return failed(StepError::NoService(inner.shown.clone()));
     };
     let got = diagnosis_for(ctx, index, inner).await;
     match got.as_deref() {
         Some(id) if id == want => Outcome::Passed,
-        other => {
-            let mut f = Failure::msg(format!(
-                "`{}` failed as expected ({}), but the doctor's diagnosis for {service} is {} instead of {want}",
-                inner.shown,
-                failure.message,
-                other.unwrap_or("unavailable")
-            ));
-            f.expected = Some(format!("diagnosis: {want}"));
-            f.seen = Some(format!("diagnosis: {}", other.unwrap_or("unavailable")));
-            f.diagnosis = got.clone();
-            Outcome::Failed(f)
-        }
+        _ => failed(StepError::WrongDiagnosis {
+            step: inner.shown.clone(),
+            failure: failure.to_string(),
+            service: service.to_string(),
+            want: want.to_string(),
+            got,
+        }),
     }
 }
 
 /// Creates the run's namespace where the policy says, labelled with the run id.
-async fn namespaces(ctx: &Ctx) -> Result<(), Failure> {
+async fn namespaces(ctx: &Ctx) -> Result<(), StepError> {
     ctx.check_namespace(&ctx.id.namespace)?;
     let targets: Vec<String> = match &ctx.id.policy {
         NamespacePolicy::Fresh {
@@ -235,7 +224,7 @@ async fn namespaces(ctx: &Ctx) -> Result<(), Failure> {
             .retry(crate::retry::backoff())
             .when(crate::retry::transient)
             .await
-            .map_err(|e| Failure::msg(format!("get namespace in {cluster}: {e}")))?
+            .map_err(|e| StepError::api(format!("get namespace in {cluster}"), e))?
             .is_some();
         if exists && matches!(ctx.id.policy, NamespacePolicy::Fixed { .. }) {
             continue;

@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 use super::FIELD_MANAGER;
 use super::background;
 use super::context::Ctx;
+use super::error::StepError;
 use super::mcs::{expect_import, mcs_api_version};
-use super::objects::{api_failure, backoff, transient};
+use super::objects::{backoff, transient};
 use super::observe::{Watched, Watches, named};
 use super::op::{Objects, Op, PatchBody, PatchOp, WaitOp};
 use super::probes::{expect_dns, expect_http};
 use super::wait::{Check, CheckError, WaitSpec, until};
-use crate::event::Failure;
 
 /// API version of sim Fault objects.
 const FAULT_API_VERSION: &str = "sim.mcs-harness.dev/v1alpha1";
@@ -30,7 +30,7 @@ pub(super) async fn run(
     index: usize,
     op: &Op,
     timeout: Duration,
-) -> Result<(), Failure> {
+) -> Result<(), StepError> {
     match op {
         Op::Apply(m) => apply(ctx, m).await,
         Op::Delete(m) => delete(ctx, m, timeout).await,
@@ -45,7 +45,7 @@ pub(super) async fn run(
                 .retry(backoff())
                 .when(transient)
                 .await
-                .map_err(|e| api_failure(&format!("scale Deployment {}", s.deployment), &e))
+                .map_err(|e| StepError::api(format!("scale Deployment {}", s.deployment), e))
                 .map(drop)
         }
         Op::Export(s) => {
@@ -84,11 +84,9 @@ pub(super) async fn run(
         }
         Op::Sleep(d) => tokio::select! {
             () = tokio::time::sleep(*d) => Ok(()),
-            () = ctx.cancel.cancelled() => Err(Failure::msg("cancelled (SIGINT/SIGTERM)")),
+            () = ctx.cancel.cancelled() => Err(StepError::Cancelled),
         },
-        Op::ExpectFailure { .. } => Err(Failure::msg(
-            "expectFailure cannot be nested in expectFailure",
-        )),
+        Op::ExpectFailure { .. } => Err(StepError::NestedExpectFailure),
         Op::StartProbe(p) => {
             let running = background::start(ctx, p).await?;
             ctx.background.lock().await.insert(p.name.clone(), running);
@@ -96,14 +94,13 @@ pub(super) async fn run(
         }
         Op::StopProbe(p) => {
             let running = ctx.background.lock().await.remove(&p.name);
-            let running =
-                running.ok_or_else(|| Failure::msg(format!("no running probe {:?}", p.name)))?;
+            let running = running.ok_or_else(|| StepError::NoProbe(p.name.clone()))?;
             background::stop(ctx, index, running, p).await
         }
     }
 }
 
-async fn apply(ctx: &Ctx, m: &Objects) -> Result<(), Failure> {
+async fn apply(ctx: &Ctx, m: &Objects) -> Result<(), StepError> {
     for obj in &m.objects {
         let export = obj["kind"] == "ServiceExport";
         ctx.apply_object(&m.cluster, obj.clone()).await?;
@@ -114,7 +111,7 @@ async fn apply(ctx: &Ctx, m: &Objects) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn delete(ctx: &Ctx, m: &Objects, timeout: Duration) -> Result<(), Failure> {
+async fn delete(ctx: &Ctx, m: &Objects, timeout: Duration) -> Result<(), StepError> {
     let cluster = m.cluster.as_str();
     for obj in m.objects.iter().rev() {
         let field = |k: &str| obj[k].as_str().unwrap_or_default().to_string();
@@ -131,7 +128,7 @@ async fn delete(ctx: &Ctx, m: &Objects, timeout: Duration) -> Result<(), Failure
     Ok(())
 }
 
-async fn patch(ctx: &Ctx, p: &PatchOp) -> Result<(), Failure> {
+async fn patch(ctx: &Ctx, p: &PatchOp) -> Result<(), StepError> {
     let (cluster, name) = (p.cluster.as_str(), p.name.as_str());
     let t = ctx
         .target(cluster, &p.api_version, &p.kind, name, None)
@@ -150,11 +147,11 @@ async fn patch(ctx: &Ctx, p: &PatchOp) -> Result<(), Failure> {
         }
     };
     res.map(drop)
-        .map_err(|e| api_failure(&format!("patch {} {name} in {cluster}", p.kind), &e))
+        .map_err(|e| StepError::api(format!("patch {} {name} in {cluster}", p.kind), e))
 }
 
 /// The generic `wait`: an expression on one object, judged on every snapshot of its watch.
-async fn wait(ctx: &Ctx, index: usize, w: &WaitOp, timeout: Duration) -> Result<(), Failure> {
+async fn wait(ctx: &Ctx, index: usize, w: &WaitOp, timeout: Duration) -> Result<(), StepError> {
     let (cluster, name, expr) = (w.cluster.as_str(), w.name.as_str(), &w.expr);
     let t = ctx
         .target(cluster, &w.api_version, &w.kind, name, None)
@@ -208,7 +205,7 @@ async fn fault_active(
     cluster: &str,
     name: &str,
     timeout: Duration,
-) -> Result<(), Failure> {
+) -> Result<(), StepError> {
     let t = ctx
         .target(cluster, FAULT_API_VERSION, "Fault", name, None)
         .await?;

@@ -13,8 +13,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::error::StepError;
 use super::events::EventSink;
-use crate::event::{Event, Failure};
+use crate::event::Event;
 use crate::retry::transient;
 
 /// The verdict over one observed state.
@@ -56,7 +57,7 @@ impl CheckError {
     pub fn api(what: &str, e: &kube::Error) -> CheckError {
         CheckError {
             transient: transient(e),
-            message: super::error::api_failure(what, e).message,
+            message: format!("{what}: {}", super::error::api_text(e)),
         }
     }
 
@@ -144,7 +145,7 @@ pub(super) async fn until<Src, V, O>(
     source: &mut Src,
     mut verdict: V,
     mut seen: O,
-) -> Result<Satisfied<Src::State>, Failure>
+) -> Result<Satisfied<Src::State>, StepError>
 where
     Src: Source,
     V: FnMut(&Src::State) -> Result<Check, CheckError>,
@@ -161,7 +162,7 @@ where
         let next = tokio::select! {
             r = source.next(held > 0) => r,
             () = tokio::time::sleep_until(deadline) => return Err(timed_out(&spec, last)),
-            () = env.cancel.cancelled() => return Err(Failure::msg("cancelled (SIGINT/SIGTERM)")),
+            () = env.cancel.cancelled() => return Err(StepError::Cancelled),
         };
         let judged = next.and_then(|obs| {
             seen(&obs);
@@ -190,7 +191,10 @@ where
                 last = Some(c);
             }
             Err(e) if !e.transient => {
-                return Err(Failure::msg(format!("{}: {}", spec.what, e.message)));
+                return Err(StepError::Check {
+                    what: spec.what,
+                    message: e.message,
+                });
             }
             // A transient error never ends a wait before its deadline: look again after a
             // pause, keeping the last real observation for the report.
@@ -211,7 +215,7 @@ where
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
                     () = tokio::time::sleep_until(deadline) => return Err(timed_out(&spec, last)),
-                    () = env.cancel.cancelled() => return Err(Failure::msg("cancelled (SIGINT/SIGTERM)")),
+                    () = env.cancel.cancelled() => return Err(StepError::Cancelled),
                 }
                 pause = (pause * 2).min(ERROR_PAUSE.1);
             }
@@ -283,23 +287,13 @@ where
     }
 }
 
-/// The failure of a wait that ran out of time: the last mismatch as expected/seen/diff.
-fn timed_out(spec: &WaitSpec, last: Option<Check>) -> Failure {
-    let head = format!(
-        "timed out after {} waiting for {}",
-        crate::duration::human(spec.timeout),
-        spec.what
-    );
-    let Some(last) = last else {
-        return Failure::msg(head);
-    };
-    let mut f = Failure::msg(format!("{head}: {}", last.summary));
-    if !last.expected.is_empty() {
-        f.diff = Some(diff(&last.expected, &last.seen));
-        f.expected = Some(last.expected);
-        f.seen = Some(last.seen);
+/// The failure of a wait that ran out of time, with the last mismatch.
+fn timed_out(spec: &WaitSpec, last: Option<Check>) -> StepError {
+    StepError::TimedOut {
+        what: spec.what.clone(),
+        after: spec.timeout,
+        last,
     }
-    f
 }
 
 /// A unified diff of expected vs seen.

@@ -101,7 +101,7 @@ async fn timeout_reports_the_last_mismatch_as_a_diff() {
         Duration::from_secs(10),
         "gives up at the deadline"
     );
-    let f = r.unwrap_err();
+    let f = r.unwrap_err().into_failure();
     assert_eq!(
         f.message,
         "timed out after 10s waiting for the value: seen 2"
@@ -122,7 +122,8 @@ async fn timeout_without_any_observation_says_so() {
     let (_tx, rx) = mpsc::unbounded_channel();
     let f = until(e.get(), spec(2, 1), &mut Chan(rx), five, |_| {})
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .into_failure();
     assert_eq!(f.message, "timed out after 2s waiting for the value");
     assert_eq!(f.expected, None);
 }
@@ -168,7 +169,8 @@ async fn transient_errors_are_retried_until_the_deadline_keeping_the_last_mismat
     let t0 = Instant::now();
     let f = until(e.get(), spec(5, 1), &mut Chan(rx), five, |_| {})
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .into_failure();
     assert_eq!(t0.elapsed(), Duration::from_secs(5));
     assert_eq!(
         f.message,
@@ -185,7 +187,8 @@ async fn only_transient_errors_time_out_with_the_api_error() {
     tx.send(Err(CheckError::retry("503 busy"))).unwrap();
     let f = until(e.get(), spec(3, 1), &mut Chan(rx), five, |_| {})
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .into_failure();
     assert_eq!(
         f.message,
         "timed out after 3s waiting for the value: API error (retried until the deadline): 503 busy"
@@ -219,7 +222,8 @@ async fn a_permanent_error_ends_the_wait_at_once() {
     let t0 = Instant::now();
     let f = until(e.get(), spec(30, 1), &mut Chan(rx), five, |_| {})
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .into_failure();
     assert_eq!(t0.elapsed(), Duration::ZERO);
     assert_eq!(f.message, "the value: Fault cut rejected: bad spec");
 }
@@ -235,7 +239,8 @@ async fn cancellation_ends_the_wait() {
     });
     let f = until(e.get(), spec(30, 1), &mut Chan(rx), five, |_| {})
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .into_failure();
     assert_eq!(f.message, "cancelled (SIGINT/SIGTERM)");
 }
 
