@@ -133,7 +133,7 @@ pub(super) enum StepError {
         /// Its timeout.
         after: std::time::Duration,
         /// The last mismatch.
-        last: Option<super::wait::Check>,
+        last: Option<super::verdict::Check>,
     },
     /// Setting up the run's namespaces failed.
     #[error("setting up namespaces: {0}")]
@@ -198,7 +198,7 @@ impl StepError {
             StepError::TimedOut {
                 last: Some(last), ..
             } if !last.expected.is_empty() => {
-                f.diff = Some(super::wait::diff(&last.expected, &last.seen));
+                f.diff = Some(super::verdict::diff(&last.expected, &last.seen));
                 f.expected = Some(last.expected);
                 f.seen = Some(last.seen);
             }

@@ -42,6 +42,7 @@ mod sampler;
 mod scenario;
 mod steps;
 mod sync;
+mod verdict;
 mod wait;
 
 #[cfg(test)]

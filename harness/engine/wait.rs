@@ -15,33 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::StepError;
 use super::events::EventSink;
+pub(super) use super::verdict::Check;
 use crate::event::Event;
 use crate::retry::transient;
-
-/// The verdict over one observed state.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Check {
-    /// Whether the condition holds.
-    pub ok: bool,
-    /// One line: what is wrong (or right).
-    pub summary: String,
-    /// What is expected, as comparable text (one fact per line).
-    pub expected: String,
-    /// What was seen, in the same shape.
-    pub seen: String,
-}
-
-impl Check {
-    /// A verdict comparing two texts: ok when equal.
-    pub fn compare(summary: impl Into<String>, expected: String, seen: String) -> Check {
-        Check {
-            ok: expected == seen,
-            summary: summary.into(),
-            expected,
-            seen,
-        }
-    }
-}
 
 /// Why a state could not be observed or judged.
 #[derive(Debug, Clone)]
@@ -294,21 +270,6 @@ fn timed_out(spec: &WaitSpec, last: Option<Check>) -> StepError {
         after: spec.timeout,
         last,
     }
-}
-
-/// A unified diff of expected vs seen.
-pub(super) fn diff(expected: &str, seen: &str) -> String {
-    let (mut e, mut s) = (expected.to_string(), seen.to_string());
-    for t in [&mut e, &mut s] {
-        if !t.ends_with('\n') {
-            t.push('\n');
-        }
-    }
-    similar::TextDiff::from_lines(&e, &s)
-        .unified_diff()
-        .context_radius(3)
-        .header("expected", "seen")
-        .to_string()
 }
 
 /// Throttles WaitProgress events: on change of summary, at most every 250 ms.
