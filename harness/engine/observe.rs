@@ -19,6 +19,19 @@ use super::wait::{CheckError, Observed, Source};
 /// The resync tick: a snapshot at least this often (safety net, and hold spacing).
 pub(super) const RESYNC: Duration = Duration::from_secs(1);
 
+/// How a failed watch restarts: 50 ms doubling to 1 s, for as long as the wait lasts.
+/// kube's default (800 ms doubling to 30 s, client-go's pace for long-lived controllers)
+/// would leave a store stale for most of a step's timeout after one API error; a wait is
+/// short-lived and has its own deadline (a harness choice).
+fn watch_backoff() -> watcher::ExponentialBackoff {
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_secs(1))
+        .with_jitter()
+        .without_max_times()
+        .into()
+}
+
 /// What one watch reported.
 enum Note {
     /// An object changed (or the initial list completed when `ready`).
@@ -55,7 +68,7 @@ impl Watches {
         let i = self.stores.len();
         let writer = Writer::new(resource);
         let reader = writer.as_reader();
-        let notes = reflector(writer, watcher(api, cfg).default_backoff())
+        let notes = reflector(writer, watcher(api, cfg).backoff(watch_backoff()))
             .filter_map(move |ev| async move {
                 match ev {
                     Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => {
@@ -99,7 +112,9 @@ pub(super) struct Watched<S> {
 }
 
 impl<S> Watched<S> {
-    /// Applies one note; a failed watch is reported as a transient error.
+    /// Applies one note. A failed watch restarts by itself (with backoff) while its store
+    /// keeps the last state: it is reported (as a transient error) only while the stores
+    /// are not all listed yet, when there is no state to judge.
     fn note(&mut self, (i, n): (usize, Note)) -> Result<(), CheckError> {
         match n {
             Note::Changed { ready } => {
@@ -109,7 +124,11 @@ impl<S> Watched<S> {
                 }
                 Ok(())
             }
-            Note::Failed(e) => Err(CheckError::retry(format!("watch failed: {e}"))),
+            Note::Failed(e) if self.first => Err(CheckError::retry(format!("watch failed: {e}"))),
+            Note::Failed(e) => {
+                tracing::debug!("watch restarts after: {e}");
+                Ok(())
+            }
         }
     }
 
