@@ -85,6 +85,9 @@ pub enum Event {
         /// Time since the scenario's latest export was applied, when there was one.
         #[serde(with = "opt_millis")]
         since_export: Option<Duration>,
+        /// Where `at` comes from: a watch event, a probe, or the harness's own step.
+        #[serde(default)]
+        source: MilestoneSource,
     },
     /// A step ended.
     StepFinished {
@@ -285,7 +288,8 @@ pub enum Milestone {
     ExportApplied,
     /// The ServiceImport was first seen (per cluster).
     ImportSeen,
-    /// The derived Endpoints/EndpointSlices first had the expected IP set (per cluster).
+    /// The derived Endpoints/EndpointSlices first had the expected IP set while the
+    /// ServiceImport existed (per cluster).
     EndpointsCorrect,
     /// The expected DNS answer was first returned (per cluster).
     DnsCorrect,
@@ -297,7 +301,51 @@ pub enum Milestone {
     ImportRemoved,
 }
 
+/// Where a milestone's time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MilestoneSource {
+    /// The arrival of the watch event after which the cluster's objects satisfied it (the
+    /// cluster's own timeline, as the harness's watches saw it).
+    Watch,
+    /// The start of the first probe (DNS, HTTP from a probe pod) that saw it.
+    Probe,
+    /// The harness's own step (an export applied or deleted).
+    #[default]
+    Step,
+}
+
+impl MilestoneSource {
+    /// `watch`, `probe` or `step`, as in the JSON report.
+    pub fn key(self) -> &'static str {
+        match self {
+            MilestoneSource::Watch => "watch",
+            MilestoneSource::Probe => "probe",
+            MilestoneSource::Step => "step",
+        }
+    }
+
+    /// The source of a [`MilestoneSource::key`].
+    pub fn from_key(key: &str) -> Option<MilestoneSource> {
+        [Self::Watch, Self::Probe, Self::Step]
+            .into_iter()
+            .find(|s| s.key() == key)
+    }
+}
+
 impl Milestone {
+    /// Where this milestone's time comes from: watches for the objects MCS creates, probe
+    /// pods for DNS and HTTP, the step itself for exports.
+    pub fn source(self) -> MilestoneSource {
+        match self {
+            Milestone::ExportApplied | Milestone::Unexported => MilestoneSource::Step,
+            Milestone::ImportSeen | Milestone::EndpointsCorrect | Milestone::ImportRemoved => {
+                MilestoneSource::Watch
+            }
+            Milestone::DnsCorrect | Milestone::FirstHttp200 => MilestoneSource::Probe,
+        }
+    }
+
     /// Every milestone.
     pub const ALL: [Milestone; 7] = [
         Milestone::ExportApplied,

@@ -442,3 +442,88 @@ async fn connect_and_srv_steps_fail_with_what_they_saw() {
         assert!(f.message.contains(want), "{step}: {}", f.message);
     }
 }
+
+/// Milestones come from the cluster's timeline, not from step order: in the JSON report of
+/// `mcs-basic`, within each propagation (from one export change to the next) and for every
+/// cluster, importSeen ≤ endpointsCorrect ≤ dnsCorrect ≤ firstHttp200, each labelled with
+/// where its time comes from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcs_basic_milestones_follow_propagation_order() {
+    use mcs_harness::report::{Json, Reporter};
+    let fleet = EmbeddedFleet::start(&EmbeddedOptions::default())
+        .await
+        .unwrap();
+    let path = format!("{}/scenarios/mcs-basic.yaml", env!("CARGO_MANIFEST_DIR"));
+    let s = scenario::load(std::path::Path::new(&path)).unwrap();
+    let r = run_loaded(&fleet, Planned::run(Arc::new(s)), RunConfig::default()).await;
+    assert_eq!(r.summary.passed, 1, "{:#?}", r.summary.outcomes);
+    let mut json = Json::new(std::env::temp_dir().join("unused.json"));
+    for e in &r.events {
+        json.event(e).unwrap();
+    }
+    let doc = json.render();
+    let milestones = doc["scenarios"][0]["milestones"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let order = [
+        "importSeen",
+        "endpointsCorrect",
+        "dnsCorrect",
+        "firstHttp200",
+    ];
+    // Split at every export change: sinceExportMs is measured from the latest one.
+    let mut segments: Vec<Vec<&serde_json::Value>> = vec![Vec::new()];
+    for m in &milestones {
+        if matches!(
+            m["milestone"].as_str(),
+            Some("exportApplied" | "unexported")
+        ) {
+            segments.push(Vec::new());
+            assert_eq!(m["source"], "step", "{m}");
+            continue;
+        }
+        let want = match m["milestone"].as_str() {
+            Some("dnsCorrect" | "firstHttp200") => "probe",
+            _ => "watch",
+        };
+        assert_eq!(m["source"], want, "{m}");
+        segments.last_mut().unwrap().push(m);
+    }
+    let mut compared = 0;
+    for seg in &segments {
+        for cluster in ["a", "b"] {
+            let times: Vec<(usize, f64)> = seg
+                .iter()
+                .filter(|m| m["cluster"] == cluster)
+                .filter_map(|m| {
+                    let i = order.iter().position(|k| m["milestone"] == *k)?;
+                    Some((i, m["sinceExportMs"].as_f64().unwrap()))
+                })
+                .collect();
+            let mut sorted = times.clone();
+            sorted.sort_by_key(|(i, _)| *i);
+            for w in sorted.windows(2) {
+                compared += 1;
+                assert!(
+                    w[0].1 <= w[1].1,
+                    "cluster {cluster}: {} at +{}ms after {} at +{}ms: {milestones:#?}",
+                    order[w[0].0],
+                    w[0].1,
+                    order[w[1].0],
+                    w[1].1
+                );
+            }
+        }
+    }
+    // The first propagation reaches all four in b (so the comparison is not vacuous).
+    let first_b: Vec<&str> = segments[1]
+        .iter()
+        .filter(|m| m["cluster"] == "b")
+        .filter_map(|m| m["milestone"].as_str())
+        .collect();
+    for k in order {
+        assert!(first_b.contains(&k), "{k} missing in b: {milestones:#?}");
+    }
+    assert!(compared >= 5, "{compared} comparisons");
+}

@@ -1,204 +1,35 @@
 //! Background probes (`startProbe` … `stopProbe`): DNS and/or HTTP samples from probe pods
 //! at a fixed rate while later steps run (restarts, scale to zero, faults, upgrades), then
 //! an error budget: most failed samples, longest continuous outage, allowed answering
-//! clusters. The samples become a [`ProbeReport`] event (timelines in the reports).
+//! clusters (the sampling itself is `sampler`). The samples become a [`ProbeReport`] event (timelines in the reports).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
-
-use k8s_openapi::api::core::v1::Pod;
-use kube::Client;
-use kube::api::{Api, ListParams};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use std::time::{Duration, SystemTime};
 
 use super::context::Ctx;
-use crate::event::{Event, Failure, ProbeReport, ProbeSample};
-use crate::probe::{DnsResult, ProbePod};
-use crate::scenario::{StartProbeAction, StopProbeAction, render};
-
-/// Default time between rounds.
-const DEFAULT_INTERVAL: Duration = Duration::from_millis(200);
-/// Upper bound of one sample.
-const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// A probe that is running.
-pub(super) struct Running {
-    stop: CancellationToken,
-    tasks: Vec<JoinHandle<Vec<ProbeSample>>>,
-    started: Instant,
-    started_at: SystemTime,
-}
-
-/// What one sampling task needs (owned: it outlives the step that started it).
-struct Sampler {
-    probe: ProbePod,
-    dns: Option<String>,
-    url: Option<String>,
-    status: u16,
-    interval: Duration,
-    origin: Instant,
-    owners: Arc<Owners>,
-}
-
-/// Finds the cluster of a pod IP (answers are attributed by the answering pod's IP).
-struct Owners {
-    clusters: Vec<(String, Client)>,
-    namespace: String,
-    map: tokio::sync::Mutex<BTreeMap<String, String>>,
-}
-
-impl Owners {
-    async fn cluster_of(&self, ip: &str) -> Option<String> {
-        let mut map = self.map.lock().await;
-        if let Some(c) = map.get(ip) {
-            return Some(c.clone());
-        }
-        // Unknown IP (a new pod): refresh from every cluster's pods in the namespace.
-        for (name, client) in &self.clusters {
-            let pods = Api::<Pod>::namespaced(client.clone(), &self.namespace);
-            let Ok(list) = pods.list(&ListParams::default()).await else {
-                continue;
-            };
-            for p in list.items {
-                if let Some(pip) = p.status.and_then(|s| s.pod_ip) {
-                    map.insert(pip, name.clone());
-                }
-            }
-        }
-        map.get(ip).cloned()
-    }
-}
-
-impl Running {
-    /// Stops sampling without a report (scenario ended early).
-    pub(super) fn abort(self) {
-        self.stop.cancel();
-    }
-}
+use super::error::StepError;
+use super::op::{StartProbeOp, StopProbeOp};
+use super::sampler::{Lane, Running};
+use crate::event::{Event, ProbeReport, ProbeSample};
 
 /// Starts the probe's sampling tasks (one per probing cluster).
-pub(super) async fn start(ctx: &Ctx, a: &StartProbeAction) -> Result<Running, Failure> {
-    let owners = Arc::new(Owners {
-        clusters: ctx
-            .clusters
-            .iter()
-            .map(|(n, h)| (n.clone(), h.client.clone()))
-            .collect(),
-        namespace: ctx.namespace.clone(),
-        map: tokio::sync::Mutex::default(),
-    });
-    let stop = ctx.cancel.child_token();
-    let (started, started_at) = (Instant::now(), SystemTime::now());
-    let mut tasks = Vec::new();
+pub(super) async fn start(ctx: &Ctx, a: &StartProbeOp) -> Result<Running, StepError> {
+    let mut lanes = Vec::new();
     for from in &a.from {
-        let vars = ctx.vars(&from.value);
-        let text = |t: &Option<crate::scenario::model::SpannedStr>| {
-            t.as_ref()
-                .map(|t| render(&t.value, &vars).map_err(|e| Failure::msg(e.to_string())))
-                .transpose()
-        };
-        let sampler = Sampler {
-            probe: ctx.probe(&from.value).await?,
-            dns: text(&a.dns)?,
-            url: text(&a.url)?,
-            status: a.status,
-            interval: a.period.unwrap_or(DEFAULT_INTERVAL),
-            origin: started,
-            owners: owners.clone(),
-        };
-        tasks.push(tokio::spawn(sampler.run(stop.clone())));
+        lanes.push(Lane {
+            probe: ctx.probe(&from.cluster).await?,
+            dns: from.dns.clone(),
+            url: from.url.clone(),
+        });
     }
-    Ok(Running {
-        stop,
-        tasks,
-        started,
-        started_at,
-    })
-}
-
-impl Sampler {
-    async fn run(self, stop: CancellationToken) -> Vec<ProbeSample> {
-        let mut samples = Vec::new();
-        let mut tick = tokio::time::interval(self.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = stop.cancelled() => return samples,
-            }
-            if let Some(name) = &self.dns {
-                samples.push(self.dns_sample(name).await);
-            }
-            if let Some(url) = &self.url {
-                samples.push(self.http_sample(url).await);
-            }
-        }
-    }
-
-    fn sample(
-        &self,
-        t0: Instant,
-        kind: &str,
-        ok: bool,
-        served_by: Option<String>,
-        detail: String,
-    ) -> ProbeSample {
-        ProbeSample {
-            offset: t0.duration_since(self.origin),
-            latency: t0.elapsed(),
-            from: self.probe.cluster().to_string(),
-            kind: kind.to_string(),
-            ok,
-            served_by,
-            detail,
-        }
-    }
-
-    async fn dns_sample(&self, name: &str) -> ProbeSample {
-        let t0 = Instant::now();
-        let (ok, detail) = match tokio::time::timeout(SAMPLE_TIMEOUT, self.probe.dns(name)).await {
-            Ok(Ok(DnsResult::Answer(ips))) if !ips.is_empty() => {
-                let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
-                (true, list.join(","))
-            }
-            Ok(Ok(DnsResult::Answer(_))) => (false, "empty answer".to_string()),
-            Ok(Ok(DnsResult::NxDomain)) => (false, "NXDOMAIN".to_string()),
-            Ok(Ok(DnsResult::Failed(m))) => (false, m),
-            Ok(Err(e)) => (false, format!("probe error: {e}")),
-            Err(_) => (false, format!("no answer within {SAMPLE_TIMEOUT:?}")),
-        };
-        self.sample(t0, "dns", ok, None, detail)
-    }
-
-    async fn http_sample(&self, url: &str) -> ProbeSample {
-        let t0 = Instant::now();
-        let budget = SAMPLE_TIMEOUT.saturating_sub(Duration::from_millis(200));
-        let res = tokio::time::timeout(SAMPLE_TIMEOUT, self.probe.http(url, budget)).await;
-        let (ok, served_by, detail) = match res {
-            Ok(Ok(r)) => {
-                let ip = r.backend.as_ref().and_then(|b| b.pod_ip.clone());
-                let served_by = match ip {
-                    Some(ip) => self.owners.cluster_of(&ip).await,
-                    None => None,
-                };
-                let detail = match (r.status, &r.error) {
-                    (Some(s), _) => format!("HTTP {s}"),
-                    (None, Some(e)) => e.clone(),
-                    (None, None) => "no response".to_string(),
-                };
-                (r.status == Some(self.status), served_by, detail)
-            }
-            Ok(Err(e)) => (false, None, format!("probe error: {e}")),
-            Err(_) => (
-                false,
-                None,
-                format!("no response within {SAMPLE_TIMEOUT:?}"),
-            ),
-        };
-        self.sample(t0, "http", ok, served_by, detail)
-    }
+    Ok(Running::start(
+        lanes,
+        a.status,
+        a.interval,
+        ctx.clusters.clients(),
+        &ctx.id.namespace,
+        &ctx.cancel,
+    ))
 }
 
 /// Stops the probe, builds its report, emits it, and checks the budget.
@@ -206,37 +37,31 @@ pub(super) async fn stop(
     ctx: &Ctx,
     index: usize,
     running: Running,
-    a: &StopProbeAction,
-) -> Result<(), Failure> {
-    running.stop.cancel();
-    let mut samples = Vec::new();
-    for t in running.tasks {
-        samples.extend(t.await.unwrap_or_default());
-    }
-    samples.sort_by_key(|s| s.offset);
+    a: &StopProbeOp,
+) -> Result<(), StepError> {
+    let (started_at, duration, samples) = running.finish().await;
     for s in samples.iter().filter(|s| !s.ok) {
-        tracing::debug!(probe = %a.name.value, ?s, "failed background sample");
+        tracing::debug!(probe = %a.name, ?s, "failed background sample");
     }
-    let report = report(a, running.started_at, running.started.elapsed(), samples);
+    let report = report(a, started_at, duration, samples);
     let violations = report.violations.clone();
     ctx.sink.emit(Event::ProbeReport {
-        scenario: ctx.name().to_string(),
+        scenario: ctx.id.name().to_string(),
         index,
         report,
     });
     match violations.is_empty() {
         true => Ok(()),
-        false => Err(Failure::msg(format!(
-            "probe {} broke its budget: {}",
-            a.name.value,
-            violations.join("; ")
-        ))),
+        false => Err(StepError::Budget {
+            name: a.name.clone(),
+            violations,
+        }),
     }
 }
 
 /// The report of a stopped probe: counts, longest outage, answers, budget violations.
 pub(super) fn report(
-    a: &StopProbeAction,
+    a: &StopProbeOp,
     started_at: SystemTime,
     duration: Duration,
     samples: Vec<ProbeSample>,
@@ -251,13 +76,13 @@ pub(super) fn report(
     }
     let longest_outage = longest_outage(&samples);
     let mut violations = Vec::new();
-    let max_failed = a.max_failed.unwrap_or(0) as usize;
+    let max_failed = a.max_failed as usize;
     if failed > max_failed {
         violations.push(format!(
             "{failed} of {total} samples failed (maxFailed {max_failed})"
         ));
     }
-    if let Some(max) = a.outage
+    if let Some(max) = a.max_outage
         && longest_outage > max
     {
         violations.push(format!(
@@ -267,7 +92,7 @@ pub(super) fn report(
         ));
     }
     if let Some(allowed) = &a.allowed_clusters {
-        let allowed: Vec<&str> = allowed.iter().map(|c| c.value.as_str()).collect();
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
         for (c, n) in &answers_by_cluster {
             if !allowed.contains(&c.as_str()) {
                 violations.push(format!(
@@ -281,7 +106,7 @@ pub(super) fn report(
         violations.push("no samples were taken (was the probe stopped at once?)".to_string());
     }
     ProbeReport {
-        name: a.name.value.clone(),
+        name: a.name.clone(),
         started_at,
         duration,
         total,
@@ -341,24 +166,12 @@ mod tests {
         }
     }
 
-    fn stop(
-        max_failed: Option<u32>,
-        outage: Option<u64>,
-        allowed: Option<&[&str]>,
-    ) -> StopProbeAction {
-        let sp = |v: &str| {
-            serde_saphyr::Spanned::new(
-                v.to_string(),
-                serde_saphyr::Location::UNKNOWN,
-                serde_saphyr::Location::UNKNOWN,
-            )
-        };
-        StopProbeAction {
-            name: sp("p"),
-            max_failed,
-            max_outage: None,
-            allowed_clusters: allowed.map(|a| a.iter().map(|c| sp(c)).collect()),
-            outage: outage.map(Duration::from_millis),
+    fn stop(max_failed: Option<u32>, outage: Option<u64>, allowed: Option<&[&str]>) -> StopProbeOp {
+        StopProbeOp {
+            name: "p".into(),
+            max_failed: max_failed.unwrap_or(0),
+            allowed_clusters: allowed.map(|a| a.iter().map(|c| c.to_string()).collect()),
+            max_outage: outage.map(Duration::from_millis),
         }
     }
 

@@ -8,7 +8,8 @@ use futures::future::join_all;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, DynamicObject};
 
-use super::context::{Created, Ctx};
+use super::context::Ctx;
+use super::ledger::Created;
 use super::objects::{backoff, status_code, transient, wait_gone};
 use backon::Retryable;
 
@@ -30,8 +31,9 @@ pub(super) struct Cleaned {
 /// Deletes everything the run created and waits until it is gone.
 pub(super) async fn cleanup(ctx: &Ctx) -> Cleaned {
     let started = Instant::now();
-    let namespaces = ctx.own_namespaces();
+    let namespaces = ctx.ledger.own_namespaces();
     let outside: Vec<Created> = ctx
+        .ledger
         .created_objects()
         .into_iter()
         .rev()
@@ -70,7 +72,7 @@ pub(super) async fn cleanup(ctx: &Ctx) -> Cleaned {
 }
 
 async fn delete_one(ctx: &Ctx, c: &Created) -> Result<bool, String> {
-    let client = ctx.client(&c.cluster).map_err(|f| f.message)?;
+    let client = ctx.clusters.client(&c.cluster).map_err(|e| e.to_string())?;
     let api: Api<DynamicObject> = match &c.namespace {
         Some(ns) => Api::namespaced_with(client, ns, &c.resource),
         None => Api::all_with(client, &c.resource),
@@ -93,7 +95,7 @@ async fn delete_one(ctx: &Ctx, c: &Created) -> Result<bool, String> {
 
 async fn delete_namespace(ctx: &Ctx, cluster: &str, ns: &str) -> Result<(), String> {
     let what = format!("Namespace {ns} in {cluster}");
-    let client = ctx.client(cluster).map_err(|f| f.message)?;
+    let client = ctx.clusters.client(cluster).map_err(|e| e.to_string())?;
     let api = Api::<Namespace>::all(client);
     let dp = DeleteParams::background();
     let res = (|| api.delete(ns, &dp))

@@ -12,17 +12,14 @@ const DIAGNOSIS_TIMEOUT: Duration = Duration::from_secs(30);
 /// The doctor's diagnosis of `service` in the run's namespace, or why there is none.
 pub(super) async fn diagnose(ctx: &Ctx, service: &str) -> Result<Diagnosis, String> {
     let target = doctor::Target {
-        clusters: ctx
-            .clusters
-            .iter()
-            .map(|(n, h)| (n.clone(), h.client.clone()))
-            .collect(),
-        flavour: ctx.flavour,
-        namespace: ctx.namespace.clone(),
+        clusters: ctx.clusters.clients().into_iter().collect(),
+        flavour: ctx.id.flavour,
+        namespace: ctx.id.namespace.clone(),
         service: service.to_string(),
         // A `gke_PROJECT_LOCATION_CLUSTER` context is membership CLUSTER (as the CLI reads it).
         memberships: ctx
             .clusters
+            .handles()
             .iter()
             .filter_map(|(n, h)| {
                 let (_, _, cluster) = doctor::gcloud_fleet::gke_context_parts(&h.location)?;
@@ -36,8 +33,8 @@ pub(super) async fn diagnose(ctx: &Ctx, service: &str) -> Result<Diagnosis, Stri
     // than that is "propagating", an older one that never arrived is broken.
     let opts = doctor::Options {
         probe_image: ctx.cfg.probe_image.clone(),
-        run_id: ctx.run_id.clone(),
-        propagation_window: ctx.scenario.timeouts.default,
+        run_id: ctx.id.run_id.clone(),
+        propagation_window: ctx.id.default_timeout,
         ..Default::default()
     };
     match tokio::time::timeout(DIAGNOSIS_TIMEOUT, doctor::diagnose(&target, &opts)).await {

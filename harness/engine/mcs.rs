@@ -1,22 +1,25 @@
 //! The MCS assertion `expectImport`: the ServiceImport in a cluster (present or absent),
 //! its derived Service, the endpoint IP set against the ready pods of the exporting
-//! clusters, and ServiceExport conditions — re-checked on every watch event of the objects
-//! involved, in every cluster involved.
+//! clusters, and ServiceExport conditions — judged on snapshots of reflector stores of the
+//! objects involved, in every cluster involved (no API reads per evaluation).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, DynamicObject, ListParams};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use kube::ResourceExt;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use mcs_importer::Flavour;
 use mcs_importer::naming::{GKE_DERIVED_PREFIX, UPSTREAM_DERIVED_PREFIX, derived_name};
 use mcs_importer::slices::LABEL_SERVICE_NAME;
 
 use super::context::Ctx;
-use super::wait::{Check, CheckError, Poll, Trigger, WaitSpec, until, watch};
-use crate::event::{Failure, Milestone};
-use crate::scenario::ExpectImportAction;
+use super::error::StepError;
+use super::observe::{Watches, named};
+use super::op::ImportOp;
+use super::wait::{Check, CheckError, Observed, WaitSpec, until};
+use crate::event::Milestone;
 
 /// Ready pod IPs behind Service `service` in `cluster` (empty when the Service is absent).
 pub(super) async fn ready_pod_ips(
@@ -37,9 +40,10 @@ pub(super) async fn ready_pods(
     service: &str,
 ) -> Result<BTreeMap<String, String>, CheckError> {
     let client = ctx
+        .clusters
         .client(cluster)
-        .map_err(|f| CheckError::fatal(f.message))?;
-    let svc = Api::<Service>::namespaced(client.clone(), &ctx.namespace)
+        .map_err(|e| CheckError::fatal(e.to_string()))?;
+    let svc = Api::<Service>::namespaced(client.clone(), &ctx.id.namespace)
         .get_opt(service)
         .await
         .map_err(|e| CheckError::api(&format!("get Service {service} in {cluster}"), &e))?;
@@ -47,7 +51,7 @@ pub(super) async fn ready_pods(
         return Ok(BTreeMap::new());
     };
     let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let pods = Api::<Pod>::namespaced(client, &ctx.namespace)
+    let pods = Api::<Pod>::namespaced(client, &ctx.id.namespace)
         .list(&ListParams::default().labels(&labels.join(",")))
         .await
         .map_err(|e| CheckError::api(&format!("list pods in {cluster}"), &e))?;
@@ -71,11 +75,11 @@ fn is_ready(p: &Pod) -> bool {
 
 /// The derived Service's name for `service` in the run's namespace.
 pub(super) fn derived(ctx: &Ctx, service: &str) -> String {
-    let prefix = match ctx.flavour {
+    let prefix = match ctx.id.flavour {
         Flavour::Gke => GKE_DERIVED_PREFIX,
         Flavour::Upstream => UPSTREAM_DERIVED_PREFIX,
     };
-    derived_name(prefix, &ctx.namespace, service)
+    derived_name(prefix, &ctx.id.namespace, service)
 }
 
 /// `group/version` of the flavour's MCS API.
@@ -83,150 +87,212 @@ pub(super) fn mcs_api_version(f: Flavour) -> String {
     format!("{}/{}", f.group(), f.version())
 }
 
-/// Endpoint IPs MCS published for `service` in `cluster`: the derived Endpoints (GKE) or
-/// the ready addresses of the import's EndpointSlices (upstream).
-async fn published_ips(
-    ctx: &Ctx,
-    cluster: &str,
-    service: &str,
-) -> Result<BTreeSet<String>, CheckError> {
-    let client = ctx
-        .client(cluster)
-        .map_err(|f| CheckError::fatal(f.message))?;
-    match ctx.flavour {
-        Flavour::Gke => {
-            let name = derived(ctx, service);
-            let ep = Api::<Endpoints>::namespaced(client, &ctx.namespace)
-                .get_opt(&name)
-                .await
-                .map_err(|e| CheckError::api(&format!("get Endpoints {name} in {cluster}"), &e))?;
-            Ok(ep
-                .into_iter()
-                .flat_map(|e| e.subsets.unwrap_or_default())
-                .flat_map(|s| s.addresses.unwrap_or_default())
-                .map(|a| a.ip)
-                .collect())
-        }
-        Flavour::Upstream => {
-            let lp = ListParams::default().labels(&format!("{LABEL_SERVICE_NAME}={service}"));
-            let slices = Api::<EndpointSlice>::namespaced(client, &ctx.namespace)
-                .list(&lp)
-                .await
-                .map_err(|e| CheckError::api(&format!("list EndpointSlices in {cluster}"), &e))?;
-            Ok(slices
-                .items
-                .into_iter()
-                .flat_map(|s| s.endpoints)
-                .flatten()
-                .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) != Some(false))
-                .flat_map(|e| e.addresses)
-                .collect())
-        }
-    }
+/// What `expectImport` observes in one snapshot of its watches.
+#[derive(Clone, Debug)]
+pub(super) struct ImportState {
+    /// The ServiceImport exists.
+    import: bool,
+    /// The derived Service's name and whether it exists (when asked).
+    derived: Option<(String, bool)>,
+    /// Endpoint IPs MCS published (when asked): the derived Endpoints (GKE) or the ready
+    /// addresses of the import's EndpointSlices (upstream).
+    published: Option<BTreeSet<String>>,
+    /// Ready pod IPs behind the Service in the exporting clusters (when asked).
+    want: Option<BTreeSet<String>>,
+    /// ServiceExport condition type → status (`<absent>`, `<no ServiceExport>`).
+    conditions: Vec<(String, String)>,
 }
 
-/// Runs an `expectImport` step.
+/// Store indexes of an `expectImport`'s watches.
+struct Layout {
+    import: usize,
+    services: usize,
+    published: usize,
+    export: Option<usize>,
+    /// (pods, services) per exporting cluster.
+    exporters: Vec<(usize, usize)>,
+}
+
+/// Runs an `expectImport` step: watches every object involved (in every cluster involved)
+/// into stores, judges each snapshot, records milestones from the observations.
 pub(super) async fn expect_import(
     ctx: &Ctx,
     index: usize,
-    a: &ExpectImportAction,
+    a: &ImportOp,
     timeout: std::time::Duration,
-) -> Result<(), Failure> {
-    let cluster = a.cluster.value.as_str();
+) -> Result<(), StepError> {
+    let cluster = a.cluster.as_str();
     let spec = WaitSpec {
         index,
         what: format!("ServiceImport {} in {cluster}", a.service),
         timeout,
         hold: 1,
-        poll: Poll::WATCHED,
     };
-    let triggers = import_triggers(ctx, a).await?;
-    until(ctx, spec, triggers, || check_import(ctx, a))
-        .await
-        .map(drop)
-}
-
-async fn import_triggers(ctx: &Ctx, a: &ExpectImportAction) -> Result<Vec<Trigger>, Failure> {
-    let cluster = a.cluster.value.as_str();
-    let av = mcs_api_version(ctx.flavour);
-    let mut kinds = vec![
-        (cluster.to_string(), av.clone(), "ServiceImport"),
-        (cluster.to_string(), "v1".into(), "Service"),
-    ];
-    kinds.push(match ctx.flavour {
-        Flavour::Gke => (cluster.to_string(), "v1".into(), "Endpoints"),
-        Flavour::Upstream => (
-            cluster.to_string(),
-            "discovery.k8s.io/v1".into(),
-            "EndpointSlice",
-        ),
-    });
+    let flavour = ctx.id.flavour;
+    let av = mcs_api_version(flavour);
+    let mut w = Watches::new();
+    let all = watcher::Config::default;
+    let published = match flavour {
+        Flavour::Gke => api(ctx, cluster, "v1", "Endpoints").await?,
+        Flavour::Upstream => api(ctx, cluster, "discovery.k8s.io/v1", "EndpointSlice").await?,
+    };
+    let mut layout = Layout {
+        import: w.add(api(ctx, cluster, &av, "ServiceImport").await?, all()),
+        services: w.add(api(ctx, cluster, "v1", "Service").await?, all()),
+        published: w.add(published, all()),
+        export: None,
+        exporters: Vec::new(),
+    };
     if !a.conditions.is_empty() {
-        kinds.push((cluster.to_string(), av, "ServiceExport"));
+        layout.export = Some(w.add(api(ctx, cluster, &av, "ServiceExport").await?, all()));
     }
     for c in a.endpoints_from.iter().flatten() {
-        kinds.push((c.value.clone(), "v1".into(), "Pod"));
-        kinds.push((c.value.clone(), "v1".into(), "Service"));
+        let pods = w.add(api(ctx, c, "v1", "Pod").await?, all());
+        let services = w.add(api(ctx, c, "v1", "Service").await?, all());
+        layout.exporters.push((pods, services));
     }
-    let mut out = Vec::new();
-    for (c, av, kind) in kinds {
-        let t = ctx.target(&c, &av, kind, "", None).await?;
-        out.push(watch(t.api, watcher::Config::default()));
-    }
-    Ok(out)
+    let (op, derived) = (a.clone(), derived(ctx, &a.service));
+    let mut source = w.source(move |stores| Ok(snapshot(&op, &layout, &derived, flavour, stores)));
+    let m = &ctx.milestones;
+    let seen = |o: &Observed<ImportState>| {
+        match (a.present, o.state.import) {
+            (true, true) => m.reach_at(Milestone::ImportSeen, Some(cluster), o.at),
+            (false, false) if m.after_unexport() => {
+                m.reach_at(Milestone::ImportRemoved, Some(cluster), o.at)
+            }
+            _ => {}
+        }
+        // Endpoints of an import: an empty set before the import exists is not "correct".
+        if o.state.import && o.state.want.is_some() && o.state.want == o.state.published {
+            m.reach_at(Milestone::EndpointsCorrect, Some(cluster), o.at);
+        }
+    };
+    until(
+        ctx.wait_env(),
+        spec,
+        &mut source,
+        |s| Ok(judge_import(a, s)),
+        seen,
+    )
+    .await
+    .map(drop)
 }
 
-async fn check_import(ctx: &Ctx, a: &ExpectImportAction) -> Result<Check, CheckError> {
-    let cluster = a.cluster.value.as_str();
+/// The namespaced API (and resource) of `kind` in `cluster`, for watching.
+async fn api(
+    ctx: &Ctx,
+    cluster: &str,
+    api_version: &str,
+    kind: &str,
+) -> Result<(Api<DynamicObject>, ApiResource), StepError> {
+    let t = ctx.target(cluster, api_version, kind, "", None).await?;
+    Ok((t.api, t.resource))
+}
+
+/// Reads what `a` asks about from the stores (pure: no API calls).
+fn snapshot(
+    a: &ImportOp,
+    l: &Layout,
+    derived: &str,
+    flavour: Flavour,
+    stores: &[Store<DynamicObject>],
+) -> ImportState {
+    let want = a.endpoints_from.as_ref().map(|_| {
+        l.exporters
+            .iter()
+            .flat_map(|(pods, services)| {
+                ready_ips_in(
+                    &stores[*pods],
+                    named(&stores[*services], &a.service).as_ref(),
+                )
+            })
+            .collect()
+    });
+    let published = a.endpoints_from.as_ref().map(|_| match flavour {
+        Flavour::Gke => named(&stores[l.published], derived)
+            .into_iter()
+            .flat_map(|e| e.data["subsets"].as_array().cloned().unwrap_or_default())
+            .flat_map(|s| s["addresses"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a["ip"].as_str().map(str::to_string))
+            .collect(),
+        Flavour::Upstream => stores[l.published]
+            .state()
+            .iter()
+            .filter(|s| s.labels().get(LABEL_SERVICE_NAME) == Some(&a.service))
+            .flat_map(|s| s.data["endpoints"].as_array().cloned().unwrap_or_default())
+            .filter(|e| e["conditions"]["ready"] != false)
+            .flat_map(|e| e["addresses"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect(),
+    });
+    let export = l.export.and_then(|i| named(&stores[i], &a.service));
+    ImportState {
+        import: named(&stores[l.import], &a.service).is_some(),
+        derived: a.derived_service.map(|_| {
+            (
+                derived.to_string(),
+                named(&stores[l.services], derived).is_some(),
+            )
+        }),
+        published,
+        want,
+        conditions: a
+            .conditions
+            .keys()
+            .map(|ty| (ty.clone(), condition(export.as_ref(), ty)))
+            .collect(),
+    }
+}
+
+/// Ready pod IPs in `pods` selected by `service` (none when it is absent or selects
+/// nothing).
+fn ready_ips_in(pods: &Store<DynamicObject>, service: Option<&DynamicObject>) -> Vec<String> {
+    let selector = service
+        .and_then(|s| s.data["spec"]["selector"].as_object().cloned())
+        .filter(|s| !s.is_empty());
+    let Some(selector) = selector else {
+        return Vec::new();
+    };
+    pods.state()
+        .iter()
+        .filter(|p| {
+            selector
+                .iter()
+                .all(|(k, v)| v.as_str() == p.labels().get(k).map(String::as_str))
+        })
+        .filter(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && p.data["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+        .filter_map(|p| p.data["status"]["podIP"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The verdict of `expectImport` over one snapshot.
+fn judge_import(a: &ImportOp, s: &ImportState) -> Check {
     let (mut expected, mut seen) = (Vec::new(), Vec::new());
-    let import = get_dyn(ctx, cluster, "ServiceImport", &a.service).await?;
     let word = |b: bool| if b { "present" } else { "absent" };
     expected.push(format!("serviceImport: {}", word(a.present)));
-    seen.push(format!("serviceImport: {}", word(import.is_some())));
-    match (a.present, import.is_some()) {
-        (true, true) => ctx.milestone(Milestone::ImportSeen, Some(cluster)),
-        (false, false) if ctx.after_unexport() => {
-            ctx.milestone(Milestone::ImportRemoved, Some(cluster))
-        }
-        _ => {}
-    }
-    if let Some(want) = a.derived_service {
-        let name = derived(ctx, &a.service);
-        let client = ctx
-            .client(cluster)
-            .map_err(|f| CheckError::fatal(f.message))?;
-        let got = Api::<Service>::namespaced(client, &ctx.namespace)
-            .get_opt(&name)
-            .await
-            .map_err(|e| CheckError::api(&format!("get Service {name} in {cluster}"), &e))?;
+    seen.push(format!("serviceImport: {}", word(s.import)));
+    if let (Some(want), Some((name, got))) = (a.derived_service, &s.derived) {
         expected.push(format!("derivedService {name}: {}", word(want)));
-        seen.push(format!("derivedService {name}: {}", word(got.is_some())));
+        seen.push(format!("derivedService {name}: {}", word(*got)));
     }
-    if let Some(from) = &a.endpoints_from {
-        let mut want = BTreeSet::new();
-        for c in from {
-            want.extend(ready_pod_ips(ctx, &c.value, &a.service).await?);
-        }
-        let got = published_ips(ctx, cluster, &a.service).await?;
-        if want == got {
-            ctx.milestone(Milestone::EndpointsCorrect, Some(cluster));
-        }
-        expected.push(ip_lines(&want));
-        seen.push(ip_lines(&got));
+    if let (Some(want), Some(got)) = (&s.want, &s.published) {
+        expected.push(ip_lines(want));
+        seen.push(ip_lines(got));
     }
-    if !a.conditions.is_empty() {
-        let export = get_dyn(ctx, cluster, "ServiceExport", &a.service).await?;
-        for (ty, want) in &a.conditions {
-            expected.push(format!("condition {ty}: {want}"));
-            seen.push(format!(
-                "condition {ty}: {}",
-                condition(export.as_ref(), ty)
-            ));
-        }
+    for ((ty, want), (_, got)) in a.conditions.iter().zip(&s.conditions) {
+        expected.push(format!("condition {ty}: {want}"));
+        seen.push(format!("condition {ty}: {got}"));
     }
     let (expected, seen) = (expected.join("\n"), seen.join("\n"));
     let summary = first_difference(&expected, &seen);
-    Ok(Check::compare(summary, expected, seen))
+    Check::compare(summary, expected, seen)
 }
 
 /// The first line that differs, as `seen X, expected Y`.
@@ -265,11 +331,11 @@ pub(super) async fn get_dyn(
     kind: &str,
     name: &str,
 ) -> Result<Option<DynamicObject>, CheckError> {
-    let av = mcs_api_version(ctx.flavour);
+    let av = mcs_api_version(ctx.id.flavour);
     let t = ctx
         .target(cluster, &av, kind, name, None)
         .await
-        .map_err(|f| CheckError::fatal(f.message))?;
+        .map_err(|e| CheckError::fatal(e.to_string()))?;
     t.api
         .get_opt(name)
         .await

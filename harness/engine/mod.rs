@@ -2,39 +2,57 @@
 //!
 //! - `run` — the run loop: scenarios concurrently (`--jobs`), one Event stream, cancellation.
 //! - `scenario` — one scenario: namespace per run, steps in order, guaranteed cleanup.
+//! - `op` — bound operations (what `Scenario::bind` produces and the engine executes).
 //! - `steps` — what each step kind does (apply, export, fault, ...).
 //! - `objects` — manifests, discovery, server-side apply with the run label, deletes.
-//! - `wait` — watch-driven waits with timeout, hold, backon retries and last mismatch.
+//! - `wait` — waits as data: a source of observations, a pure verdict, timeout, hold.
+//! - `observe` — watch-backed sources: reflector stores, snapshots on change or resync.
 //! - `mcs` — the MCS assertions (`expectImport`): import, derived Service, endpoint IP set.
 //! - `probes` — `expectDns` / `expectHttp` through probe pods.
 //! - `background` — `startProbe` / `stopProbe`: probes during later steps, error budgets.
 //! - `cleanup` — deletes what the run created and waits for namespaces to disappear.
 //! - `events` — the sink the engine emits [`crate::event::Event`]s into.
+//! - the running scenario's state, each a small leaf type composed by `context`:
+//!   `identity` (name, namespace, run id, flavour), `ledger` (what cleanup deletes),
+//!   `milestones` (the recorder), `pool` (probe pods), `clusters` (handles, discovery),
+//!   `sampler` (background probe tasks), `config` (run-wide options).
 //!
 //! The engine never parses YAML scenarios (that is `scenario`) and never formats output
 //! (that is `report`).
 
 mod background;
 mod cleanup;
+mod clusters;
+mod config;
 mod context;
 mod diagnose;
 mod error;
 mod events;
+mod identity;
+mod ledger;
 mod mcs;
+mod milestones;
 mod net;
 mod objects;
+mod observe;
+pub mod op;
+mod pool;
 mod probes;
 mod run;
+mod sampler;
 mod scenario;
 mod steps;
+mod sync;
+mod verdict;
 mod wait;
 
 #[cfg(test)]
 mod tests;
 
+pub use config::RunConfig;
 pub use error::{EngineError, Result};
 pub use events::EventSink;
-pub use run::{ClusterHandle, Planned, RunConfig, RunIntro, RunSummary, run};
+pub use run::{ClusterHandle, Planned, RunIntro, RunSummary, run};
 
 /// Label put on every object the harness creates; its value is the run id.
 pub const RUN_LABEL: &str = crate::probe::RUN_LABEL;

@@ -2,30 +2,17 @@
 //! per cluster and kind), server-side apply with the run label, deletes that wait until
 //! the object is gone. Everything the harness creates is recorded for cleanup.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use backon::Retryable;
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
-};
-use kube::discovery::{ApiCapabilities, Scope};
-use kube::{Client, ResourceExt};
+use kube::ResourceExt;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
 use super::FIELD_MANAGER;
-use super::context::{Created, Ctx, lock};
-use crate::event::Failure;
-
-/// (cluster, apiVersion, kind).
-type KindKey = (String, String, String);
-
-/// API resource and scope of a kind, cached.
-#[derive(Default)]
-pub(super) struct Resolver {
-    cache: Mutex<HashMap<KindKey, (ApiResource, bool)>>,
-}
+use super::context::Ctx;
+use super::error::StepError;
+use super::ledger::Created;
 
 /// Backoff for transient API errors (the harness-wide pace).
 pub(super) use crate::retry::backoff;
@@ -33,71 +20,7 @@ pub(super) use crate::retry::backoff;
 /// Whether an API error is worth retrying (the harness-wide rule).
 pub(super) use crate::retry::transient;
 
-/// The HTTP status of an API error, if it is one.
-pub(super) fn status_code(e: &kube::Error) -> Option<u16> {
-    match e {
-        kube::Error::Api(s) => Some(s.code),
-        _ => None,
-    }
-}
-
-impl Resolver {
-    /// The resource of `apiVersion`/`kind` in `cluster`, and whether it is namespaced.
-    pub async fn resolve(
-        &self,
-        client: &Client,
-        cluster: &str,
-        api_version: &str,
-        kind: &str,
-    ) -> Result<(ApiResource, bool), Failure> {
-        let key = (
-            cluster.to_string(),
-            api_version.to_string(),
-            kind.to_string(),
-        );
-        if let Some(hit) = lock(&self.cache).get(&key) {
-            return Ok(hit.clone());
-        }
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        let found: Result<(ApiResource, ApiCapabilities), kube::Error> =
-            (|| kube::discovery::pinned_kind(client, &gvk))
-                .retry(backoff())
-                .when(transient)
-                .await;
-        let (ar, caps) = found.map_err(|e| {
-            Failure::msg(format!(
-                "cluster {cluster} does not serve {api_version} {kind}: {e}; install its CRD or fix apiVersion/kind"
-            ))
-        })?;
-        let value = (ar, caps.scope == Scope::Namespaced);
-        lock(&self.cache).insert(key, value.clone());
-        Ok(value)
-    }
-}
-
-/// Parses rendered multi-document YAML into objects (empty documents skipped).
-pub(super) fn parse_manifests(text: &str, what: &str) -> Result<Vec<Value>, Failure> {
-    let options = serde_saphyr::options! { legacy_octal_numbers: true };
-    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
-        .map_err(|e| Failure::msg(format!("{what}: invalid YAML: {e}")))?;
-    let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
-    for (i, d) in docs.iter().enumerate() {
-        let ok = d["apiVersion"].is_string()
-            && d["kind"].is_string()
-            && d["metadata"]["name"].is_string();
-        if !ok {
-            return Err(Failure::msg(format!(
-                "{what}: document {} needs apiVersion, kind and metadata.name",
-                i + 1
-            )));
-        }
-    }
-    Ok(docs)
-}
+pub(super) use super::error::status_code;
 
 /// Where one object lives, resolved.
 pub(super) struct Target {
@@ -121,13 +44,10 @@ impl Ctx {
         kind: &str,
         name: &str,
         namespace: Option<&str>,
-    ) -> Result<Target, Failure> {
-        let client = self.client(cluster)?;
-        let (resource, namespaced) = self
-            .resolver
-            .resolve(&client, cluster, api_version, kind)
-            .await?;
-        let ns = namespaced.then(|| namespace.unwrap_or(&self.namespace).to_string());
+    ) -> Result<Target, StepError> {
+        let (client, resource, namespaced) =
+            self.clusters.resolve(cluster, api_version, kind).await?;
+        let ns = namespaced.then(|| namespace.unwrap_or(&self.id.namespace).to_string());
         let touched = if kind == "Namespace" && api_version == "v1" {
             Some(name)
         } else {
@@ -149,19 +69,17 @@ impl Ctx {
     }
 
     /// Fails for kube-system, gke-mcs and default unless `--allow-namespace` names them.
-    pub fn check_namespace(&self, ns: &str) -> Result<(), Failure> {
+    pub fn check_namespace(&self, ns: &str) -> Result<(), StepError> {
         let protected = super::PROTECTED_NAMESPACES.contains(&ns);
         if protected && !self.cfg.allow_namespaces.iter().any(|a| a == ns) {
-            return Err(Failure::msg(format!(
-                "refusing to touch namespace {ns:?}: pass --allow-namespace {ns} if you mean it"
-            )));
+            return Err(StepError::Protected(ns.to_string()));
         }
         Ok(())
     }
 
     /// Server-side applies `obj` in `cluster` with the run label; records it for cleanup
     /// when it did not exist before. Returns the object as stored.
-    pub async fn apply_object(&self, cluster: &str, mut obj: Value) -> Result<Value, Failure> {
+    pub async fn apply_object(&self, cluster: &str, mut obj: Value) -> Result<Value, StepError> {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
         let kind = obj["kind"].as_str().unwrap_or_default().to_string();
         let name = obj["metadata"]["name"]
@@ -175,12 +93,12 @@ impl Ctx {
         if let Some(ns) = &t.namespace {
             obj["metadata"]["namespace"] = Value::from(ns.as_str());
         }
-        obj["metadata"]["labels"][super::RUN_LABEL] = Value::from(self.run_id.as_str());
+        obj["metadata"]["labels"][super::RUN_LABEL] = Value::from(self.id.run_id.as_str());
         let existed = (|| t.api.get_opt(&name))
             .retry(backoff())
             .when(transient)
             .await
-            .map_err(|e| api_failure(&format!("get {kind} {name} in {cluster}"), &e))?
+            .map_err(|e| StepError::api(format!("get {kind} {name} in {cluster}"), e))?
             .is_some();
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let body = Patch::Apply(&obj);
@@ -188,12 +106,12 @@ impl Ctx {
             .retry(backoff())
             .when(transient)
             .await
-            .map_err(|e| api_failure(&format!("apply {kind} {name} in {cluster}"), &e))?;
+            .map_err(|e| StepError::api(format!("apply {kind} {name} in {cluster}"), e))?;
         if !existed {
             if kind == "Namespace" && api_version == "v1" {
-                self.own_namespace(cluster, &name);
+                self.ledger.own_namespace(cluster, &name);
             } else {
-                self.created(Created {
+                self.ledger.created(Created {
                     cluster: cluster.to_string(),
                     resource: t.resource.clone(),
                     namespace: t.namespace.clone(),
@@ -201,7 +119,7 @@ impl Ctx {
                 });
             }
         }
-        serde_json::to_value(stored).map_err(|e| Failure::msg(e.to_string()))
+        Ok(serde_json::to_value(stored)?)
     }
 
     /// Deletes an object and waits until it is gone (finalizers included), bounded by
@@ -212,7 +130,7 @@ impl Ctx {
         cluster: &str,
         timeout: Duration,
         missing_ok: bool,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), StepError> {
         let what = format!("{} {} in {cluster}", t.resource.kind, t.name);
         let dp = DeleteParams::background();
         let res = (|| t.api.delete(&t.name, &dp))
@@ -222,11 +140,11 @@ impl Ctx {
         match res {
             Ok(_) => {}
             Err(e) if status_code(&e) == Some(404) && missing_ok => return Ok(()),
-            Err(e) => return Err(api_failure(&format!("delete {what}"), &e)),
+            Err(e) => return Err(StepError::api(format!("delete {what}"), e)),
         }
         wait_gone(&t.api, &t.name, timeout)
             .await
-            .map_err(|e| Failure::msg(format!("{what}: {e}")))
+            .map_err(|message| StepError::NotGone { what, message })
     }
 }
 
@@ -256,15 +174,5 @@ where
                 ));
             }
         }
-    }
-}
-
-/// A failed API call as a step failure, with the server's message.
-pub(super) fn api_failure(what: &str, e: &kube::Error) -> Failure {
-    match e {
-        kube::Error::Api(s) => {
-            Failure::msg(format!("{what}: {} ({} {})", s.message, s.code, s.reason))
-        }
-        other => Failure::msg(format!("{what}: {other}")),
     }
 }

@@ -9,42 +9,14 @@ use futures::StreamExt;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
+use super::config::RunConfig;
 use super::context::{Bound, Ctx};
+use super::error::StepError;
 use super::events::EventSink;
 use super::scenario::run_scenario;
-use crate::event::{Event, Failure, Outcome, ScenarioInfo};
+use crate::event::{Event, Outcome, ScenarioInfo};
 use crate::fleet::Provider;
 use crate::scenario::{NamespacePolicy, Scenario};
-
-/// Run-wide options.
-#[derive(Clone, Debug)]
-pub struct RunConfig {
-    /// Run id: label value on everything created, part of fresh namespace names.
-    pub run_id: String,
-    /// Keep what the run created (for debugging); cleanup is skipped.
-    pub keep: bool,
-    /// Protected namespaces the user explicitly allowed.
-    pub allow_namespaces: Vec<String>,
-    /// Probe pod image.
-    pub probe_image: String,
-    /// Scenarios run concurrently.
-    pub jobs: usize,
-    /// Start no scenario after one has failed (`--fail-fast`); the rest are skipped.
-    pub fail_fast: bool,
-}
-
-impl Default for RunConfig {
-    fn default() -> Self {
-        Self {
-            run_id: super::new_run_id(),
-            keep: false,
-            allow_namespaces: Vec::new(),
-            probe_image: crate::probe::DEFAULT_PROBE_IMAGE.to_string(),
-            jobs: 1,
-            fail_fast: false,
-        }
-    }
-}
 
 /// Logical clusters bound to real ones (the provider layer's handle).
 pub use crate::fleet::ClusterHandle;
@@ -256,10 +228,7 @@ impl One<'_> {
         let binding = match provider.bind(&p.scenario).await {
             Ok(b) => b,
             Err(e) => {
-                let f = Failure::msg(format!(
-                    "binding its clusters: {}",
-                    crate::output::error_chain(&e)
-                ));
+                let f = StepError::Binding(crate::output::error_chain(&e)).into_failure();
                 return self.finish(Outcome::Failed(f));
             }
         };

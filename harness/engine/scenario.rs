@@ -12,9 +12,11 @@ use serde_json::json;
 use super::cleanup::cleanup;
 use super::context::Ctx;
 use super::diagnose::diagnose;
-use super::steps::{self, service_of_step, shown};
-use crate::event::{Event, Failure, Outcome, StepInfo};
-use crate::scenario::{Action, NamespacePolicy, Step};
+use super::error::StepError;
+use super::op::{Op, Operation};
+use super::steps;
+use crate::event::{Event, Outcome, StepInfo};
+use crate::scenario::{BindVars, NamespacePolicy};
 
 /// Runs `ctx`'s scenario and returns its outcome; emits every event on the way.
 pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
@@ -22,9 +24,10 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
     let name = ctx.name().to_string();
     ctx.sink.emit(Event::ScenarioStarted {
         scenario: name.clone(),
-        namespace: ctx.namespace.clone(),
+        namespace: ctx.id.namespace.clone(),
         clusters: ctx
             .clusters
+            .handles()
             .iter()
             .map(|(n, h)| (n.clone(), h.location.clone()))
             .collect(),
@@ -32,18 +35,19 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
     });
     let mut outcome = match namespaces(ctx).await {
         Ok(()) => Outcome::Passed,
-        Err(f) => Outcome::Failed(Failure::msg(format!(
-            "setting up namespaces: {}",
-            f.message
-        ))),
+        Err(e) => Outcome::Failed(StepError::Namespaces(Box::new(e)).into_failure()),
     };
-    for (index, step) in ctx.scenario.steps.iter().enumerate() {
+    let ops = ctx.scenario.bind(&BindVars {
+        namespace: ctx.id.namespace.clone(),
+        run_id: ctx.id.run_id.clone(),
+    });
+    for op in &ops {
         let skip = match (&outcome, ctx.cancel.is_cancelled()) {
             (_, true) => Some("cancelled (SIGINT/SIGTERM)"),
             (Outcome::Failed(_), _) => Some("an earlier step failed"),
             _ => None,
         };
-        let info = step_info(ctx, index, step);
+        let info = step_info(op);
         if let Some(reason) = skip {
             let o = Outcome::Skipped {
                 reason: reason.to_string(),
@@ -57,7 +61,7 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
             at: SystemTime::now(),
         });
         let t0 = Instant::now();
-        let o = run_step(ctx, index, step).await;
+        let o = run_step(ctx, op).await;
         if matches!(o, Outcome::Failed(_)) {
             outcome = o.clone();
         }
@@ -68,7 +72,7 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
         running.abort();
     }
     if ctx.cancel.is_cancelled() && outcome == Outcome::Passed {
-        outcome = Outcome::Failed(Failure::msg("cancelled (SIGINT/SIGTERM)"));
+        outcome = Outcome::Failed(StepError::Cancelled.into_failure());
     }
     let (deleted, problems, kept, took) = if ctx.cfg.keep {
         (0, Vec::new(), true, Duration::ZERO)
@@ -77,7 +81,7 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
         (c.deleted, c.problems, false, c.duration)
     };
     if !problems.is_empty() && outcome == Outcome::Passed {
-        outcome = Outcome::Failed(Failure::msg(format!("cleanup: {}", problems.join("; "))));
+        outcome = Outcome::Failed(StepError::Cleanup(problems.clone()).into_failure());
     }
     ctx.sink.emit(Event::CleanupFinished {
         scenario: name.clone(),
@@ -94,12 +98,12 @@ pub(super) async fn run_scenario(ctx: &Ctx) -> Outcome {
     outcome
 }
 
-fn step_info(ctx: &Ctx, index: usize, step: &Step) -> StepInfo {
+fn step_info(op: &Operation) -> StepInfo {
     StepInfo {
-        index,
-        kind: step.kind().to_string(),
-        name: shown(ctx, step),
-        location: format!("{}:{}:{}", ctx.scenario.origin, step.line, step.column),
+        index: op.index,
+        kind: op.kind.to_string(),
+        name: op.shown.clone(),
+        location: op.location.clone(),
     }
 }
 
@@ -112,25 +116,16 @@ fn finished(ctx: &Ctx, step: StepInfo, outcome: Outcome, duration: Duration) {
     });
 }
 
-/// The deadline of a step: its own timeout (or the default), capped by `timeouts.step`.
-fn bound(ctx: &Ctx, step: &Step) -> Duration {
-    let t = &ctx.scenario.timeouts;
-    step.effective_timeout(t).min(t.step)
-}
-
 /// Runs one step to an outcome; failures get the doctor's diagnosis.
-async fn run_step(ctx: &Ctx, index: usize, step: &Step) -> Outcome {
-    if let Action::ExpectFailure {
-        step: inner,
-        diagnosis,
-    } = &step.action
-    {
-        return expect_failure(ctx, index, inner, diagnosis).await;
+async fn run_step(ctx: &Ctx, op: &Operation) -> Outcome {
+    if let Ok(Op::ExpectFailure { inner, diagnosis }) = &op.op {
+        return expect_failure(ctx, op.index, inner, diagnosis).await;
     }
-    match bounded(ctx, index, step).await {
+    match bounded(ctx, op).await {
         Ok(()) => Outcome::Passed,
-        Err(mut f) => {
-            if let Some(d) = diagnosis_for(ctx, index, step).await {
+        Err(e) => {
+            let mut f = e.into_failure();
+            if let Some(d) = diagnosis_for(ctx, op.index, op).await {
                 f.diagnosis = Some(d);
             }
             Outcome::Failed(f)
@@ -138,43 +133,33 @@ async fn run_step(ctx: &Ctx, index: usize, step: &Step) -> Outcome {
     }
 }
 
-/// Runs `step` within its deadline (the step's wait has its own; this bounds the rest).
-async fn bounded(ctx: &Ctx, index: usize, step: &Step) -> Result<(), Failure> {
-    let limit = bound(ctx, step);
+/// Runs `op` within its deadline (the step's wait has its own; this bounds the rest).
+async fn bounded(ctx: &Ctx, op: &Operation) -> Result<(), StepError> {
+    let o = match &op.op {
+        Ok(o) => o,
+        Err(e) => return Err(e.clone().into()),
+    };
+    let limit = op.timeout;
     // Waits report their own timeout with the last mismatch; this outer bound (slightly
     // later) catches mutations that hang.
     match tokio::time::timeout(
         limit + Duration::from_secs(1),
-        steps::run(ctx, index, step, limit),
+        steps::run(ctx, op.index, o, limit),
     )
     .await
     {
         Ok(r) => r,
-        Err(_) => Err(Failure::msg(format!(
-            "step did not finish within {}",
-            crate::duration::human(limit)
-        ))),
+        Err(_) => Err(StepError::StepTimeout(limit)),
     }
-}
-
-/// The Service a step is about; a `stopProbe` is about its `startProbe`'s Service.
-fn service_for(ctx: &Ctx, step: &Step) -> Option<String> {
-    let Action::StopProbe(stop) = &step.action else {
-        return service_of_step(step);
-    };
-    ctx.scenario.steps.iter().find_map(|s| match &s.action {
-        Action::StartProbe(p) if p.name.value == stop.name.value => service_of_step(s),
-        _ => None,
-    })
 }
 
 /// Runs the doctor for the step's Service and emits the diagnosis; returns its id.
-async fn diagnosis_for(ctx: &Ctx, index: usize, step: &Step) -> Option<String> {
-    let service = service_for(ctx, step)?;
+async fn diagnosis_for(ctx: &Ctx, index: usize, op: &Operation) -> Option<String> {
+    let service = op.service.as_deref()?;
     if ctx.cancel.is_cancelled() {
         return None;
     }
-    match diagnose(ctx, &service).await {
+    match diagnose(ctx, service).await {
         Ok(d) => {
             let id = d.id.clone();
             ctx.sink.emit(Event::Diagnosis {
@@ -192,67 +177,59 @@ async fn diagnosis_for(ctx: &Ctx, index: usize, step: &Step) -> Option<String> {
 }
 
 /// `expectFailure`: the inner step must fail and the doctor must name `want`.
-async fn expect_failure(ctx: &Ctx, index: usize, inner: &Step, want: &str) -> Outcome {
-    let failure = match bounded(ctx, index, inner).await {
+async fn expect_failure(ctx: &Ctx, index: usize, inner: &Operation, want: &str) -> Outcome {
+    let failed = |e: StepError| Outcome::Failed(e.into_failure());
+    let failure = match bounded(ctx, inner).await {
         Ok(()) => {
-            return Outcome::Failed(Failure::msg(format!(
-                "expected `{}` to fail (with diagnosis {want}), but it passed",
-                shown(ctx, inner)
-            )));
+            return failed(StepError::DidNotFail {
+                step: inner.shown.clone(),
+                want: want.to_string(),
+            });
         }
-        Err(f) => f,
+        Err(e) => e,
     };
     if ctx.cancel.is_cancelled() {
-        return Outcome::Failed(failure);
+        return failed(failure);
     }
-    let Some(service) = service_for(ctx, inner) else {
-        return Outcome::Failed(Failure::msg(format!(
-            "`{}` failed as expected, but names no Service to diagnose",
-            shown(ctx, inner)
-        )));
+    let Some(service) = inner.service.as_deref() else {
+        return failed(StepError::NoService(inner.shown.clone()));
     };
     let got = diagnosis_for(ctx, index, inner).await;
     match got.as_deref() {
         Some(id) if id == want => Outcome::Passed,
-        other => {
-            let mut f = Failure::msg(format!(
-                "`{}` failed as expected ({}), but the doctor's diagnosis for {service} is {} instead of {want}",
-                shown(ctx, inner),
-                failure.message,
-                other.unwrap_or("unavailable")
-            ));
-            f.expected = Some(format!("diagnosis: {want}"));
-            f.seen = Some(format!("diagnosis: {}", other.unwrap_or("unavailable")));
-            f.diagnosis = got.clone();
-            Outcome::Failed(f)
-        }
+        _ => failed(StepError::WrongDiagnosis {
+            step: inner.shown.clone(),
+            failure: failure.to_string(),
+            service: service.to_string(),
+            want: want.to_string(),
+            got,
+        }),
     }
 }
 
 /// Creates the run's namespace where the policy says, labelled with the run id.
-async fn namespaces(ctx: &Ctx) -> Result<(), Failure> {
-    ctx.check_namespace(&ctx.namespace)?;
-    let targets: Vec<String> = match &ctx.scenario.namespace {
+async fn namespaces(ctx: &Ctx) -> Result<(), StepError> {
+    ctx.check_namespace(&ctx.id.namespace)?;
+    let targets: Vec<String> = match &ctx.id.policy {
         NamespacePolicy::Fresh {
             create_in: Some(cs),
         } => cs.clone(),
         NamespacePolicy::Fresh { create_in: None } | NamespacePolicy::Fixed { .. } => {
-            ctx.clusters.keys().cloned().collect()
+            ctx.clusters.names().cloned().collect()
         }
     };
     for cluster in targets {
-        let api = Api::<Namespace>::all(ctx.client(&cluster)?);
-        let exists = (|| api.get_opt(&ctx.namespace))
+        let api = Api::<Namespace>::all(ctx.clusters.client(&cluster)?);
+        let exists = (|| api.get_opt(&ctx.id.namespace))
             .retry(crate::retry::backoff())
             .when(crate::retry::transient)
             .await
-            .map_err(|e| Failure::msg(format!("get namespace in {cluster}: {e}")))?
+            .map_err(|e| StepError::api(format!("get namespace in {cluster}"), e))?
             .is_some();
-        if exists && matches!(ctx.scenario.namespace, NamespacePolicy::Fixed { .. }) {
+        if exists && matches!(ctx.id.policy, NamespacePolicy::Fixed { .. }) {
             continue;
         }
-        let ns =
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.namespace}});
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.id.namespace}});
         ctx.apply_object(&cluster, ns).await?;
     }
     Ok(())

@@ -31,7 +31,8 @@
 //!     "diagnoses": [{"index": 2, "id": "...", "cluster": "b", "summary": "...",
 //!                    "evidence": [...], "remedy": "...", "checks": [...]}],
 //!     "milestones": [{"milestone": "importSeen", "cluster": "b",
-//!                     "at": "...", "sinceExportMs": 120.0}],
+//!                     "at": "...", "sinceExportMs": 120.0,
+//!                     "source": "watch"}],               // watch | probe | step
 //!     "probes": [{"index": 5, "name": "availability",  // index = the stopProbe step
 //!                 "startedAt": "...", "durationMs": 4000.0,
 //!                 "total": 412, "failed": 4, "successRate": 0.9903,
@@ -166,6 +167,7 @@ fn scenario(s: &ScenarioRecord) -> Value {
                 "cluster": m.cluster,
                 "at": rfc3339::format(m.at),
                 "sinceExportMs": m.since_export.map(ms),
+                "source": m.source.key(),
             })
         })
         .collect();

@@ -16,7 +16,8 @@ use serde_json::Value;
 
 use crate::doctor::Diagnosis;
 use crate::event::{
-    Event, Milestone, Outcome, ProbeReport, ProbeSample, ScenarioInfo, StepInfo, millis, rfc3339,
+    Event, Milestone, MilestoneSource, Outcome, ProbeReport, ProbeSample, ScenarioInfo, StepInfo,
+    millis, rfc3339,
 };
 
 /// Why a report cannot be merged (exit 2).
@@ -247,6 +248,10 @@ fn scenario(d: &Doc, s: &Value, out: &mut Vec<Event>) -> Result<(), MergeError> 
             cluster: m["cluster"].as_str().map(String::from),
             at,
             since_export: ms(&m["sinceExportMs"]),
+            source: m["source"]
+                .as_str()
+                .and_then(MilestoneSource::from_key)
+                .unwrap_or(milestone.source()),
         });
     }
     for p in s["probes"].as_array().into_iter().flatten() {

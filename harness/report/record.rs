@@ -76,6 +76,7 @@ pub(crate) struct MilestoneRecord {
     pub cluster: Option<String>,
     pub at: SystemTime,
     pub since_export: Option<Duration>,
+    pub source: crate::event::MilestoneSource,
 }
 
 /// The result of a scenario's cleanup.
@@ -185,12 +186,14 @@ impl ScenarioRecord {
                 cluster,
                 at,
                 since_export,
+                source,
                 ..
             } => self.milestones.push(MilestoneRecord {
                 milestone: *milestone,
                 cluster: cluster.clone(),
                 at: *at,
                 since_export: *since_export,
+                source: *source,
             }),
             Event::Diagnosis {
                 index, diagnosis, ..

@@ -11,6 +11,7 @@
 //! doctor's diagnosis id (one of [`crate::doctor::DiagnosisId`]). See [`expr`] for the `wait.for`
 //! language and [`template`] for the variables of manifests, names and URLs.
 
+mod bind;
 pub mod expr;
 mod labels;
 pub mod model;
@@ -26,6 +27,7 @@ mod tests_net;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use bind::{BindVars, DEFAULT_PROBE_INTERVAL, describe};
 pub use expr::Expr;
 pub use labels::{is_key as label_key_ok, is_value as label_value_ok};
 pub use model::{
@@ -180,7 +182,8 @@ impl Step {
     }
 }
 
-/// The action of a step. `wait.expr` and `apply/delete.resolved_file` are filled in.
+/// The action of a step. `wait.expr`, `apply/delete.resolved_file` and `fixture_text` are
+/// filled in; [`Scenario::bind`] turns it into the engine's [`crate::engine::op::Op`].
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Apply manifests.

@@ -238,6 +238,9 @@ pub struct ManifestAction {
     /// The resolved path of `file` (filled in by validation).
     #[serde(skip)]
     pub resolved_file: Option<PathBuf>,
+    /// The text of `file` as validation read it (the fixture is read once).
+    #[serde(skip)]
+    pub fixture_text: Option<String>,
 }
 
 /// Kind of patch, as for `kubectl patch --type`.

@@ -577,6 +577,7 @@ fn manifest(ctx: &Ctx, mut m: ManifestAction) -> Result<ManifestAction, Scenario
                     format!("cannot read fixture {}: {e}", path.display()),
                 )
             })?;
+            m.fixture_text = Some(text.clone());
             let body = Spanned::new(text, file.referenced, file.defined);
             ctx.template(&body).map_err(|e| prefix(e, &path))?;
             ctx.manifest_docs(&body, None)

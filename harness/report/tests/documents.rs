@@ -187,9 +187,9 @@ fn json_milestones_are_easy_to_read_back() {
     assert_eq!(
         *m,
         json!([
-            {"milestone": "exportApplied", "cluster": null, "at": "2026-11-26T10:00:00.020Z", "sinceExportMs": null},
-            {"milestone": "importSeen", "cluster": "b", "at": "2026-11-26T10:00:00.140Z", "sinceExportMs": 120.0},
-            {"milestone": "dnsCorrect", "cluster": "b", "at": "2026-11-26T10:00:00.410Z", "sinceExportMs": 390.0},
+            {"milestone": "exportApplied", "cluster": null, "at": "2026-11-26T10:00:00.020Z", "sinceExportMs": null, "source": "step"},
+            {"milestone": "importSeen", "cluster": "b", "at": "2026-11-26T10:00:00.140Z", "sinceExportMs": 120.0, "source": "watch"},
+            {"milestone": "dnsCorrect", "cluster": "b", "at": "2026-11-26T10:00:00.410Z", "sinceExportMs": 390.0, "source": "probe"},
         ])
     );
     let skipped = &doc["scenarios"][1];

@@ -96,6 +96,7 @@ pub(super) fn milestone(
         cluster: cluster.map(Into::into),
         at: at(t),
         since_export: since.map(ms),
+        source: m.source(),
     }
 }
 
