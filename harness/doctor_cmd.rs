@@ -212,7 +212,7 @@ async fn fleet(
         }
         return Ok((out, Vec::new()));
     }
-    let api = format!("{}/{}", args.flavour.group(), args.flavour.version());
+    let api = args.flavour.api();
     let names: Vec<String> = kc.contexts.iter().map(|c| c.name.clone()).collect();
     let probes = names.iter().map(|name| member(kc, name, &api));
     let results = futures::future::join_all(probes).await;

@@ -50,7 +50,7 @@ pub struct RunArgs {
     pub cluster_count: usize,
     /// MCS flavour set up on kind/k3s clusters (scenarios of the other flavour are skipped).
     #[arg(long, value_enum, default_value = "gke")]
-    pub flavour: crate::cli::FlavourArg,
+    pub flavour: mcs_importer::Flavour,
     /// Run up to N scenarios at the same time (default: four per CPU: scenarios mostly wait, they seldom compute).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
@@ -469,7 +469,7 @@ pub(crate) fn provider_options(args: &RunArgs) -> ProviderOptions {
         kubeconfig: args.kubeconfig.clone(),
         kind_prefix: args.kind_prefix.clone(),
         cluster_count: args.cluster_count,
-        flavour: mcs_importer::Flavour::from(args.flavour).into(),
+        flavour: args.flavour,
         propagation_delay: args.propagation_delay,
         preflight_timeout: args.preflight_timeout,
     }

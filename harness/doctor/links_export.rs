@@ -2,7 +2,7 @@
 //! and the ServiceExport's conditions.
 
 use mcs_importer::Flavour;
-use mcs_importer::types::{gke, upstream};
+use mcs_importer::types::gke;
 
 use super::facts::{ClusterFacts, CondFacts, ExportFacts, list};
 use super::judge::{Ctx, Finding, Outcome, Owner, ev};
@@ -236,10 +236,7 @@ enum Verdict<'a> {
 }
 
 fn verdict(flavour: Flavour, e: &ExportFacts) -> Verdict<'_> {
-    let (main, ok) = match flavour {
-        Flavour::Gke => (gke::CONDITION_EXPORTED, gke::CONDITION_EXPORTED),
-        Flavour::Upstream => (upstream::CONDITION_VALID, upstream::CONDITION_READY),
-    };
+    let (main, ok) = flavour.export_conditions();
     let invalid_reason = |c: &CondFacts| {
         c.status == "False" && matches!(c.reason.as_str(), "NoService" | "InvalidServiceType")
     };

@@ -134,7 +134,7 @@ impl Scope<'_> {
     }
 
     fn api_version(&self) -> String {
-        format!("{}/{}", self.flavour.group(), self.flavour.version())
+        self.flavour.api()
     }
 
     fn importer_logs(&self) -> String {
@@ -323,7 +323,7 @@ mod tests {
     #[test]
     fn every_id_has_a_remedy_and_a_readme_line() {
         let readme = include_str!("../../README.md");
-        for flavour in [Flavour::Gke, Flavour::Upstream] {
+        for flavour in Flavour::ALL {
             let s = Scope {
                 flavour,
                 namespace: "ns",

@@ -163,7 +163,7 @@ pub(super) fn expect_with(
 }
 
 pub(super) fn both() -> [Flavour; 2] {
-    [Flavour::Gke, Flavour::Upstream]
+    Flavour::ALL
 }
 
 #[test]

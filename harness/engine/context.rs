@@ -101,7 +101,7 @@ impl Ctx {
         sink: EventSink,
         cancel: CancellationToken,
     ) -> Ctx {
-        let flavour = scenario.flavour.into();
+        let flavour = scenario.flavour;
         Ctx {
             run_id: cfg.run_id.clone(),
             scenario,

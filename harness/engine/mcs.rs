@@ -10,7 +10,6 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::watcher;
 use mcs_importer::Flavour;
-use mcs_importer::naming::{GKE_DERIVED_PREFIX, UPSTREAM_DERIVED_PREFIX, derived_name};
 use mcs_importer::slices::LABEL_SERVICE_NAME;
 
 use super::context::Ctx;
@@ -71,16 +70,12 @@ fn is_ready(p: &Pod) -> bool {
 
 /// The derived Service's name for `service` in the run's namespace.
 pub(super) fn derived(ctx: &Ctx, service: &str) -> String {
-    let prefix = match ctx.flavour {
-        Flavour::Gke => GKE_DERIVED_PREFIX,
-        Flavour::Upstream => UPSTREAM_DERIVED_PREFIX,
-    };
-    derived_name(prefix, &ctx.namespace, service)
+    ctx.flavour.derived_name(&ctx.namespace, service)
 }
 
 /// `group/version` of the flavour's MCS API.
 pub(super) fn mcs_api_version(f: Flavour) -> String {
-    format!("{}/{}", f.group(), f.version())
+    f.api()
 }
 
 /// Endpoint IPs MCS published for `service` in `cluster`: the derived Endpoints (GKE) or

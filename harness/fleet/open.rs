@@ -157,7 +157,7 @@ fn local_registry(
 }
 
 async fn kind(opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
-    let flavour: mcs_importer::Flavour = opts.flavour.into();
+    let flavour: mcs_importer::Flavour = opts.flavour;
     let ko = crate::kind::provider::KindOptions {
         prefix: opts.kind_prefix.clone(),
         clusters: opts.cluster_count,
@@ -190,7 +190,7 @@ async fn k3s(_opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
 
 #[cfg(feature = "k3s")]
 async fn k3s(opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
-    let flavour: mcs_importer::Flavour = opts.flavour.into();
+    let flavour: mcs_importer::Flavour = opts.flavour;
     let ko = crate::k3s::K3sOptions {
         clusters: opts.cluster_count,
         ..crate::k3s::K3sOptions::default()

@@ -116,7 +116,7 @@ impl PreflightReport {
 
     /// Flavours every cluster serves.
     pub fn flavours(&self) -> Vec<Flavour> {
-        [Flavour::Gke, Flavour::Upstream]
+        Flavour::ALL
             .into_iter()
             .filter(|f| {
                 !self.clusters.is_empty() && self.clusters.iter().all(|c| c.flavours.contains(f))
@@ -223,7 +223,7 @@ async fn check(client: &Client, c: &mut ClusterCheck) {
     for group in ["net.gke.io", "multicluster.x-k8s.io"] {
         c.mcs_apis.extend(versions(group));
     }
-    for f in [Flavour::Gke, Flavour::Upstream] {
+    for f in Flavour::ALL {
         match retried(|| serves_mcs(client, f)).await {
             Ok(true) => c.flavours.push(f),
             Ok(false) => {}
@@ -306,10 +306,7 @@ pub fn needs(flavours: &[Flavour], faults: bool) -> Vec<Need> {
         ),
     ];
     for f in flavours {
-        let group = match f {
-            Flavour::Gke => "net.gke.io",
-            Flavour::Upstream => "multicluster.x-k8s.io",
-        };
+        let group = f.group();
         n.push(("create", group, "serviceexports", "", ""));
         n.push(("delete", group, "serviceexports", "", ""));
         n.push(("watch", group, "serviceimports", "", ""));
@@ -415,7 +412,7 @@ fn compare_mcs(clusters: &mut [ClusterCheck]) {
             });
             continue;
         }
-        for f in [Flavour::Gke, Flavour::Upstream] {
+        for f in Flavour::ALL {
             if served.contains(&f) && !c.flavours.contains(&f) {
                 c.problems.push(Problem {
                     kind: ProblemKind::McsMissing,
@@ -518,7 +515,7 @@ mod tests {
         assert!(cs[0].problems.is_empty());
         assert_eq!(cs[1].problems[0].kind, ProblemKind::McsMissing);
         let mut cs = vec![
-            check("a", vec![Flavour::Gke, Flavour::Upstream]),
+            check("a", Flavour::ALL.to_vec()),
             check("b", vec![Flavour::Gke]),
         ];
         compare_mcs(&mut cs);

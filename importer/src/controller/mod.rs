@@ -30,43 +30,7 @@ pub use run::Importer;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Which MCS API the importer plays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flavour {
-    /// GKE: `net.gke.io/v1`, derived Service `gke-mcs-<hash>` with Endpoints.
-    Gke,
-    /// Upstream KEP-1645: `multicluster.x-k8s.io/v1alpha1`, `derived-<hash>`, EndpointSlices.
-    Upstream,
-}
-
-impl Flavour {
-    /// API group of ServiceExport/ServiceImport.
-    pub fn group(self) -> &'static str {
-        match self {
-            Flavour::Gke => "net.gke.io",
-            Flavour::Upstream => "multicluster.x-k8s.io",
-        }
-    }
-
-    /// API version of ServiceExport/ServiceImport.
-    pub fn version(self) -> &'static str {
-        match self {
-            Flavour::Gke => "v1",
-            Flavour::Upstream => "v1alpha1",
-        }
-    }
-}
-
-impl std::str::FromStr for Flavour {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "gke" => Ok(Flavour::Gke),
-            "upstream" => Ok(Flavour::Upstream),
-            other => Err(format!("unknown flavour {other:?}: use gke or upstream")),
-        }
-    }
-}
+pub use crate::flavour::Flavour;
 
 /// The GKE fleet the GKE flavour plays: where its memberships live, and the VPC network its
 /// services are exported from. Real GKE takes these from the fleet host project; the defaults
