@@ -90,8 +90,13 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::report_cmd::ReportAction,
     },
-    /// Print the JSON Schema of scenario files (for editors: yaml-language-server).
-    Schema,
+    /// Print the JSON Schema of scenario files (for editors: yaml-language-server), or with
+    /// `--report` the JSON Schema of the reports `run --json` writes.
+    Schema {
+        /// The schema of JSON reports (`run --json`, `report merge --json`) instead.
+        #[arg(long)]
+        report: bool,
+    },
     /// Print a shell completion script: `source <(mcs-harness completions bash)`.
     Completions {
         /// The shell.

@@ -27,7 +27,7 @@ pub const DEFAULT_PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const FAULT_GROUP: &str = "sim.mcs-harness.dev";
 
 /// What kind of problem a cluster has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ProblemKind {
     /// Nothing answers at the server address.
@@ -47,7 +47,7 @@ pub enum ProblemKind {
 }
 
 /// One problem of one cluster, with what to do.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     /// The kind.
@@ -59,7 +59,7 @@ pub struct Problem {
 }
 
 /// What preflight found for one cluster.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterCheck {
     /// Logical name.
@@ -84,17 +84,19 @@ pub struct ClusterCheck {
     pub problems: Vec<Problem>,
     /// How long the checks took.
     #[serde(with = "crate::event::millis")]
+    #[schemars(with = "f64")]
     pub took: Duration,
 }
 
 /// Preflight of every cluster of a registry.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightReport {
     /// One entry per cluster, in registry order.
     pub clusters: Vec<ClusterCheck>,
     /// Wall time of the whole preflight.
     #[serde(with = "crate::event::millis")]
+    #[schemars(with = "f64")]
     pub took: Duration,
 }
 

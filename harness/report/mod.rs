@@ -16,6 +16,7 @@
 mod console;
 mod html;
 mod json;
+pub mod json_report;
 mod junit;
 mod markdown;
 mod merge;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 pub use console::{Console, ConsoleMode};
 pub use html::Html;
 pub use json::Json;
+pub use json_report::JsonReport;
 pub use junit::Junit;
 pub use markdown::Markdown;
 pub use merge::{MergeError, merged_events};
