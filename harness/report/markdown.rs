@@ -78,7 +78,7 @@ impl Markdown {
             ));
         }
         if let Some((baseline, findings)) = &r.comparison {
-            md.push('\n');
+            md.push_str("\n#### Comparison\n\n");
             for line in text::comparison(baseline.as_deref(), findings) {
                 md.push_str(&format!("- {}\n", inline(line.trim())));
             }
