@@ -104,7 +104,7 @@ pub async fn handles(
             .map(|c| c.url())
             .unwrap_or_default();
         let h = ClusterHandle {
-            name: name.clone(),
+            name: super::ClusterName::new(name.as_str())?,
             location: EMBEDDED_LOCATION.to_string(),
             server,
             client: fleet.client(name).await?,

@@ -143,15 +143,17 @@ fn local_capabilities(n: usize, flavour: Flavour) -> Capabilities {
 fn local_registry(
     clusters: &[crate::local::LocalCluster],
     server: &dyn Fn(usize) -> String,
-) -> ClusterRegistry {
+) -> Result<ClusterRegistry, OpenError> {
     clusters
         .iter()
         .enumerate()
-        .map(|(i, c)| ClusterHandle {
-            name: c.name.clone(),
-            location: c.location.clone(),
-            server: server(i),
-            client: c.client.clone(),
+        .map(|(i, c)| {
+            Ok(ClusterHandle {
+                name: super::ClusterName::new(c.name.as_str()).map_err(FleetError::from)?,
+                location: c.location.clone(),
+                server: server(i),
+                client: c.client.clone(),
+            })
         })
         .collect()
 }
@@ -168,7 +170,7 @@ async fn kind(opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
     let kind = crate::kind::provider::bring_up(&ko, &mut std::io::stderr())
         .await
         .map_err(OpenError::Kind)?;
-    let registry = local_registry(&kind.prepared.clusters, &|_| String::new());
+    let registry = local_registry(&kind.prepared.clusters, &|_| String::new())?;
     let provider = SharedProvider::new(
         kind.describe(flavour),
         local_capabilities(registry.len(), opts.flavour),
@@ -204,7 +206,7 @@ async fn k3s(opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
     let servers: Vec<String> = fleet.nodes.iter().map(|n| n.server.clone()).collect();
     let registry = local_registry(&prepared.clusters, &|i| {
         servers.get(i).cloned().unwrap_or_default()
-    });
+    })?;
     let description = fleet.describe();
     // Dropped in this order when the run ends: the importer, then the containers.
     let provider = SharedProvider::new(

@@ -148,7 +148,7 @@ pub async fn preflight(registry: &ClusterRegistry, timeout: Duration) -> Preflig
 async fn check_bounded(h: &ClusterHandle, timeout: Duration) -> ClusterCheck {
     let started = Instant::now();
     let mut c = ClusterCheck {
-        cluster: h.name.clone(),
+        cluster: h.name.to_string(),
         location: h.location.clone(),
         server: h.server.clone(),
         version: None,
