@@ -26,7 +26,7 @@ mod provider;
 mod registry;
 
 pub use capabilities::Capabilities;
-pub use cluster_name::{ClusterName, ClusterNameError};
+pub use cluster_name::{ClusterName, ClusterNameError, is_label as is_dns_label};
 pub use embedded::{EmbeddedFleet, EmbeddedOptions, IMPORTER_USER};
 pub use embedded_provider::{EMBEDDED_LOCATION, EmbeddedProvider, shared};
 pub use kubeconfig::{
