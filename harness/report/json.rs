@@ -59,11 +59,11 @@ use serde_json::Value;
 
 use super::json_report::{
     JsonCleanup, JsonCluster, JsonComparison, JsonDiagnosis, JsonLastWait, JsonMilestone,
-    JsonNotice, JsonProbe, JsonReport, JsonSample, JsonScenario, JsonStep, SCHEMA_VERSION,
+    JsonNotice, JsonProbe, JsonReport, JsonScenario, JsonStep, SCHEMA_VERSION,
 };
 use super::record::{RunRecord, ScenarioRecord, StepRecord};
 use super::{ReportError, Reporter, write_file};
-use crate::event::{Event, Outcome, ProbeReport, rfc3339};
+use crate::event::{Event, Outcome, rfc3339};
 
 /// The JSON reporter; writes its file (pretty-printed) on [`Reporter::finish`].
 pub struct Json {
@@ -190,7 +190,11 @@ fn scenario(s: &ScenarioRecord) -> JsonScenario {
                 since_export_ms: m.since_export.map(ms),
             })
             .collect(),
-        probes: s.probes.iter().map(|(i, p)| probe(*i, p)).collect(),
+        probes: s
+            .probes
+            .iter()
+            .map(|(i, p)| JsonProbe::new(*i, p))
+            .collect(),
         cleanup: s.cleanup.as_ref().map(|c| JsonCleanup {
             deleted: c.deleted,
             problems: c.problems.clone(),
@@ -216,33 +220,5 @@ fn step(st: &StepRecord) -> JsonStep {
                 message: message.clone(),
                 elapsed_ms: ms(*elapsed),
             }),
-    }
-}
-
-fn probe(index: usize, p: &ProbeReport) -> JsonProbe {
-    JsonProbe {
-        index,
-        name: p.name.clone(),
-        started_at: rfc3339::format(p.started_at),
-        duration_ms: ms(p.duration),
-        total: p.total,
-        failed: p.failed,
-        success_rate: p.success_rate,
-        longest_outage_ms: ms(p.longest_outage),
-        answers_by_cluster: p.answers_by_cluster.clone(),
-        violations: p.violations.clone(),
-        samples: p
-            .samples
-            .iter()
-            .map(|x| JsonSample {
-                offset_ms: ms(x.offset),
-                latency_ms: ms(x.latency),
-                from: x.from.clone(),
-                kind: x.kind.clone(),
-                ok: x.ok,
-                served_by: x.served_by.clone(),
-                detail: x.detail.clone(),
-            })
-            .collect(),
     }
 }

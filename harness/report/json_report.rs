@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::Findings;
 use crate::doctor::Diagnosis;
-use crate::event::{Milestone, Outcome};
+use std::time::{Duration, SystemTime};
+
+use crate::event::{Milestone, Outcome, ProbeReport, ProbeSample, millis, rfc3339};
 use crate::fleet::PreflightReport;
 
 /// Version of the document shape; bumped on incompatible changes.
@@ -252,6 +254,75 @@ pub struct JsonComparison {
     /// The findings (each one fails the run).
     #[serde(flatten)]
     pub findings: Findings,
+}
+
+/// Milliseconds with microsecond precision (no float noise like `12.000000001`).
+fn ms(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
+}
+
+/// Milliseconds read back (a negative or non-finite number: zero).
+fn duration(ms: f64) -> Duration {
+    millis::from_ms(ms).unwrap_or_default()
+}
+
+impl JsonProbe {
+    /// The report of the `stopProbe` step at `index`, as written.
+    pub fn new(index: usize, p: &ProbeReport) -> JsonProbe {
+        JsonProbe {
+            index,
+            name: p.name.clone(),
+            started_at: rfc3339::format(p.started_at),
+            duration_ms: ms(p.duration),
+            total: p.total,
+            failed: p.failed,
+            success_rate: p.success_rate,
+            longest_outage_ms: ms(p.longest_outage),
+            answers_by_cluster: p.answers_by_cluster.clone(),
+            violations: p.violations.clone(),
+            samples: p
+                .samples
+                .iter()
+                .map(|x| JsonSample {
+                    offset_ms: ms(x.offset),
+                    latency_ms: ms(x.latency),
+                    from: x.from.clone(),
+                    kind: x.kind.clone(),
+                    ok: x.ok,
+                    served_by: x.served_by.clone(),
+                    detail: x.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The report read back (an unreadable start time: the epoch).
+    pub fn to_report(&self) -> ProbeReport {
+        ProbeReport {
+            name: self.name.clone(),
+            started_at: rfc3339::parse(&self.started_at).unwrap_or(SystemTime::UNIX_EPOCH),
+            duration: duration(self.duration_ms),
+            total: self.total,
+            failed: self.failed,
+            success_rate: self.success_rate,
+            longest_outage: duration(self.longest_outage_ms),
+            answers_by_cluster: self.answers_by_cluster.clone(),
+            samples: self
+                .samples
+                .iter()
+                .map(|x| ProbeSample {
+                    offset: duration(x.offset_ms),
+                    latency: duration(x.latency_ms),
+                    from: x.from.clone(),
+                    kind: x.kind.clone(),
+                    ok: x.ok,
+                    served_by: x.served_by.clone(),
+                    detail: x.detail.clone(),
+                })
+                .collect(),
+            violations: self.violations.clone(),
+        }
+    }
 }
 
 /// Why a document is not a JSON report.

@@ -12,9 +12,9 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::json_report::{JsonProbe, JsonReport, JsonScenario};
+use super::json_report::{JsonReport, JsonScenario};
 use crate::compare::Findings;
-use crate::event::{Event, ProbeReport, ProbeSample, ScenarioInfo, StepInfo, millis, rfc3339};
+use crate::event::{Event, ScenarioInfo, StepInfo, millis, rfc3339};
 
 /// Why a report cannot be merged (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -252,7 +252,7 @@ fn scenario(d: &Doc, s: &JsonScenario, out: &mut Vec<Event>) -> Result<(), Merge
         out.push(Event::ProbeReport {
             scenario: name.clone(),
             index: p.index,
-            report: probe(p),
+            report: p.to_report(),
         });
     }
     if let Some(c) = &s.cleanup {
@@ -272,31 +272,4 @@ fn scenario(d: &Doc, s: &JsonScenario, out: &mut Vec<Event>) -> Result<(), Merge
         });
     }
     Ok(())
-}
-
-fn probe(p: &JsonProbe) -> ProbeReport {
-    ProbeReport {
-        name: p.name.clone(),
-        started_at: instant(Some(&p.started_at)).unwrap_or(SystemTime::UNIX_EPOCH),
-        duration: ms(Some(p.duration_ms)).unwrap_or_default(),
-        total: p.total,
-        failed: p.failed,
-        success_rate: p.success_rate,
-        longest_outage: ms(Some(p.longest_outage_ms)).unwrap_or_default(),
-        answers_by_cluster: p.answers_by_cluster.clone(),
-        samples: p
-            .samples
-            .iter()
-            .map(|x| ProbeSample {
-                offset: ms(Some(x.offset_ms)).unwrap_or_default(),
-                latency: ms(Some(x.latency_ms)).unwrap_or_default(),
-                from: x.from.clone(),
-                kind: x.kind.clone(),
-                ok: x.ok,
-                served_by: x.served_by.clone(),
-                detail: x.detail.clone(),
-            })
-            .collect(),
-        violations: p.violations.clone(),
-    }
 }
