@@ -25,7 +25,7 @@ const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// name as the cluster name). Without `--cluster`, the fleet is every context of the
 /// kubeconfig whose API server answers discovery within 3 s and serves the flavour's
 /// ServiceImport API (`serviceimports` in `net.gke.io/v1` for gke,
-/// `multicluster.x-k8s.io/v1alpha1` for upstream), named after the context, in kubeconfig
+/// `multicluster.x-k8s.io/v1beta1` or `v1alpha1` for upstream), named after the context, in kubeconfig
 /// order; the contexts left out are listed above the table.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -89,6 +89,16 @@ pub struct DoctorArgs {
     /// still turns off.
     #[arg(long, default_value = "20m", value_parser = crate::duration::parse_duration)]
     pub first_service_window: Duration,
+    /// Upstream: the MCS implementation whose objects to expect (mcs-api, lighthouse,
+    /// cilium, antrea, cloud-map); default: detected from managed-by labels and
+    /// annotations, else mcs-api.
+    #[arg(long, value_name = "NAME", value_parser = implementation_parser())]
+    pub implementation: Option<doctor::Implementation>,
+}
+
+fn implementation_parser() -> impl TypedValueParser<Value = doctor::Implementation> {
+    let names = doctor::Implementation::ALL.map(|i| i.name());
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<doctor::Implementation>())
 }
 
 /// Parses `--membership NAME=CONTEXT`.
@@ -159,6 +169,11 @@ pub enum DoctorCmdError {
         /// The clusters diagnosed.
         clusters: String,
     },
+    /// `--implementation` with the GKE flavour.
+    #[error(
+        "--implementation {0} names an upstream implementation: use it with --flavour upstream"
+    )]
+    ImplementationWithGke(doctor::Implementation),
     /// `--from` names no cluster of the fleet.
     #[error("--from {0:?} is not one of the clusters diagnosed ({1})")]
     UnknownFrom(String, String),
@@ -212,9 +227,9 @@ async fn fleet(
         }
         return Ok((out, Vec::new()));
     }
-    let api = args.flavour.api();
+    let apis = doctor::served_apis(args.flavour);
     let names: Vec<String> = kc.contexts.iter().map(|c| c.name.clone()).collect();
-    let probes = names.iter().map(|name| member(kc, name, &api));
+    let probes = names.iter().map(|name| member(kc, name, &apis));
     let results = futures::future::join_all(probes).await;
     let (mut members, mut notes) = (Vec::new(), Vec::new());
     for (name, r) in names.iter().zip(results) {
@@ -225,7 +240,7 @@ async fn fleet(
     }
     if members.is_empty() {
         return Err(DoctorCmdError::NoFleet {
-            flavour: api,
+            flavour: apis.join(" or "),
             tried: if names.is_empty() {
                 "none".into()
             } else {
@@ -236,18 +251,25 @@ async fn fleet(
     Ok((members, notes))
 }
 
-/// A client for `context` if its API server serves `serviceimports` in `api`.
-async fn member(kc: &Kubeconfig, context: &str, api: &str) -> Result<Client, String> {
+/// A client for `context` if its API server serves `serviceimports` in one of `apis`
+/// (upstream: `v1beta1` or `v1alpha1`).
+async fn member(kc: &Kubeconfig, context: &str, apis: &[String]) -> Result<Client, String> {
     let client = client_for_context(kc, context)
         .await
         .map_err(|e| e.to_string())?;
-    let discovery = client.list_api_group_resources(api);
-    match tokio::time::timeout(DISCOVERY_TIMEOUT, discovery).await {
-        Err(_) => Err(format!("no answer within {DISCOVERY_TIMEOUT:?}")),
-        Ok(Err(e)) => Err(format!("does not serve {api} ({e})")),
-        Ok(Ok(list)) if list.resources.iter().any(|r| r.name == "serviceimports") => Ok(client),
-        Ok(Ok(_)) => Err(format!("{api} has no serviceimports")),
+    let mut why = Vec::new();
+    for api in apis {
+        let discovery = client.list_api_group_resources(api);
+        match tokio::time::timeout(DISCOVERY_TIMEOUT, discovery).await {
+            Err(_) => return Err(format!("no answer within {DISCOVERY_TIMEOUT:?}")),
+            Ok(Err(e)) => why.push(format!("does not serve {api} ({e})")),
+            Ok(Ok(list)) if list.resources.iter().any(|r| r.name == "serviceimports") => {
+                return Ok(client);
+            }
+            Ok(Ok(_)) => why.push(format!("{api} has no serviceimports")),
+        }
     }
+    Err(why.join("; "))
 }
 
 /// Every cluster answers `/version` within `timeout` (else the doctor would wait on it for
@@ -284,6 +306,9 @@ async fn reachable(
 
 /// Runs `doctor`; returns the exit code (0 healthy, 1 broken or propagating).
 pub async fn run(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<i32, DoctorCmdError> {
+    if let (Some(i), Flavour::Gke) = (args.implementation, args.flavour) {
+        return Err(DoctorCmdError::ImplementationWithGke(i));
+    }
     let kc = read_kubeconfig(args.kubeconfig.as_deref())?;
     let (members, notes) = fleet(args, &kc).await?;
     reachable(&members, args.connect_timeout).await?;
@@ -327,6 +352,7 @@ pub async fn run(args: &DoctorArgs, out: &mut dyn std::io::Write) -> Result<i32,
         propagation_window: args.propagation_window,
         probe_timeout: args.probe_timeout,
         first_service_window: args.first_service_window,
+        implementation: args.implementation,
         ..Options::default()
     };
     let mut d = doctor::diagnose(&target, &opts).await?;
@@ -418,9 +444,13 @@ async fn memberships(
 /// first cluster holding its ServiceImport, when the diagnosis is about endpoints or
 /// reachability on GKE.
 async fn import_ports(t: &Target, d: &Diagnosis) -> Vec<i64> {
-    use doctor::ids;
-    let wanted = [ids::ENDPOINTS_EMPTY, ids::ENDPOINTS_STALE, ids::UNREACHABLE];
-    if t.flavour != Flavour::Gke || !wanted.contains(&d.id.as_str()) {
+    use doctor::DiagnosisId;
+    let wanted = [
+        DiagnosisId::EndpointsEmpty,
+        DiagnosisId::EndpointsStale,
+        DiagnosisId::Unreachable,
+    ];
+    if t.flavour != Flavour::Gke || !d.diagnosis_id().is_some_and(|i| wanted.contains(&i)) {
         return Vec::new();
     }
     let gvk = kube::api::GroupVersionKind::gvk("net.gke.io", "v1", "ServiceImport");

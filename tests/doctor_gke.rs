@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::SimProcess;
-use support::gke::{self, NS, SVC, k};
+use support::gke::{self, NS, SVC, k, row};
 
 const MEMBERSHIPS: [&str; 4] = ["--membership", "gke-1=a", "--membership", "gke-2=b"];
 
@@ -33,16 +33,6 @@ fn assert_healthy(sim: &SimProcess, extra: &[&str]) -> Value {
     let (code, d) = verdict(sim, extra);
     assert_eq!((code, d["id"].as_str()), (0, Some("healthy")), "{d:#}");
     d
-}
-
-fn row<'a>(d: &'a Value, cluster: &str, link: &str) -> &'a Value {
-    d["checks"]
-        .as_array()
-        .and_then(|c| {
-            c.iter()
-                .find(|r| r["cluster"] == cluster && r["link"] == link)
-        })
-        .unwrap_or_else(|| panic!("no row {cluster}/{link}: {d:#}"))
 }
 
 #[test]

@@ -84,6 +84,9 @@ pub struct Options {
     /// MCS service of a fleet takes up to 20 minutes, gke-reality.md §1.3). Widens, never
     /// narrows, `propagation_window`; ignored when that is zero. Zero: off.
     pub first_service_window: Duration,
+    /// Upstream: the implementation profile to judge by (`--implementation`); `None`:
+    /// detected from the objects (see `profile`).
+    pub implementation: Option<super::profile::Implementation>,
 }
 
 impl Default for Options {
@@ -96,6 +99,7 @@ impl Default for Options {
             propagation_window: DEFAULT_PROPAGATION_WINDOW,
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             first_service_window: Duration::ZERO,
+            implementation: None,
         }
     }
 }
@@ -112,6 +116,7 @@ pub async fn diagnose(target: &Target, opts: &Options) -> Result<Diagnosis> {
         return Err(DoctorError::NoClusters);
     }
     let mut facts = gather::gather(target).await?;
+    facts.implementation = opts.implementation;
     let window = effective_window(&facts, opts);
     let before = judge::judge(&facts, window);
     let protected = PROTECTED_NAMESPACES.contains(&target.namespace.as_str());

@@ -162,6 +162,13 @@ async fn usage_errors() {
         "{err}"
     );
     assert!(Cli::try_parse_from(["doctor", "-n", "ns", "svc", "--membership", "gke-1"]).is_err());
+    let parse = |i: &str| Cli::try_parse_from(["doctor", "-n", "ns", "svc", "--implementation", i]);
+    assert!(parse("calico").is_err());
+    assert!(parse("cloud-map").is_ok());
+    // Implementation profiles are for the upstream flavour.
+    let (code, _) = run_to_string(&args(&kc, &["--implementation", "cilium"])).await;
+    let err = code.expect_err("gke with a profile");
+    assert!(err.to_string().contains("--flavour upstream"), "{err}");
     // The fleet serves only the GKE API: no context qualifies for upstream.
     let (code, _) = run_to_string(&args(&kc, &["--flavour", "upstream"])).await;
     let err = code.expect_err("no fleet");

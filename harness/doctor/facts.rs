@@ -8,6 +8,8 @@ use std::fmt;
 use jiff::Timestamp;
 use mcs_importer::Flavour;
 
+use super::profile::Implementation;
+
 use crate::probe::{DnsResult, HttpResult};
 
 /// Everything read about `namespace/service`, one entry per cluster in target order.
@@ -29,6 +31,9 @@ pub struct Facts {
     pub memberships: BTreeMap<String, String>,
     /// The cluster the user consumes the service from (`--from`), if named.
     pub consumer: Option<String>,
+    /// Upstream: the implementation profile to judge by (`--implementation`); `None`:
+    /// detected from the objects (`profile::choose`).
+    pub implementation: Option<Implementation>,
 }
 
 impl Facts {
@@ -92,6 +97,55 @@ pub struct ClusterFacts {
     pub mcs_missing: Option<String>,
     /// Whether the cluster holds a ServiceImport other than this service's.
     pub other_imports: bool,
+    /// Upstream: what the implementation profiles look at.
+    pub upstream: UpstreamFacts,
+}
+
+/// The objects an upstream implementation writes besides the ServiceImport, read for every
+/// profile (each judges by its own; `profile::detect` looks at their markers).
+#[derive(Clone, Debug, Default)]
+pub struct UpstreamFacts {
+    /// EndpointSlices labelled `multicluster.kubernetes.io/service-name=<service>`.
+    pub slices: Vec<SliceFacts>,
+    /// The ServiceImport's annotations.
+    pub import_annotations: BTreeMap<String, String>,
+    /// The annotations of the derived Service the import names (`derived`).
+    pub derived_annotations: BTreeMap<String, String>,
+    /// Antrea: Service `antrea-mc-<service>` (annotated as Antrea's) and its Endpoints.
+    pub antrea: Option<AntreaFacts>,
+    /// Cloud Map: the derived Services its import's annotation lists, one per cluster.
+    pub per_cluster: Vec<PerClusterDerived>,
+}
+
+/// One EndpointSlice of an import.
+#[derive(Clone, Debug, Default)]
+pub struct SliceFacts {
+    /// Name.
+    pub name: String,
+    /// `endpointslice.kubernetes.io/managed-by`.
+    pub managed_by: String,
+    /// Its ready addresses.
+    pub ready: BTreeSet<String>,
+}
+
+/// Antrea's imported Service and Endpoints.
+#[derive(Clone, Debug, Default)]
+pub struct AntreaFacts {
+    /// Service `antrea-mc-<service>`.
+    pub service: DerivedFacts,
+    /// The ready addresses of Endpoints `antrea-mc-<service>`; `None` when absent.
+    pub endpoints: Option<BTreeSet<String>>,
+}
+
+/// One entry of Cloud Map's derived-service annotation.
+#[derive(Clone, Debug, Default)]
+pub struct PerClusterDerived {
+    /// Source cluster id.
+    pub cluster: String,
+    /// Derived Service name (`imported-<hash>`).
+    pub name: String,
+    /// The Service, when it exists.
+    pub service: Option<DerivedFacts>,
 }
 
 /// A port as MCS compares them: name, number, protocol.

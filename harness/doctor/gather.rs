@@ -13,7 +13,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::{Client, ResourceExt};
 use mcs_importer::Flavour;
-use mcs_importer::slices::{LABEL_MANAGED_BY, LABEL_SERVICE_NAME, MANAGED_BY};
+use mcs_importer::slices::{LABEL_MANAGED_BY, MANAGED_BY};
 use serde_json::Value;
 
 use super::api::{DoctorError, Result, Target};
@@ -67,9 +67,15 @@ impl Reader<'_> {
     }
 }
 
-/// The ApiResource of a flavour's `ServiceExport` / `ServiceImport`.
+/// The ApiResource of a flavour's `ServiceExport` / `ServiceImport` at its default version.
+#[cfg(test)]
 pub(crate) fn mcs_resource(flavour: Flavour, kind: &str) -> ApiResource {
-    let gvk = GroupVersionKind::gvk(flavour.group(), flavour.version(), kind);
+    mcs_resource_at(flavour, flavour.version(), kind)
+}
+
+/// The ApiResource of a flavour's `ServiceExport` / `ServiceImport` at `version`.
+pub(crate) fn mcs_resource_at(flavour: Flavour, version: &str, kind: &str) -> ApiResource {
+    let gvk = GroupVersionKind::gvk(flavour.group(), version, kind);
     ApiResource::from_gvk_with_plural(&gvk, &format!("{}s", kind.to_lowercase()))
 }
 
@@ -88,6 +94,7 @@ pub(crate) async fn gather(t: &Target) -> Result<Facts> {
         clusters,
         memberships: t.memberships.clone(),
         consumer: t.consumer.clone(),
+        implementation: None,
     })
 }
 
@@ -98,33 +105,51 @@ async fn cluster(t: &Target, name: &str, client: &Client) -> Result<ClusterFacts
         namespace: &t.namespace,
     };
     let (ns, svc) = (t.namespace.as_str(), t.service.as_str());
+    let served = super::gather_upstream::served(&r.client, t.flavour).await;
+    let version = served.version(t.flavour);
     let namespaces = Api::<Namespace>::all(r.client.clone());
     let services = r.api::<Service>();
-    let (namespace, service, local, export, import, importer, mcs_missing, other_imports) = tokio::try_join!(
+    let (namespace, service, local, export, import, importer, other_imports) = tokio::try_join!(
         r.read(|| format!("Namespace {ns}"), || namespaces.get_opt(ns)),
         r.read(|| format!("Service {ns}/{svc}"), || services.get_opt(svc)),
         local_endpoints(&r, svc),
-        mcs_object(&r, t.flavour, "ServiceExport", svc),
-        mcs_object(&r, t.flavour, "ServiceImport", svc),
+        mcs_object(&r, t.flavour, version, "ServiceExport", svc),
+        mcs_object(&r, t.flavour, version, "ServiceImport", svc),
         async { Ok(super::gather_importer::read(&r.client, t.flavour).await) },
-        async { Ok(mcs_missing(&r.client, t.flavour).await) },
-        async { Ok(other_imports(&r.client, t.flavour, ns, svc).await) },
+        async { Ok(other_imports(&r.client, t.flavour, version, ns, svc).await) },
     )?;
     let service = service.map(|s| service_facts(&s));
-    let import = import.map(|i| import_facts(&i, t.flavour));
-    let derived = import
+    let import_facts = import.as_ref().map(|i| import_facts(i, t.flavour));
+    let derived = import_facts
         .as_ref()
         .map(|i| i.derived_name.clone())
         .unwrap_or_else(|| default_derived(t.flavour, ns, svc));
-    let (pods, derived_svc, imported, warnings) = tokio::try_join!(
+    let (pods, derived_svc, gke_imported, warnings) = tokio::try_join!(
         pods(&r, service.as_ref()),
         r.read(
             || format!("Service {ns}/{derived}"),
             || services.get_opt(&derived)
         ),
-        imported(&r, t.flavour, svc, &derived),
+        gke_imported(&r, t.flavour, &derived),
         async { Ok(warnings(&r, &[svc, &derived]).await) },
     )?;
+    let upstream = match t.flavour {
+        Flavour::Gke => UpstreamFacts::default(),
+        Flavour::Upstream => {
+            super::gather_upstream::read(&r, svc, import.as_ref(), derived_svc.as_ref()).await?
+        }
+    };
+    // Upstream: every EndpointSlice labelled with the service name (None when there is none).
+    let imported = match t.flavour {
+        Flavour::Gke => gke_imported,
+        Flavour::Upstream => (!upstream.slices.is_empty()).then(|| {
+            upstream
+                .slices
+                .iter()
+                .flat_map(|s| s.ready.clone())
+                .collect()
+        }),
+    };
     let (pods, other_pods) = pods;
     Ok(ClusterFacts {
         name: name.to_string(),
@@ -139,40 +164,31 @@ async fn cluster(t: &Target, name: &str, client: &Client) -> Result<ClusterFacts
         other_pods,
         local_endpoints: local,
         export: export.map(|e| export_facts(&e)),
-        import,
+        import: import_facts,
         derived: derived_svc.map(|s| derived_facts(&s)),
         imported,
         importer,
         warnings,
         probes: ProbeFacts::default(),
-        mcs_missing,
+        mcs_missing: match served {
+            super::gather_upstream::Served::Missing(why) => Some(why),
+            _ => None,
+        },
         other_imports,
+        upstream,
     })
-}
-
-/// Why the flavour's ServiceExport/ServiceImport API is not served by the cluster, if it is
-/// not (a 404 on the group version, or a version without those resources). GKE installs
-/// the CRDs only once MCS is enabled and the membership reconciled (gke-reality.md §1.10).
-/// Any other error says nothing: `None`.
-async fn mcs_missing(client: &Client, flavour: Flavour) -> Option<String> {
-    let api = flavour.api();
-    match client.list_api_group_resources(&api).await {
-        Ok(list) => {
-            let missing: Vec<&str> = ["serviceexports", "serviceimports"]
-                .into_iter()
-                .filter(|r| !list.resources.iter().any(|x| x.name == *r))
-                .collect();
-            (!missing.is_empty()).then(|| format!("{api} serves no {}", missing.join(", ")))
-        }
-        Err(kube::Error::Api(s)) if s.code == 404 => Some(format!("{api} is not served")),
-        Err(_) => None,
-    }
 }
 
 /// Whether the cluster holds a ServiceImport other than `ns/svc` (one page of two is
 /// enough to know). Unknown (an error) counts as yes: it must not widen the window.
-async fn other_imports(client: &Client, flavour: Flavour, ns: &str, svc: &str) -> bool {
-    let ar = mcs_resource(flavour, "ServiceImport");
+async fn other_imports(
+    client: &Client,
+    flavour: Flavour,
+    version: &str,
+    ns: &str,
+    svc: &str,
+) -> bool {
+    let ar = mcs_resource_at(flavour, version, "ServiceImport");
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
     match api.list(&ListParams::default().limit(2)).await {
         Ok(list) => list
@@ -191,10 +207,11 @@ fn default_derived(flavour: Flavour, ns: &str, svc: &str) -> String {
 async fn mcs_object(
     r: &Reader<'_>,
     flavour: Flavour,
+    version: &str,
     kind: &str,
     name: &str,
 ) -> Result<Option<DynamicObject>> {
-    let ar = mcs_resource(flavour, kind);
+    let ar = mcs_resource_at(flavour, version, kind);
     let api: Api<DynamicObject> = Api::namespaced_with(r.client.clone(), r.namespace, &ar);
     // A cluster without the CRD answers 404 like a missing object: `get_opt` gives None.
     let what = || format!("{kind} {}/{name}", r.namespace);
@@ -227,7 +244,7 @@ fn service_facts(s: &Service) -> ServiceFacts {
     }
 }
 
-fn derived_facts(s: &Service) -> DerivedFacts {
+pub(crate) fn derived_facts(s: &Service) -> DerivedFacts {
     let spec = s.spec.clone().unwrap_or_default();
     DerivedFacts {
         name: s.name_any(),
@@ -316,7 +333,7 @@ async fn local_endpoints(r: &Reader<'_>, svc: &str) -> Result<BTreeSet<String>> 
     Ok(own.flat_map(|s| ready_slice_ips(&s)).collect())
 }
 
-fn ready_slice_ips(s: &EndpointSlice) -> BTreeSet<String> {
+pub(crate) fn ready_slice_ips(s: &EndpointSlice) -> BTreeSet<String> {
     s.endpoints
         .iter()
         .flatten()
@@ -325,35 +342,20 @@ fn ready_slice_ips(s: &EndpointSlice) -> BTreeSet<String> {
         .collect()
 }
 
-/// The imported ready addresses: GKE's derived Endpoints, or the upstream EndpointSlices
-/// labelled with the service name; `None` when no such object exists.
-async fn imported(
+/// GKE's imported ready addresses: the derived Endpoints; `None` when absent (upstream:
+/// the EndpointSlices `gather_upstream` reads).
+async fn gke_imported(
     r: &Reader<'_>,
     flavour: Flavour,
-    svc: &str,
     derived: &str,
 ) -> Result<Option<BTreeSet<String>>> {
-    match flavour {
-        Flavour::Gke => {
-            let what = || format!("Endpoints {}/{derived}", r.namespace);
-            let api = r.api::<Endpoints>();
-            let ep = r.read(what, || api.get_opt(derived)).await?;
-            Ok(ep.map(|ep| {
-                let subsets = ep.subsets.into_iter().flatten();
-                subsets
-                    .flat_map(|s| s.addresses.into_iter().flatten().map(|a| a.ip))
-                    .collect()
-            }))
-        }
-        Flavour::Upstream => {
-            let lp = ListParams::default().labels(&format!("{LABEL_SERVICE_NAME}={svc}"));
-            let api = r.api::<EndpointSlice>();
-            let what = || format!("imported EndpointSlices of {}/{svc}", r.namespace);
-            let list = r.read(what, || api.list(&lp)).await?;
-            Ok((!list.items.is_empty())
-                .then(|| list.items.iter().flat_map(ready_slice_ips).collect()))
-        }
+    if flavour != Flavour::Gke {
+        return Ok(None);
     }
+    let what = || format!("Endpoints {}/{derived}", r.namespace);
+    let api = r.api::<Endpoints>();
+    let ep = r.read(what, || api.get_opt(derived)).await?;
+    Ok(ep.map(|ep| super::gather_upstream::endpoints_ips(&ep)))
 }
 
 fn export_facts(e: &DynamicObject) -> ExportFacts {
@@ -410,9 +412,11 @@ fn import_facts(i: &DynamicObject, flavour: Flavour) -> ImportFacts {
         ports: ports.collect(),
         ips: strings(&spec["ips"]),
         clusters,
+        // A name only (Cloud Map writes JSON under its own key; `gather_upstream` reads it).
         derived_name: i
             .annotations()
             .get(annotation)
+            .filter(|a| super::gather_upstream::is_name(a))
             .cloned()
             .unwrap_or_else(|| default_derived(flavour, &ns, &i.name_any())),
     }

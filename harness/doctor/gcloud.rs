@@ -22,8 +22,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::id::DiagnosisId;
 use super::model::{CheckState, Diagnosis, Evidence, LinkCheck};
-use super::remedy::{NETWORK_VIEWER, gke_importer_member, iam_grant_command, ids};
+use super::remedy::{NETWORK_VIEWER, gke_importer_member, iam_grant_command};
 
 /// Pseudo-cluster of the gcloud rows.
 pub const GCLOUD_ROW: &str = "gcloud";
@@ -420,21 +421,21 @@ fn iam_row(r: &mut GcloudReport, link: &str, project: &str, bound: Result<bool, 
 }
 
 /// Importer-owned ids that a `PENDING` membership explains (MCS is still setting it up).
-const PENDING_SYMPTOMS: [&str; 6] = [
-    ids::MCS_NOT_ENABLED,
-    ids::EXPORT_NOT_EXPORTED,
-    ids::IMPORT_MISSING,
-    ids::DERIVED_SERVICE_MISSING,
-    ids::ENDPOINTS_EMPTY,
-    ids::ENDPOINTS_STALE,
+const PENDING_SYMPTOMS: [DiagnosisId; 6] = [
+    DiagnosisId::McsNotEnabled,
+    DiagnosisId::ExportNotExported,
+    DiagnosisId::ImportMissing,
+    DiagnosisId::DerivedServiceMissing,
+    DiagnosisId::EndpointsEmpty,
+    DiagnosisId::EndpointsStale,
 ];
 
 /// Ids whose cause the importer's IAM binding can be.
-const IAM_SYMPTOMS: [&str; 4] = [
-    ids::IMPORT_MISSING,
-    ids::ENDPOINTS_EMPTY,
-    ids::ENDPOINTS_STALE,
-    ids::PROPAGATING,
+const IAM_SYMPTOMS: [DiagnosisId; 4] = [
+    DiagnosisId::ImportMissing,
+    DiagnosisId::EndpointsEmpty,
+    DiagnosisId::EndpointsStale,
+    DiagnosisId::Propagating,
 ];
 
 /// Adds the gcloud rows to `d`: evidence when it is broken; a `PENDING` membership turns an
@@ -446,7 +447,10 @@ pub fn apply(d: &mut Diagnosis, r: &GcloudReport) {
         return;
     }
     d.evidence.extend(r.evidence.iter().cloned());
-    if !r.pending.is_empty() && PENDING_SYMPTOMS.contains(&d.id.as_str()) {
+    if !r.pending.is_empty()
+        && d.diagnosis_id()
+            .is_some_and(|i| PENDING_SYMPTOMS.contains(&i))
+    {
         d.summary = format!(
             "fleet membership {} is PENDING in the MCS feature, so MCS is still setting it up \
              (after that this would be `{}`: {})",
@@ -454,12 +458,12 @@ pub fn apply(d: &mut Diagnosis, r: &GcloudReport) {
             d.id,
             d.summary
         );
-        d.id = ids::PROPAGATING.to_string();
+        d.id = DiagnosisId::Propagating.to_string();
         d.remedy = "wait 2–3 minutes for the membership to become OK (`gcloud container fleet \
                     multi-cluster-services describe`) and run the doctor again"
             .to_string();
     }
-    if r.iam_missing && IAM_SYMPTOMS.contains(&d.id.as_str()) {
+    if r.iam_missing && d.diagnosis_id().is_some_and(|i| IAM_SYMPTOMS.contains(&i)) {
         d.remedy = format!(
             "{}\nno project-level {NETWORK_VIEWER} binding was found for the importer; if it is \
              not granted elsewhere, grant it:\n  {}",

@@ -5,9 +5,9 @@
 
 use super::gcloud::{self, GcloudError, GcloudTargets};
 use super::gcloud_fleet::{self, FleetMembership};
+use super::id::DiagnosisId;
 use super::model::CheckState;
 use super::output_tests::{broken, render};
-use super::remedy::ids;
 
 const DESCRIBE_OK: &str = include_str!("../../fixtures/gcloud/mcs-describe-ok.json");
 const DESCRIBE_ERROR: &str = include_str!("../../fixtures/gcloud/mcs-describe-error.json");
@@ -62,7 +62,11 @@ async fn missing_binding_is_evidence_not_a_verdict() {
     );
     let mut d = broken();
     gcloud::apply(&mut d, &r);
-    assert_eq!(d.id, ids::ENDPOINTS_EMPTY, "evidence, not a new verdict");
+    assert_eq!(
+        d.id,
+        DiagnosisId::EndpointsEmpty,
+        "evidence, not a new verdict"
+    );
     assert!(d.remedy.contains(
         "gcloud projects add-iam-policy-binding my-project --member \
          \"serviceAccount:my-project.svc.id.goog[gke-mcs/gke-mcs-importer]\" --role \
@@ -77,9 +81,9 @@ async fn missing_binding_is_evidence_not_a_verdict() {
     assert!(render(&d).contains("importer-iam"));
     // Propagating stays propagating.
     let mut p = broken();
-    p.id = ids::PROPAGATING.into();
+    p.id = DiagnosisId::Propagating.into();
     gcloud::apply(&mut p, &r);
-    assert_eq!(p.id, ids::PROPAGATING);
+    assert_eq!(p.id, DiagnosisId::Propagating);
 }
 
 #[tokio::test]
@@ -94,7 +98,7 @@ async fn both_member_forms_bind_the_importer() {
         );
         let mut d = broken();
         gcloud::apply(&mut d, &r);
-        assert_eq!(d.id, ids::ENDPOINTS_EMPTY);
+        assert_eq!(d.id, DiagnosisId::EndpointsEmpty);
         assert!(!d.remedy.contains("add-iam-policy-binding"));
     }
     // Another project's pool is not the fleet host's importer.
@@ -152,14 +156,14 @@ async fn pending_membership_is_propagating() {
     assert_eq!(r.checks[0].state, CheckState::Propagating);
     let mut d = broken();
     gcloud::apply(&mut d, &r);
-    assert_eq!(d.id, ids::PROPAGATING);
+    assert_eq!(d.id, DiagnosisId::Propagating);
     assert!(d.summary.contains("gke-2 is PENDING"), "{}", d.summary);
     assert!(d.summary.contains("`endpoints-empty`"), "{}", d.summary);
     // A break PENDING does not explain stays.
     let mut dns = broken();
-    dns.id = ids::DNS_FAILED.into();
+    dns.id = DiagnosisId::DnsFailed.into();
     gcloud::apply(&mut dns, &r);
-    assert_eq!(dns.id, ids::DNS_FAILED);
+    assert_eq!(dns.id, DiagnosisId::DnsFailed);
 }
 
 #[tokio::test]
@@ -169,7 +173,7 @@ async fn no_gcloud_is_skipped_not_failed() {
     assert!(r.checks[0].detail.contains("not installed"));
     let mut d = broken();
     gcloud::apply(&mut d, &r);
-    assert_eq!(d.id, ids::ENDPOINTS_EMPTY);
+    assert_eq!(d.id, DiagnosisId::EndpointsEmpty);
     let mut d = broken();
     d.remedy = super::iam_grant_command("PROJECT_ID");
     gcloud::fill_project(&mut d, "p1");

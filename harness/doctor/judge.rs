@@ -18,12 +18,15 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use mcs_importer::Flavour;
 use mcs_importer::conflict::{Export, Resolution, ServiceShape, resolve};
 use mcs_importer::types::ServicePort;
 
 use super::facts::{ClusterFacts, Facts, age, is_permission_message};
+use super::id::DiagnosisId;
 use super::model::{CheckState, Diagnosis, Evidence, LinkCheck};
-use super::remedy::{Scope, ids, remedy};
+use super::profile::{self, Profile, ProfileChoice};
+use super::remedy::{Scope, remedy};
 use super::{links_export, links_import, links_runtime};
 
 /// The links of the chain, in order (the rows of the doctor's table).
@@ -60,7 +63,7 @@ pub(crate) enum Owner {
 #[derive(Clone, Debug)]
 pub(crate) struct Finding {
     /// Diagnosis id.
-    pub id: &'static str,
+    pub id: DiagnosisId,
     /// One sentence: what is wrong.
     pub summary: String,
     /// Object, field, value.
@@ -75,7 +78,7 @@ pub(crate) struct Finding {
 
 impl Finding {
     /// A finding owned by the user (no refinement).
-    pub fn user(id: &'static str, summary: String, evidence: Vec<Evidence>) -> Self {
+    pub fn user(id: DiagnosisId, summary: String, evidence: Vec<Evidence>) -> Self {
         Self {
             id,
             summary,
@@ -149,6 +152,11 @@ pub(crate) struct Ctx<'a> {
     pub services_since: Option<Timestamp>,
     /// Export conditions saying the importer could not read a cluster's endpoints.
     pub export_permission: Vec<Evidence>,
+    /// Upstream: the implementation profile and why it was chosen.
+    pub choice: Option<ProfileChoice>,
+    /// Service ClusterIPs of the valid exporting clusters (what Lighthouse and Antrea
+    /// import by default for a ClusterSetIP service).
+    pub expected_service_ips: BTreeSet<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -175,6 +183,11 @@ impl<'a> Ctx<'a> {
             .iter()
             .flat_map(|c| c.expected_local_endpoints())
             .collect();
+        let expected_service_ips = valid
+            .iter()
+            .filter_map(|c| c.service.as_ref()?.cluster_ip.clone())
+            .filter(|ip| !ip.is_empty() && ip != "None")
+            .collect();
         let exporting = || f.clusters.iter().filter(|c| c.export.is_some());
         Ctx {
             f,
@@ -186,7 +199,14 @@ impl<'a> Ctx<'a> {
             services_since: newest(exporting().map(|c| c.service.as_ref().and_then(|s| s.updated))),
             export_permission: export_permission(f),
             resolution,
+            choice: (f.flavour == Flavour::Upstream).then(|| profile::choose(f)),
+            expected_service_ips,
         }
+    }
+
+    /// Upstream: the profile judged by.
+    pub fn profile(&self) -> Option<&'static Profile> {
+        self.choice.as_ref().map(|c| c.implementation.profile())
     }
 
     /// Whether the service-side links (selector, pods, local endpoints) apply to `c`: it
@@ -265,13 +285,13 @@ pub fn judge(facts: &Facts, window: Duration) -> Diagnosis {
     for (ci, row) in grid.iter_mut().enumerate() {
         refine(row, &facts.clusters[ci], &ctx, window);
     }
-    choose(facts, &grid, window)
+    choose(facts, &grid, window, ctx.choice)
 }
 
 /// Explains importer-owned breaks by the importer's state, or as propagation.
 fn refine(row: &mut [Outcome], c: &ClusterFacts, ctx: &Ctx<'_>, window: Duration) {
     let down = match &row[IMPORTER] {
-        Outcome::Broken(f) if f.id == ids::IMPORTER_DOWN => Some(f.clone()),
+        Outcome::Broken(f) if f.id == DiagnosisId::ImporterDown => Some(f.clone()),
         _ => None,
     };
     let permission = permission_evidence(c, ctx);
@@ -342,7 +362,7 @@ fn permission_evidence(c: &ClusterFacts, ctx: &Ctx<'_>) -> Vec<Evidence> {
 
 fn denied_finding(c: &ClusterFacts, ctx: &Ctx<'_>, evidence: &[Evidence]) -> Finding {
     Finding::user(
-        ids::IMPORTER_PERMISSION_DENIED,
+        DiagnosisId::ImporterPermissionDenied,
         format!(
             "the importer is denied access it needs for {}/{} (seen from cluster {})",
             ctx.f.namespace, ctx.f.service, c.name
@@ -352,7 +372,12 @@ fn denied_finding(c: &ClusterFacts, ctx: &Ctx<'_>, evidence: &[Evidence]) -> Fin
 }
 
 /// The first hard break in chain order, else the first propagating link, else healthy.
-fn choose(facts: &Facts, grid: &[Vec<Outcome>], window: Duration) -> Diagnosis {
+fn choose(
+    facts: &Facts,
+    grid: &[Vec<Outcome>],
+    window: Duration,
+    choice: Option<ProfileChoice>,
+) -> Diagnosis {
     let checks = table(facts, grid);
     let in_order =
         || (0..LINKS.len()).flat_map(move |l| (0..grid.len()).map(move |c| (c, &grid[c][l])));
@@ -377,11 +402,13 @@ fn choose(facts: &Facts, grid: &[Vec<Outcome>], window: Duration) -> Diagnosis {
             evidence: Vec::new(),
             remedy: String::new(),
             checks,
+            implementation: choice,
         };
     };
     let cluster = facts.clusters[ci].name.clone();
     let scope = Scope {
         flavour: facts.flavour,
+        implementation: choice.as_ref().map(|c| c.implementation),
         namespace: &facts.namespace,
         service: &facts.service,
         cluster: &cluster,
@@ -395,7 +422,11 @@ fn choose(facts: &Facts, grid: &[Vec<Outcome>], window: Duration) -> Diagnosis {
             window.as_secs(),
             f.id
         );
-        (ids::PROPAGATING, summary, remedy(ids::PROPAGATING, &scope))
+        (
+            DiagnosisId::Propagating,
+            summary,
+            remedy(DiagnosisId::Propagating, &scope),
+        )
     } else {
         let r = f.remedy.clone().unwrap_or_else(|| remedy(f.id, &scope));
         (f.id, f.summary.clone(), r)
@@ -407,6 +438,7 @@ fn choose(facts: &Facts, grid: &[Vec<Outcome>], window: Duration) -> Diagnosis {
         evidence: f.evidence.clone(),
         remedy: remedy_text,
         checks,
+        implementation: choice,
     }
 }
 

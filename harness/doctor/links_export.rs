@@ -1,12 +1,12 @@
 //! The exporting side of the chain: the Service, its selector and pods, its own endpoints,
 //! and the ServiceExport's conditions.
 
-use mcs_importer::Flavour;
-use mcs_importer::types::gke;
+use mcs_importer::types::{gke, upstream};
 
 use super::facts::{ClusterFacts, CondFacts, ExportFacts, list};
+use super::id::DiagnosisId;
 use super::judge::{Ctx, Finding, Outcome, Owner, ev};
-use super::remedy::ids;
+use super::profile::Profile;
 
 fn service_obj(ctx: &Ctx<'_>) -> String {
     format!("Service {}/{}", ctx.f.namespace, ctx.f.service)
@@ -25,7 +25,7 @@ pub(crate) fn service(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
             (Some(_), false, _) => Outcome::Ok("present (not exported)".into()),
             (None, false, true) => Outcome::Skipped("no Service here".into()),
             (None, false, false) => Outcome::Broken(Finding::user(
-                ids::SERVICE_MISSING,
+                DiagnosisId::ServiceMissing,
                 format!("Service {ns}/{svc} exists in no cluster (and nothing exports it)"),
                 vec![ev(
                     &c.name,
@@ -45,7 +45,7 @@ pub(crate) fn service(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         )];
         evidence.extend(export_conditions(c, ctx));
         return Outcome::Broken(Finding::user(
-            ids::SERVICE_MISSING,
+            DiagnosisId::ServiceMissing,
             format!(
                 "cluster {} exports {ns}/{svc} but has no Service of that name",
                 c.name
@@ -55,7 +55,7 @@ pub(crate) fn service(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     };
     if s.type_ == "ExternalName" {
         return Outcome::Broken(Finding::user(
-            ids::EXTERNAL_NAME,
+            DiagnosisId::ExternalName,
             format!(
                 "Service {ns}/{svc} in cluster {} is of type ExternalName, which MCS cannot export",
                 c.name
@@ -119,7 +119,7 @@ pub(crate) fn selector(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         c.other_pods.join("; ")
     };
     Outcome::Broken(Finding::user(
-        ids::SELECTOR_MATCHES_NOTHING,
+        DiagnosisId::SelectorMatchesNothing,
         format!(
             "the selector {} of Service {}/{} matches no pod in cluster {}",
             s.selector_string(),
@@ -167,7 +167,7 @@ pub(crate) fn pods_ready(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         })
         .collect();
     Outcome::Broken(Finding::user(
-        ids::PODS_NOT_READY,
+        DiagnosisId::PodsNotReady,
         format!(
             "{} pods match {} in cluster {} but none is ready",
             c.pods.len(),
@@ -206,7 +206,7 @@ pub(crate) fn local_endpoints(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     }
     if actual.is_empty() {
         return broken(
-            ids::ENDPOINTS_EMPTY,
+            DiagnosisId::EndpointsEmpty,
             format!(
                 "the Endpoints of Service {} in cluster {} list no ready address",
                 ctx.f.service, c.name
@@ -216,7 +216,7 @@ pub(crate) fn local_endpoints(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     }
     if *actual != expected {
         return broken(
-            ids::ENDPOINTS_STALE,
+            DiagnosisId::EndpointsStale,
             format!(
                 "the Endpoints of Service {} in cluster {} differ from its ready pods",
                 ctx.f.service, c.name
@@ -235,27 +235,68 @@ enum Verdict<'a> {
     Pending(Option<&'a CondFacts>),
 }
 
-fn verdict(flavour: Flavour, e: &ExportFacts) -> Verdict<'_> {
-    let (main, ok) = flavour.export_conditions();
-    let invalid_reason = |c: &CondFacts| {
+fn verdict<'e>(ctx: &Ctx<'_>, e: &'e ExportFacts) -> Verdict<'e> {
+    match ctx.profile() {
+        None => gke_verdict(e),
+        Some(p) => upstream_verdict(p, e),
+    }
+}
+
+fn gke_verdict(e: &ExportFacts) -> Verdict<'_> {
+    let invalid = |c: &&CondFacts| {
         c.status == "False" && matches!(c.reason.as_str(), "NoService" | "InvalidServiceType")
     };
-    if let Some(c) = e
-        .condition(main)
-        .filter(|c| invalid_reason(c) || (flavour == Flavour::Upstream && c.status == "False"))
-    {
+    if let Some(c) = e.condition(gke::CONDITION_EXPORTED).filter(invalid) {
         return Verdict::Invalid(c);
     }
-    // Both flavours name the conflict condition `Conflict`.
     if let Some(c) = e
         .condition(gke::CONDITION_CONFLICT)
         .filter(|c| c.status == "True")
     {
         return Verdict::Conflict(c);
     }
-    match e.condition(ok) {
+    match e.condition(gke::CONDITION_EXPORTED) {
         Some(c) if c.status == "True" => Verdict::Exported,
         other => Verdict::Pending(other),
+    }
+}
+
+/// Condition types that say "invalid" when False, "conflict" when True, "not exported
+/// (yet)" when False: the mcs-api names, and those of the untagged mcs-api commits of
+/// 2025-06/08 (`Accepted`/`Exported`/`Conflicted`, gke-reality.md §4).
+const INVALID_TYPES: [&str; 2] = [upstream::CONDITION_VALID, "Accepted"];
+const CONFLICT_TYPES: [&str; 2] = [upstream::CONDITION_CONFLICT, "Conflicted"];
+const READY_TYPES: [&str; 2] = [upstream::CONDITION_READY, "Exported"];
+
+/// "No negative condition" (gke-reality.md §4): an invalid or conflicting export is broken
+/// whatever its reasons (display text only); it is exported once the profile's ready
+/// condition is True, or, for implementations that write none, while nothing is negative.
+fn upstream_verdict<'e>(p: &Profile, e: &'e ExportFacts) -> Verdict<'e> {
+    let find = |types: &[&str], status: &str| {
+        e.conditions
+            .iter()
+            .find(|c| types.contains(&c.type_.as_str()) && c.status == status)
+    };
+    if let Some(c) = find(&INVALID_TYPES, "False") {
+        return Verdict::Invalid(c);
+    }
+    if let Some(c) = find(&CONFLICT_TYPES, "True") {
+        return Verdict::Conflict(c);
+    }
+    if let Some(c) = find(&READY_TYPES, "False") {
+        return Verdict::Pending(Some(c));
+    }
+    let Some(ready) = p.ready_condition else {
+        return Verdict::Exported;
+    };
+    let one = [ready];
+    let accepted: &[&str] = match ready {
+        upstream::CONDITION_READY => &READY_TYPES,
+        _ => &one,
+    };
+    match find(accepted, "True") {
+        Some(_) => Verdict::Exported,
+        None => Verdict::Pending(e.condition(ready)),
     }
 }
 
@@ -270,7 +311,7 @@ pub(crate) fn export(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
             format!("serviceexports.{}", ctx.f.flavour.group()),
         );
         return Outcome::Broken(Finding::user(
-            ids::MCS_NOT_ENABLED,
+            DiagnosisId::McsNotEnabled,
             format!(
                 "cluster {} does not serve the MCS API ({group}): MCS is not enabled for it, or \
                  its membership is not reconciled yet",
@@ -287,7 +328,7 @@ pub(crate) fn export(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     let Some(e) = &c.export else {
         if !ctx.any_export && c.service.is_some() {
             return Outcome::Broken(Finding::user(
-                ids::EXPORT_NOT_EXPORTED,
+                DiagnosisId::ExportNotExported,
                 format!(
                     "no cluster exports {ns}/{svc}: cluster {} runs the Service but has no ServiceExport",
                     c.name
@@ -303,10 +344,10 @@ pub(crate) fn export(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         return Outcome::Skipped("not exported from this cluster".into());
     };
     let field = |cond: &CondFacts| format!("status.conditions[{}]", cond.type_);
-    match verdict(ctx.f.flavour, e) {
+    match verdict(ctx, e) {
         Verdict::Exported => Outcome::Ok("exported".into()),
         Verdict::Invalid(cond) => Outcome::Broken(Finding::user(
-            ids::EXPORT_NOT_EXPORTED,
+            DiagnosisId::ExportNotExported,
             format!(
                 "the ServiceExport {ns}/{svc} in cluster {} is invalid",
                 c.name
@@ -314,7 +355,7 @@ pub(crate) fn export(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
             vec![ev(&c.name, export_obj(ctx), &field(cond), cond.describe())],
         )),
         Verdict::Conflict(cond) => Outcome::Broken(Finding::user(
-            ids::EXPORT_CONFLICT,
+            DiagnosisId::ExportConflict,
             format!(
                 "the exports of {ns}/{svc} disagree (seen on cluster {}'s export)",
                 c.name
@@ -324,7 +365,7 @@ pub(crate) fn export(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         Verdict::Pending(cond) => {
             let value = cond.map_or_else(|| "no condition yet".to_string(), CondFacts::describe);
             let f = Finding::user(
-                ids::EXPORT_NOT_EXPORTED,
+                DiagnosisId::ExportNotExported,
                 format!(
                     "the ServiceExport {ns}/{svc} in cluster {} is not exported yet",
                     c.name

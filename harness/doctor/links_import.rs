@@ -3,13 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use mcs_importer::Flavour;
 use mcs_importer::slices::LABEL_SERVICE_NAME;
 
-use super::facts::{ClusterFacts, ImportFacts, PortKey, list};
+use super::facts::{ClusterFacts, DerivedFacts, ImportFacts, PortKey, list};
+use super::id::DiagnosisId;
 use super::judge::{Ctx, Finding, Outcome, Owner, ev, newest};
 use super::model::Evidence;
-use super::remedy::ids;
+use super::profile::{ANTREA_PREFIX, CLOUD_MAP_DERIVED_ANNOTATION, DerivedRule, EndpointsRule};
 
 fn import_obj(ctx: &Ctx<'_>) -> String {
     format!("ServiceImport {}/{}", ctx.f.namespace, ctx.f.service)
@@ -45,7 +45,7 @@ pub(crate) fn namespace(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         }
     }
     Outcome::Broken(Finding::user(
-        ids::NAMESPACE_MISSING,
+        DiagnosisId::NamespaceMissing,
         format!(
             "namespace {} does not exist in cluster {}, so nothing is imported there",
             ctx.f.namespace, c.name
@@ -83,7 +83,7 @@ pub(crate) fn import(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     };
     let Some(i) = &c.import else {
         let f = Finding::user(
-            ids::IMPORT_MISSING,
+            DiagnosisId::ImportMissing,
             format!(
                 "no ServiceImport {}/{} in cluster {} although {} export it",
                 ctx.f.namespace,
@@ -161,6 +161,10 @@ fn mismatches(
         evidence.push(ev(&c.name, import_obj(ctx), "spec.ports", value));
     }
     let mut note = String::new();
+    if ctx.profile().is_some_and(|p| !p.writes_import_clusters) {
+        note = " (status.clusters not judged: this implementation does not write it)".into();
+        return (evidence, note);
+    }
     match exporting_clusters(ctx, i) {
         Ok(clusters) if clusters != ctx.resolution.clusters => {
             let value = format!(
@@ -184,7 +188,7 @@ fn mismatches(
 
 fn inconsistent(c: &ClusterFacts, ctx: &Ctx<'_>, evidence: Vec<Evidence>) -> Finding {
     Finding::user(
-        ids::IMPORT_INCONSISTENT,
+        DiagnosisId::ImportInconsistent,
         format!(
             "the imported objects of {}/{} in cluster {} disagree with the exports",
             ctx.f.namespace, ctx.f.service, c.name
@@ -194,24 +198,69 @@ fn inconsistent(c: &ClusterFacts, ctx: &Ctx<'_>, evidence: Vec<Evidence>) -> Fin
 }
 
 /// The derived Service exists, carries the import's ports, and its ClusterIP is the
-/// import's `spec.ips` (what `clusterset.local` answers).
+/// import's `spec.ips` (what `clusterset.local` answers) — where the implementation
+/// profile says it writes one, and under its name.
 pub(crate) fn derived(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     let Some(i) = c.import.as_ref().filter(|_| c.namespace_present) else {
         return Outcome::Skipped("no import".into());
     };
-    let obj = format!("Service {}/{}", ctx.f.namespace, i.derived_name);
+    match ctx.profile().map_or(DerivedRule::Annotated, |p| p.derived) {
+        DerivedRule::Annotated => one_derived(c, ctx, i, &i.derived_name, c.derived.as_ref()),
+        DerivedRule::None => Outcome::Skipped(
+            "this implementation writes no derived Service: DNS answers from its EndpointSlices"
+                .into(),
+        ),
+        DerivedRule::AntreaPrefix => {
+            let name = format!("{ANTREA_PREFIX}{}", ctx.f.service);
+            let svc = c.upstream.antrea.as_ref().map(|a| &a.service);
+            one_derived(c, ctx, i, &name, svc)
+        }
+        DerivedRule::PerCluster => per_cluster(c, ctx, i),
+    }
+}
+
+fn derived_missing(c: &ClusterFacts, ctx: &Ctx<'_>, i: &ImportFacts, name: &str) -> Outcome {
+    let obj = format!("Service {}/{name}", ctx.f.namespace);
+    let f = Finding::user(
+        DiagnosisId::DerivedServiceMissing,
+        format!(
+            "the ServiceImport exists in cluster {} but its derived Service {name} does not",
+            c.name
+        ),
+        vec![ev(&c.name, obj, "metadata.name", "absent".into())],
+    );
     let since = newest([i.created, ctx.export_since]);
-    let Some(d) = &c.derived else {
-        let f = Finding::user(
-            ids::DERIVED_SERVICE_MISSING,
-            format!(
-                "the ServiceImport exists in cluster {} but its derived Service {} does not",
-                c.name, i.derived_name
-            ),
-            vec![ev(&c.name, obj, "metadata.name", "absent".into())],
-        );
-        return Outcome::Broken(f.owned(Owner::Importer, since));
+    Outcome::Broken(f.owned(Owner::Importer, since))
+}
+
+/// The import's ports missing from a derived Service, as evidence.
+fn missing_ports(
+    c: &ClusterFacts,
+    obj: &str,
+    i: &ImportFacts,
+    d: &DerivedFacts,
+) -> Option<Evidence> {
+    let numbers: BTreeSet<i32> = d.ports.iter().map(|p| p.port).collect();
+    let missing: Vec<&PortKey> = i
+        .ports
+        .iter()
+        .filter(|p| !numbers.contains(&p.port))
+        .collect();
+    let value = format!("{} (missing {})", list(&d.ports), list(&missing));
+    (!missing.is_empty()).then(|| ev(&c.name, obj.to_string(), "spec.ports", value))
+}
+
+fn one_derived(
+    c: &ClusterFacts,
+    ctx: &Ctx<'_>,
+    i: &ImportFacts,
+    name: &str,
+    d: Option<&DerivedFacts>,
+) -> Outcome {
+    let Some(d) = d else {
+        return derived_missing(c, ctx, i, name);
     };
+    let obj = format!("Service {}/{name}", ctx.f.namespace);
     let mut evidence = Vec::new();
     let ip = d.cluster_ip.clone().unwrap_or_default();
     if i.type_ == "Headless" {
@@ -230,40 +279,119 @@ pub(crate) fn derived(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         );
         evidence.push(ev(&c.name, import_obj(ctx), "spec.ips", value));
     }
-    let numbers: BTreeSet<i32> = d.ports.iter().map(|p| p.port).collect();
-    let missing: Vec<&PortKey> = i
-        .ports
-        .iter()
-        .filter(|p| !numbers.contains(&p.port))
-        .collect();
-    if !missing.is_empty() {
-        let value = format!("{} (missing {})", list(&d.ports), list(missing));
-        evidence.push(ev(&c.name, obj, "spec.ports", value));
-    }
+    evidence.extend(missing_ports(c, &obj, i, d));
     if !evidence.is_empty() {
+        let since = newest([i.created, ctx.export_since]);
         return Outcome::Broken(inconsistent(c, ctx, evidence).owned(Owner::Importer, since));
     }
     Outcome::Ok(format!("{} ClusterIP {ip}", d.name))
 }
 
-/// Where the imported addresses live, for evidence.
-fn imported_obj(ctx: &Ctx<'_>, i: &ImportFacts) -> (String, &'static str) {
-    match ctx.f.flavour {
-        Flavour::Gke => (
-            format!("Endpoints {}/{}", ctx.f.namespace, i.derived_name),
-            "subsets[].addresses",
-        ),
-        Flavour::Upstream => (
-            format!(
-                "EndpointSlices {} -l {LABEL_SERVICE_NAME}={}",
-                ctx.f.namespace, ctx.f.service
-            ),
-            "endpoints[].addresses",
-        ),
+/// Cloud Map: one derived Service per source cluster, listed in the import's annotation;
+/// `spec.ips` stays empty (gke-reality.md §4), so only existence and ports are judged.
+fn per_cluster(c: &ClusterFacts, ctx: &Ctx<'_>, i: &ImportFacts) -> Outcome {
+    let entries = &c.upstream.per_cluster;
+    if entries.is_empty() {
+        let name = format!("(annotation {CLOUD_MAP_DERIVED_ANNOTATION})");
+        return derived_missing(c, ctx, i, &name);
     }
+    let mut evidence = Vec::new();
+    for e in entries {
+        let Some(d) = &e.service else {
+            return derived_missing(c, ctx, i, &e.name);
+        };
+        let obj = format!("Service {}/{}", ctx.f.namespace, e.name);
+        evidence.extend(missing_ports(c, &obj, i, d));
+    }
+    if !evidence.is_empty() {
+        let since = newest([i.created, ctx.export_since]);
+        return Outcome::Broken(inconsistent(c, ctx, evidence).owned(Owner::Importer, since));
+    }
+    let names: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{} (cluster {})", e.name, e.cluster))
+        .collect();
+    Outcome::Ok(format!("one per source cluster: {}", names.join(", ")))
 }
 
-/// The imported addresses are exactly the ready pods of the exporting clusters.
+/// What the imported endpoints should hold, where they live, and what they are called.
+struct Imported<'a> {
+    actual: Option<&'a BTreeSet<String>>,
+    expected: &'a BTreeSet<String>,
+    what: &'static str,
+    obj: String,
+    field: &'static str,
+}
+
+fn slices_obj(ctx: &Ctx<'_>) -> String {
+    format!(
+        "EndpointSlices {} -l {LABEL_SERVICE_NAME}={}",
+        ctx.f.namespace, ctx.f.service
+    )
+}
+
+/// The imported addresses per the flavour and implementation profile; `Err`: not judged.
+fn imported<'a>(
+    c: &'a ClusterFacts,
+    ctx: &'a Ctx<'_>,
+    i: &ImportFacts,
+) -> Result<Imported<'a>, String> {
+    let pods = "the ready pods";
+    let Some(p) = ctx.profile() else {
+        return Ok(Imported {
+            actual: c.imported.as_ref(),
+            expected: &ctx.expected,
+            what: pods,
+            obj: format!("Endpoints {}/{}", ctx.f.namespace, i.derived_name),
+            field: "subsets[].addresses",
+        });
+    };
+    let slices = |expected, what| Imported {
+        actual: c.imported.as_ref(),
+        expected,
+        what,
+        obj: slices_obj(ctx),
+        field: "endpoints[].addresses",
+    };
+    let service_ips = "the Service ClusterIPs";
+    Ok(match p.endpoints {
+        EndpointsRule::PodSlices => slices(&ctx.expected, pods),
+        EndpointsRule::ServiceIpSlices if i.type_ == "Headless" => slices(&ctx.expected, pods),
+        EndpointsRule::ServiceIpSlices => slices(&ctx.expected_service_ips, service_ips),
+        EndpointsRule::AntreaEndpoints => {
+            let actual = c
+                .upstream
+                .antrea
+                .as_ref()
+                .and_then(|a| a.endpoints.as_ref());
+            // Antrea's endpointIPType: ClusterIP (default) or PodIP; either is healthy.
+            let by_pod = actual.is_some_and(|a| *a == ctx.expected);
+            Imported {
+                actual,
+                expected: if by_pod {
+                    &ctx.expected
+                } else {
+                    &ctx.expected_service_ips
+                },
+                what: if by_pod { pods } else { service_ips },
+                obj: format!(
+                    "Endpoints {}/{ANTREA_PREFIX}{}",
+                    ctx.f.namespace, ctx.f.service
+                ),
+                field: "subsets[].addresses",
+            }
+        }
+        EndpointsRule::NotInApi => {
+            return Err(format!(
+                "not judged: {} keeps remote endpoints outside the Kubernetes API (BPF maps,                  unless EndpointSlice sync is on); DNS and HTTP tell",
+                p.title
+            ));
+        }
+    })
+}
+
+/// The imported addresses are exactly what the exporting clusters call for: their ready
+/// pods, or (Lighthouse, Antrea by default) their Service ClusterIPs.
 pub(crate) fn endpoints(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     let Some(i) = c.import.as_ref().filter(|_| c.namespace_present) else {
         return Outcome::Skipped("no import".into());
@@ -271,18 +399,22 @@ pub(crate) fn endpoints(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     if ctx.expected.is_empty() {
         return Outcome::Skipped("no ready pod to import".into());
     }
-    let (obj, field) = imported_obj(ctx, i);
+    let want = match imported(c, ctx, i) {
+        Ok(w) => w,
+        Err(why) => return Outcome::Skipped(why),
+    };
     let since = newest([ctx.export_since, ctx.pods_since, c.namespace_created]);
     let empty = BTreeSet::new();
-    let actual = c.imported.as_ref().unwrap_or(&empty);
+    let actual = want.actual.unwrap_or(&empty);
+    let expected = want.expected;
     let exporters = list(&ctx.resolution.clusters);
     if actual.is_empty() {
-        let value = match c.imported {
+        let value = match want.actual {
             None => "object absent".to_string(),
             Some(_) => "no ready address".to_string(),
         };
         let f = Finding::user(
-            ids::ENDPOINTS_EMPTY,
+            DiagnosisId::EndpointsEmpty,
             format!(
                 "the imported endpoints of {} in cluster {} are empty, but {} ready pods run in {exporters}",
                 ctx.f.service,
@@ -291,34 +423,35 @@ pub(crate) fn endpoints(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
             ),
             vec![ev(
                 &c.name,
-                obj,
-                field,
-                format!("{value} (expected {})", list(&ctx.expected)),
+                want.obj,
+                want.field,
+                format!("{value} (expected {})", list(expected)),
             )],
         );
         return Outcome::Broken(f.owned(Owner::Importer, since));
     }
-    if *actual != ctx.expected {
-        let missing: Vec<&String> = ctx.expected.difference(actual).collect();
-        let extra: Vec<&String> = actual.difference(&ctx.expected).collect();
+    if actual != expected {
+        let missing: Vec<&String> = expected.difference(actual).collect();
+        let extra: Vec<&String> = actual.difference(expected).collect();
         let value = format!(
-            "{} (missing: {}; not a ready pod: {})",
+            "{} (missing: {}; not expected: {})",
             list(actual),
             list(missing),
             list(extra)
         );
         let f = Finding::user(
-            ids::ENDPOINTS_STALE,
+            DiagnosisId::EndpointsStale,
             format!(
-                "the imported endpoints of {} in cluster {} are not the ready pods of {exporters}",
-                ctx.f.service, c.name
+                "the imported endpoints of {} in cluster {} are not {} of {exporters}",
+                ctx.f.service, c.name, want.what
             ),
-            vec![ev(&c.name, obj, field, value)],
+            vec![ev(&c.name, want.obj, want.field, value)],
         );
         return Outcome::Broken(f.owned(Owner::Importer, since));
     }
     Outcome::Ok(format!(
-        "{} addresses = ready pods of {exporters}",
-        actual.len()
+        "{} addresses = {} of {exporters}",
+        actual.len(),
+        want.what
     ))
 }

@@ -8,8 +8,9 @@ use std::net::IpAddr;
 use mcs_importer::Flavour;
 
 use super::facts::{ClusterFacts, LeaseFacts, age, list};
+use super::id::DiagnosisId;
 use super::judge::{Ctx, Finding, Outcome, Owner, ev, newest};
-use super::remedy::ids;
+use super::profile::DnsRule;
 use crate::probe::{DnsResult, PROBE_POD};
 
 /// Where the importer's heartbeat lives.
@@ -18,7 +19,7 @@ pub(crate) const IMPORTER_NAMESPACE: &str = "gke-mcs";
 pub(crate) const IMPORTER_NAME: &str = "gke-mcs-importer";
 
 fn down(summary: String, evidence: Vec<super::model::Evidence>) -> Outcome {
-    Outcome::Broken(Finding::user(ids::IMPORTER_DOWN, summary, evidence))
+    Outcome::Broken(Finding::user(DiagnosisId::ImporterDown, summary, evidence))
 }
 
 /// The Lease holds while `renewTime + leaseDurationSeconds` is not past.
@@ -111,21 +112,41 @@ pub(crate) fn dns(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
     let (Some(result), Some(i)) = (&p.dns, &c.import) else {
         return Outcome::Skipped("not probed".into());
     };
-    let expected: BTreeSet<IpAddr> = if i.type_ == "Headless" {
-        let ips = c.imported.iter().flatten();
+    let parse = |ips: &mut dyn Iterator<Item = &String>| -> BTreeSet<IpAddr> {
         ips.filter_map(|ip| ip.parse().ok()).collect()
-    } else {
-        i.ips.iter().filter_map(|ip| ip.parse().ok()).collect()
+    };
+    let rule = ctx.profile().map_or(DnsRule::ExactlyImportIps, |p| p.dns);
+    // `any`: the answer must be some of `expected` (an implementation answering one source
+    // cluster's address); otherwise exactly `expected`.
+    let (expected, any) = match rule {
+        _ if i.type_ == "Headless" => (parse(&mut c.imported.iter().flatten()), false),
+        DnsRule::ExactlyImportIps => (parse(&mut i.ips.iter()), false),
+        DnsRule::SomeImportIpOrEndpoint if i.ips.is_empty() => {
+            (parse(&mut c.imported.iter().flatten()), true)
+        }
+        DnsRule::SomeImportIpOrEndpoint => (parse(&mut i.ips.iter()), true),
+        DnsRule::SomeImportIpOrDerived => {
+            let derived = c
+                .upstream
+                .per_cluster
+                .iter()
+                .filter_map(|e| e.service.as_ref().and_then(|s| s.cluster_ip.as_ref()));
+            (parse(&mut i.ips.iter().chain(derived)), true)
+        }
+    };
+    let matches = |got: &BTreeSet<IpAddr>| match any {
+        true => !got.is_empty() && got.is_subset(&expected),
+        false => *got == expected,
     };
     let since = newest([i.created, ctx.export_since]);
     let field = format!("nslookup {}", p.fqdn);
     let evidence = |value: String| vec![ev(&c.name, probe_obj(ctx), &field, value)];
     let finding = match result {
-        DnsResult::Answer(got) if *got == expected => {
+        DnsResult::Answer(got) if matches(got) => {
             return Outcome::Ok(format!("{} → {}", p.fqdn, list(got)));
         }
         DnsResult::Answer(got) => Finding::user(
-            ids::DNS_WRONG_ANSWER,
+            DiagnosisId::DnsWrongAnswer,
             format!(
                 "{} resolves to {} in cluster {}, not to the import's {}",
                 p.fqdn,
@@ -137,7 +158,7 @@ pub(crate) fn dns(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         )
         .owned(Owner::Propagation, since),
         DnsResult::NxDomain => Finding::user(
-            ids::DNS_NXDOMAIN,
+            DiagnosisId::DnsNxdomain,
             format!(
                 "{} does not exist for the DNS of cluster {} although the ServiceImport does",
                 p.fqdn, c.name
@@ -146,7 +167,7 @@ pub(crate) fn dns(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
         )
         .owned(Owner::Propagation, since),
         DnsResult::Failed(msg) => Finding::user(
-            ids::DNS_FAILED,
+            DiagnosisId::DnsFailed,
             format!(
                 "the DNS of cluster {} fails to answer for {}",
                 c.name, p.fqdn
@@ -189,7 +210,7 @@ pub(crate) fn http(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
                 (None, None) => "no answer".into(),
             };
             Outcome::Broken(Finding::user(
-                ids::UNREACHABLE,
+                DiagnosisId::Unreachable,
                 format!(
                     "{} resolves in cluster {} but HTTP gets no answer from it",
                     p.url, c.name

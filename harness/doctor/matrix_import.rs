@@ -9,9 +9,9 @@ use mcs_importer::Flavour;
 use serde_json::json;
 
 use super::DEFAULT_PROPAGATION_WINDOW as WINDOW;
+use super::id::DiagnosisId;
 use super::matrix::*;
 use super::recipe::{NS, Recipe, SVC, assert_first, opts, ready_pods, wait_until};
-use super::remedy::ids;
 
 pub(super) async fn import_missing(fl: Flavour) {
     let r = started(fl).await;
@@ -21,7 +21,7 @@ pub(super) async fn import_missing(fl: Flavour) {
     r.wait_imported(&r.a, &r.a).await;
     assert_first(
         &r.diagnose(&opts(NOW)).await,
-        ids::IMPORT_MISSING,
+        DiagnosisId::ImportMissing,
         Some("b"),
     );
 }
@@ -42,7 +42,7 @@ pub(super) async fn import_inconsistent(fl: Flavour) {
     // b's import cannot follow; a's follows when the importer gets to it, so the first
     // broken link is in b, or in a when the doctor is faster than the importer.
     let d = r.diagnose(&opts(NOW)).await;
-    assert_broken_in_b(&d, ids::IMPORT_INCONSISTENT, "import");
+    assert_broken_in_b(&d, DiagnosisId::ImportInconsistent, "import");
     assert!(
         d.evidence.iter().any(|e| e.field == "spec.ports"),
         "{:?}",
@@ -51,7 +51,7 @@ pub(super) async fn import_inconsistent(fl: Flavour) {
 }
 
 /// The first broken link is `id` (in a or b) and `link` is broken in b.
-fn assert_broken_in_b(d: &super::Diagnosis, id: &str, link: &str) {
+fn assert_broken_in_b(d: &super::Diagnosis, id: DiagnosisId, link: &str) {
     let first = d.cluster.as_deref().unwrap_or("b");
     assert_first(d, id, Some(if first == "a" { "a" } else { "b" }));
     let row = d.checks.iter().find(|c| c.cluster == "b" && c.link == link);
@@ -80,7 +80,7 @@ pub(super) async fn derived_service_missing(fl: Flavour) {
     .await;
     assert_first(
         &r.diagnose(&opts(NOW)).await,
-        ids::DERIVED_SERVICE_MISSING,
+        DiagnosisId::DerivedServiceMissing,
         Some("b"),
     );
 }
@@ -115,7 +115,7 @@ pub(super) async fn endpoints_empty(fl: Flavour) {
     .await;
     assert_first(
         &r.diagnose(&opts(NOW)).await,
-        ids::ENDPOINTS_EMPTY,
+        DiagnosisId::EndpointsEmpty,
         Some("b"),
     );
 }
@@ -148,7 +148,7 @@ pub(super) async fn endpoints_stale(fl: Flavour) {
         "b's import could not change"
     );
     let d = r.diagnose(&opts(NOW)).await;
-    assert_broken_in_b(&d, ids::ENDPOINTS_STALE, "endpoints");
+    assert_broken_in_b(&d, DiagnosisId::EndpointsStale, "endpoints");
     assert!(
         d.evidence[0].value.contains("missing: "),
         "{:?}",
@@ -177,7 +177,7 @@ pub(super) async fn importer_down(fl: Flavour) {
     stale_lease(&r.b).await;
     exported(&r).await;
     let d = r.diagnose(&opts(WINDOW)).await;
-    assert_first(&d, ids::IMPORTER_DOWN, Some("a"));
+    assert_first(&d, DiagnosisId::ImporterDown, Some("a"));
     assert!(
         d.evidence.iter().any(|e| e.field == "spec.renewTime"),
         "{:?}",
@@ -191,9 +191,9 @@ pub(super) async fn importer_absent(fl: Flavour) {
     // GKE always runs an importer in gke-mcs: none at all is down. Other implementations
     // have no known heartbeat: the young export is still propagating.
     let want = if fl == Flavour::Gke {
-        ids::IMPORTER_DOWN
+        DiagnosisId::ImporterDown
     } else {
-        ids::PROPAGATING
+        DiagnosisId::Propagating
     };
     assert_first(&r.diagnose(&opts(WINDOW)).await, want, Some("a"));
 }
@@ -228,7 +228,7 @@ pub(super) async fn importer_permission_denied(fl: Flavour) {
         .await;
     }
     let d = r.diagnose(&opts(WINDOW)).await;
-    assert_first(&d, ids::IMPORTER_PERMISSION_DENIED, Some("a"));
+    assert_first(&d, DiagnosisId::ImporterPermissionDenied, Some("a"));
     let remedy = match fl {
         Flavour::Gke => "roles/compute.networkViewer",
         Flavour::Upstream => "read access (get, list, watch) to endpointslices",
@@ -246,7 +246,11 @@ pub(super) async fn dns_failed(fl: Flavour) {
     r.healthy().await;
     r.fault(&r.b, "dns-down", json!({"dns": {"mode": "ServFail"}}))
         .await;
-    assert_first(&r.diagnose(&opts(WINDOW)).await, ids::DNS_FAILED, Some("b"));
+    assert_first(
+        &r.diagnose(&opts(WINDOW)).await,
+        DiagnosisId::DnsFailed,
+        Some("b"),
+    );
 }
 
 pub(super) async fn dns_wrong_answer(fl: Flavour) {
@@ -268,7 +272,7 @@ pub(super) async fn dns_wrong_answer(fl: Flavour) {
         .await
         .expect("create stray import");
     let d = r.diagnose(&opts(NOW)).await;
-    assert_first(&d, ids::DNS_WRONG_ANSWER, Some("b"));
+    assert_first(&d, DiagnosisId::DnsWrongAnswer, Some("b"));
     assert!(
         d.evidence[0].value.contains("10.250.0.1"),
         "{:?}",
@@ -285,13 +289,13 @@ pub(super) async fn unreachable(fl: Flavour) {
         probe_timeout: Duration::from_secs(2),
         ..opts(WINDOW)
     };
-    assert_first(&r.diagnose(&o).await, ids::UNREACHABLE, Some("b"));
+    assert_first(&r.diagnose(&o).await, DiagnosisId::Unreachable, Some("b"));
 }
 
 pub(super) async fn propagating(fl: Flavour) {
     let r = Recipe::start(fl, true, Duration::from_secs(60)).await;
     exported(&r).await;
     let d = r.diagnose(&opts(WINDOW)).await;
-    assert_first(&d, ids::PROPAGATING, Some("a"));
+    assert_first(&d, DiagnosisId::Propagating, Some("a"));
     assert!(d.summary.contains("wait"), "{}", d.summary);
 }

@@ -9,10 +9,10 @@ use mcs_importer::Flavour;
 use serde_json::json;
 
 use super::DEFAULT_PROPAGATION_WINDOW as WINDOW;
+use super::id::DiagnosisId;
 use super::matrix::*;
 use super::model::CheckState;
 use super::recipe::{NS, SVC, assert_first, opts, ready_pods, wait_local_endpoints, wait_until};
-use super::remedy::ids;
 use crate::probe::PROBE_POD;
 
 pub(super) async fn healthy(fl: Flavour) {
@@ -72,7 +72,7 @@ pub(super) async fn service_missing(fl: Flavour) {
     r.export(&r.a).await;
     assert_first(
         &r.diagnose(&opts(WINDOW)).await,
-        ids::SERVICE_MISSING,
+        DiagnosisId::ServiceMissing,
         Some("a"),
     );
 }
@@ -88,7 +88,7 @@ pub(super) async fn external_name(fl: Flavour) {
     r.export(&r.a).await;
     assert_first(
         &r.diagnose(&opts(WINDOW)).await,
-        ids::EXTERNAL_NAME,
+        DiagnosisId::ExternalName,
         Some("a"),
     );
 }
@@ -112,7 +112,7 @@ pub(super) async fn selector_matches_nothing(fl: Flavour) {
     })
     .await;
     let d = r.diagnose(&opts(WINDOW)).await;
-    assert_first(&d, ids::SELECTOR_MATCHES_NOTHING, Some("a"));
+    assert_first(&d, DiagnosisId::SelectorMatchesNothing, Some("a"));
     assert!(
         d.evidence.iter().any(|e| e.value.contains("app=whereami")),
         "{:?}",
@@ -149,7 +149,7 @@ pub(super) async fn pods_not_ready(fl: Flavour) {
     .await;
     assert_first(
         &r.diagnose(&opts(WINDOW)).await,
-        ids::PODS_NOT_READY,
+        DiagnosisId::PodsNotReady,
         Some("a"),
     );
 }
@@ -162,7 +162,7 @@ pub(super) async fn export_not_exported(fl: Flavour) {
     wait_local_endpoints(&r.a).await;
     assert_first(
         &r.diagnose(&opts(WINDOW)).await,
-        ids::EXPORT_NOT_EXPORTED,
+        DiagnosisId::ExportNotExported,
         Some("a"),
     );
 }
@@ -196,7 +196,7 @@ pub(super) async fn export_conflict(fl: Flavour) {
     }
     assert_first(
         &r.diagnose(&opts(WINDOW)).await,
-        ids::EXPORT_CONFLICT,
+        DiagnosisId::ExportConflict,
         Some(first),
     );
 }
@@ -210,7 +210,7 @@ pub(super) async fn namespace_missing(fl: Flavour) {
     wait_local_endpoints(&r.a).await;
     assert_first(
         &r.diagnose(&opts(WINDOW)).await,
-        ids::NAMESPACE_MISSING,
+        DiagnosisId::NamespaceMissing,
         Some("b"),
     );
 }

@@ -50,7 +50,7 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Diagnosis {
-    /// Stable id (one of `scenario::DIAGNOSIS_IDS`, or `healthy`).
+    /// Stable id: a [`super::DiagnosisId`] (its string form), or `healthy`.
     #[schemars(with = "String")]
     pub id: String,
     /// Cluster where the link broke, when it is per cluster.
@@ -63,6 +63,9 @@ pub struct Diagnosis {
     pub remedy: String,
     /// Every link checked, in chain order per cluster.
     pub checks: Vec<LinkCheck>,
+    /// Upstream: the implementation profile judged by, and why it was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<super::ProfileChoice>,
 }
 
 impl Diagnosis {
@@ -72,5 +75,10 @@ impl Diagnosis {
     /// Whether every link holds.
     pub fn is_healthy(&self) -> bool {
         self.id == Self::HEALTHY
+    }
+
+    /// The diagnosis id, unless healthy.
+    pub fn diagnosis_id(&self) -> Option<super::DiagnosisId> {
+        self.id.parse().ok()
     }
 }

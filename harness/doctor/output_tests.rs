@@ -2,8 +2,8 @@
 //! on recorded outputs (`fixtures/gcloud/`).
 
 use super::gcloud::{self, GcloudError};
+use super::id::DiagnosisId;
 use super::model::{CheckState, Diagnosis, Evidence, LinkCheck};
-use super::remedy::ids;
 
 const DESCRIBE_OK: &str = include_str!("../../fixtures/gcloud/mcs-describe-ok.json");
 const DESCRIBE_ERROR: &str = include_str!("../../fixtures/gcloud/mcs-describe-error.json");
@@ -21,7 +21,7 @@ fn check(cluster: &str, link: &str, state: CheckState) -> LinkCheck {
 
 pub(super) fn broken() -> Diagnosis {
     Diagnosis {
-        id: ids::ENDPOINTS_EMPTY.into(),
+        id: DiagnosisId::EndpointsEmpty.into(),
         cluster: Some("b".into()),
         summary: "the imported endpoints of whereami in cluster b are empty".into(),
         evidence: vec![Evidence {
@@ -39,6 +39,7 @@ pub(super) fn broken() -> Diagnosis {
             check("b", "service", CheckState::Skipped),
             check("b", "endpoints", CheckState::Propagating),
         ],
+        implementation: None,
     }
 }
 
@@ -79,6 +80,7 @@ fn healthy_block_and_json() {
         evidence: Vec::new(),
         remedy: String::new(),
         checks: vec![check("a", "service", CheckState::Ok)],
+        implementation: None,
     };
     assert!(render(&d).ends_with("\n✓ healthy: every link holds in every cluster (2)\n"));
     let json = serde_json::to_value(broken()).expect("json");

@@ -84,13 +84,13 @@ pub fn opts(window: Duration) -> Options {
 }
 
 /// Asserts the first broken link, printing the whole table when it is not the expected one.
-pub fn assert_first(d: &Diagnosis, id: &str, cluster: Option<&str>) {
+pub fn assert_first(d: &Diagnosis, id: impl std::fmt::Display, cluster: Option<&str>) {
     let mut out = Vec::new();
     let _ = render_table(d, &mut out);
     let table = String::from_utf8_lossy(&out);
     assert_eq!(
-        (d.id.as_str(), d.cluster.as_deref()),
-        (id, cluster),
+        (d.id.clone(), d.cluster.as_deref()),
+        (id.to_string(), cluster),
         "\n{table}"
     );
 }

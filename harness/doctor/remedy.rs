@@ -1,77 +1,12 @@
-//! The stable diagnosis ids and what to do about each: the remedy text printed under the
-//! first broken link. Commands name the cluster as `--context <cluster>` (the logical name,
+//! What to do about each diagnosis: the remedy text printed under the first broken link
+//! (one function per [`DiagnosisId`], named in its table in `id`). Commands name the cluster as `--context <cluster>` (the logical name,
 //! which is the kubeconfig context unless `--cluster NAME=CONTEXT` renamed it) and use the
 //! placeholder `PROJECT_ID` where a GCP project is needed (the CLI fills it in when known).
 
 use mcs_importer::Flavour;
 
-/// Stable diagnosis ids, in chain order (README: "doctor").
-pub mod ids {
-    /// The exported Service does not exist.
-    pub const SERVICE_MISSING: &str = "service-missing";
-    /// A cluster does not serve the MCS API (ServiceExport/ServiceImport CRDs absent).
-    pub const MCS_NOT_ENABLED: &str = "mcs-not-enabled";
-    /// The exported Service is of type ExternalName.
-    pub const EXTERNAL_NAME: &str = "external-name";
-    /// The Service's selector matches no pod.
-    pub const SELECTOR_MATCHES_NOTHING: &str = "selector-matches-nothing";
-    /// Pods match but none is ready.
-    pub const PODS_NOT_READY: &str = "pods-not-ready";
-    /// No export, or the export is not (yet) exported.
-    pub const EXPORT_NOT_EXPORTED: &str = "export-not-exported";
-    /// Exports of the service disagree.
-    pub const EXPORT_CONFLICT: &str = "export-conflict";
-    /// The namespace is missing in an importing cluster.
-    pub const NAMESPACE_MISSING: &str = "namespace-missing";
-    /// No ServiceImport in a cluster that has the namespace.
-    pub const IMPORT_MISSING: &str = "import-missing";
-    /// The ServiceImport or derived Service disagrees with the exports.
-    pub const IMPORT_INCONSISTENT: &str = "import-inconsistent";
-    /// The derived Service is missing.
-    pub const DERIVED_SERVICE_MISSING: &str = "derived-service-missing";
-    /// The imported endpoints are empty.
-    pub const ENDPOINTS_EMPTY: &str = "endpoints-empty";
-    /// The imported endpoints differ from the ready pods of the exporting clusters.
-    pub const ENDPOINTS_STALE: &str = "endpoints-stale";
-    /// The importer is not running (stale heartbeat, no ready pod).
-    pub const IMPORTER_DOWN: &str = "importer-down";
-    /// The importer lacks permissions (the §1 symptom).
-    pub const IMPORTER_PERMISSION_DENIED: &str = "importer-permission-denied";
-    /// clusterset.local DNS answers NXDOMAIN.
-    pub const DNS_NXDOMAIN: &str = "dns-nxdomain";
-    /// clusterset.local DNS answers other addresses than the import's.
-    pub const DNS_WRONG_ANSWER: &str = "dns-wrong-answer";
-    /// The cluster DNS fails (SERVFAIL, timeout).
-    pub const DNS_FAILED: &str = "dns-failed";
-    /// DNS resolves but HTTP gets no answer.
-    pub const UNREACHABLE: &str = "unreachable";
-    /// Consistent so far but younger than the propagation window: wait.
-    pub const PROPAGATING: &str = "propagating";
-}
-
-/// Every diagnosis id the doctor can report (besides `healthy`), in chain order.
-pub const IDS: [&str; 20] = [
-    ids::SERVICE_MISSING,
-    ids::EXTERNAL_NAME,
-    ids::SELECTOR_MATCHES_NOTHING,
-    ids::PODS_NOT_READY,
-    ids::MCS_NOT_ENABLED,
-    ids::EXPORT_NOT_EXPORTED,
-    ids::EXPORT_CONFLICT,
-    ids::NAMESPACE_MISSING,
-    ids::IMPORT_MISSING,
-    ids::IMPORT_INCONSISTENT,
-    ids::DERIVED_SERVICE_MISSING,
-    ids::ENDPOINTS_EMPTY,
-    ids::ENDPOINTS_STALE,
-    ids::IMPORTER_DOWN,
-    ids::IMPORTER_PERMISSION_DENIED,
-    ids::DNS_NXDOMAIN,
-    ids::DNS_WRONG_ANSWER,
-    ids::DNS_FAILED,
-    ids::UNREACHABLE,
-    ids::PROPAGATING,
-];
+use super::id::DiagnosisId;
+use super::profile::Implementation;
 
 /// The GKE importer's Kubernetes service account, as IAM names it (the classic member form;
 /// the doctor also accepts the `principal://…` form, see `gcloud::is_importer_member`).
@@ -98,6 +33,8 @@ pub fn iam_grant_command(project: &str) -> String {
 pub struct Scope<'a> {
     /// Flavour of the fleet.
     pub flavour: Flavour,
+    /// Upstream: the implementation profile the doctor judged by.
+    pub implementation: Option<Implementation>,
     /// Namespace of the service.
     pub namespace: &'a str,
     /// The service.
@@ -134,123 +71,153 @@ impl Scope<'_> {
     }
 
     fn api_version(&self) -> String {
-        self.flavour.api()
+        match self.flavour {
+            Flavour::Gke => format!("{}/{}", self.flavour.group(), self.flavour.version()),
+            // mcs-api v0.5 stores v1beta1 and still serves v1alpha1 (gke-reality.md §4).
+            Flavour::Upstream => format!(
+                "{}/v1beta1, or v1alpha1 where only that is served",
+                self.flavour.group()
+            ),
+        }
     }
 
     fn importer_logs(&self) -> String {
-        match self.flavour {
-            Flavour::Gke => format!(
+        match (self.flavour, self.implementation) {
+            (Flavour::Gke, _) => format!(
                 "kubectl --context {} -n gke-mcs logs deploy/gke-mcs-importer --tail 50 (GKE) \
                  or the output of `mcs-harness importer` (kind)",
                 self.cluster
             ),
-            Flavour::Upstream => "the logs of your MCS controller (e.g. the mcs-api \
-                                  controller, Submariner lighthouse, Cilium clustermesh)"
+            (Flavour::Upstream, Some(i)) => format!("the logs of {}", i.profile().controller),
+            (Flavour::Upstream, None) => "the logs of your MCS controller (e.g. the mcs-api \
+                                          controller, Submariner lighthouse, Cilium clustermesh)"
                 .to_string(),
         }
     }
 }
 
-/// The remedy of diagnosis `id` in `scope`.
-pub fn remedy(id: &str, s: &Scope<'_>) -> String {
-    match id {
-        ids::MCS_NOT_ENABLED => mcs_not_enabled(s),
-        ids::ENDPOINTS_EMPTY | ids::ENDPOINTS_STALE if s.flavour == Flavour::Gke => {
-            let mut r = format!("{}; {}", importer_work(s), s.traffic_director());
-            if id == ids::ENDPOINTS_STALE {
-                r = format!("{r}; {}", s.mcsd_firewall());
-            }
-            r
-        }
-        ids::IMPORT_MISSING
-        | ids::IMPORT_INCONSISTENT
-        | ids::DERIVED_SERVICE_MISSING
-        | ids::ENDPOINTS_EMPTY
-        | ids::ENDPOINTS_STALE => importer_work(s),
-        ids::IMPORTER_DOWN => importer_down(s),
-        ids::IMPORTER_PERMISSION_DENIED => permission(s),
-        ids::PROPAGATING => "wait and run the doctor again: MCS propagation takes up to 5 \
-                             minutes on GKE (up to 20 for the first service of a fleet, and a \
-                             membership in state PENDING is still being set up)"
-            .to_string(),
-        _ => exporting_side(id, s).unwrap_or_else(|| runtime(id, s)),
+/// The remedy of diagnosis `id` in `scope` (the function its row in `id` names).
+pub fn remedy(id: DiagnosisId, s: &Scope<'_>) -> String {
+    id.remedy(s)
+}
+
+pub(crate) fn endpoints_empty(s: &Scope<'_>) -> String {
+    match s.flavour {
+        Flavour::Gke => format!("{}; {}", importer_work(s), s.traffic_director()),
+        Flavour::Upstream => importer_work(s),
     }
 }
 
-/// Remedies of the links the user's own objects make true.
-fn exporting_side(id: &str, s: &Scope<'_>) -> Option<String> {
+pub(crate) fn endpoints_stale(s: &Scope<'_>) -> String {
+    match s.flavour {
+        Flavour::Gke => format!("{}; {}", endpoints_empty(s), s.mcsd_firewall()),
+        Flavour::Upstream => importer_work(s),
+    }
+}
+
+pub(crate) fn propagating(_: &Scope<'_>) -> String {
+    "wait and run the doctor again: MCS propagation takes up to 5 minutes on GKE (up to 20 \
+     for the first service of a fleet, and a membership in state PENDING is still being set \
+     up)"
+    .to_string()
+}
+
+pub(crate) fn service_missing(s: &Scope<'_>) -> String {
     let (k, svc, ns) = (s.kubectl(), s.service, s.namespace);
-    Some(match id {
-        ids::SERVICE_MISSING => format!(
-            "create Service {ns}/{svc} in cluster {} ({k} apply -f app.yaml), or delete the \
-             ServiceExport there ({k} delete serviceexport {svc})",
-            s.cluster
-        ),
-        ids::EXTERNAL_NAME => "ExternalName Services cannot be exported: export a ClusterIP \
-                               (or headless) Service with a selector instead"
-            .to_string(),
-        ids::SELECTOR_MATCHES_NOTHING => format!(
-            "make spec.selector of Service {svc} match the pod template labels (compare \
-             `{k} get svc {svc} -o yaml` with `{k} get pods --show-labels`), or scale the \
-             workload up"
-        ),
-        ids::PODS_NOT_READY => format!(
-            "find out why the pods are not ready: `{k} describe pods -l <selector>` (readiness \
-             probe, image pull, crash loop) and `{k} logs <pod>`"
-        ),
-        ids::EXPORT_NOT_EXPORTED => format!(
-            "export the Service: apply a ServiceExport named {svc} (apiVersion {}) in the \
-             cluster that runs it, then check its conditions: `{k} get serviceexport {svc} -o yaml`",
-            s.api_version()
-        ),
-        ids::EXPORT_CONFLICT => format!(
-            "make the exported Services agree (ports, type, session affinity) in every \
-             exporting cluster; the oldest export wins until they do. See the Conflict \
-             condition: `{k} get serviceexport {svc} -o yaml`"
-        ),
-        ids::NAMESPACE_MISSING => format!(
-            "create the namespace to opt in: `kubectl --context {} create namespace {ns}` (MCS \
-             imports only into clusters where the namespace exists)",
-            s.cluster
-        ),
-        _ => return None,
-    })
+    format!(
+        "create Service {ns}/{svc} in cluster {} ({k} apply -f app.yaml), or delete the \
+         ServiceExport there ({k} delete serviceexport {svc})",
+        s.cluster
+    )
+}
+
+pub(crate) fn external_name(_: &Scope<'_>) -> String {
+    "ExternalName Services cannot be exported: export a ClusterIP (or headless) Service with a \
+     selector instead"
+        .to_string()
+}
+
+pub(crate) fn selector_matches_nothing(s: &Scope<'_>) -> String {
+    let (k, svc) = (s.kubectl(), s.service);
+    format!(
+        "make spec.selector of Service {svc} match the pod template labels (compare `{k} get \
+         svc {svc} -o yaml` with `{k} get pods --show-labels`), or scale the workload up"
+    )
+}
+
+pub(crate) fn pods_not_ready(s: &Scope<'_>) -> String {
+    let k = s.kubectl();
+    format!(
+        "find out why the pods are not ready: `{k} describe pods -l <selector>` (readiness \
+         probe, image pull, crash loop) and `{k} logs <pod>`"
+    )
+}
+
+pub(crate) fn export_not_exported(s: &Scope<'_>) -> String {
+    let (k, svc) = (s.kubectl(), s.service);
+    format!(
+        "export the Service: apply a ServiceExport named {svc} (apiVersion {}) in the cluster \
+         that runs it, then check its conditions: `{k} get serviceexport {svc} -o yaml`",
+        s.api_version()
+    )
+}
+
+pub(crate) fn export_conflict(s: &Scope<'_>) -> String {
+    let (k, svc) = (s.kubectl(), s.service);
+    format!(
+        "make the exported Services agree (ports, type, session affinity) in every exporting \
+         cluster; the oldest export wins until they do. See the Conflict condition: `{k} get \
+         serviceexport {svc} -o yaml`"
+    )
+}
+
+pub(crate) fn namespace_missing(s: &Scope<'_>) -> String {
+    format!(
+        "create the namespace to opt in: `kubectl --context {} create namespace {}` (MCS imports \
+         only into clusters where the namespace exists)",
+        s.cluster, s.namespace
+    )
 }
 
 /// Remedies of DNS and reachability (GKE parts: gke-reality.md §1.6, §1.7, §2 F1, F2, F6).
-fn runtime(id: &str, s: &Scope<'_>) -> String {
+pub(crate) fn dns_answer(s: &Scope<'_>) -> String {
     let (svc, ns, c) = (s.service, s.namespace, s.cluster);
-    match id {
-        ids::DNS_NXDOMAIN | ids::DNS_WRONG_ANSWER => format!(
-            "the cluster DNS does not serve the import's address for \
-             {svc}.{ns}.svc.clusterset.local: on GKE MCS keeps it in a private Cloud DNS zone \
-             `gke-multi-cluster-service-*` of the fleet host project (`gcloud dns managed-zones \
-             list --filter name~gke-multi-cluster-service --project PROJECT_ID`; MCS has been \
-             seen deleting it, and `gcloud container fleet multi-cluster-services describe` \
-             shows the membership states); with Shared VPC across projects the zone is visible \
-             only to the fleet host project's clusters, so service-project clusters get \
-             NXDOMAIN (a known GKE gap); on kind check the clusterset.local entries of the \
-             CoreDNS ConfigMap (`kubectl --context {c} -n kube-system get configmap coredns -o \
-             yaml`)"
-        ),
-        ids::DNS_FAILED => format!(
-            "the cluster DNS fails: check the DNS pods (`kubectl --context {c} -n kube-system \
-             get pods -l k8s-app=kube-dns`) and their logs, and the pod's /etc/resolv.conf; \
-             GKE Autopilot (and clusters using Cloud DNS) have no kube-dns pods: check the \
-             cluster's Cloud DNS configuration instead"
-        ),
-        ids::UNREACHABLE => format!(
-            "DNS resolves but no HTTP answer comes back from cluster {c}: on GKE {}, and \
-             NetworkPolicy is not supported for MCS traffic; check NetworkPolicies in {ns}, that \
-             the pods listen on the Service's targetPort, and {}",
-            s.mcsd_firewall(),
-            s.traffic_director()
-        ),
-        _ => String::new(),
-    }
+    format!(
+        "the cluster DNS does not serve the import's address for \
+         {svc}.{ns}.svc.clusterset.local: on GKE MCS keeps it in a private Cloud DNS zone \
+         `gke-multi-cluster-service-*` of the fleet host project (`gcloud dns managed-zones \
+         list --filter name~gke-multi-cluster-service --project PROJECT_ID`; MCS has been seen \
+         deleting it, and `gcloud container fleet multi-cluster-services describe` shows the \
+         membership states); with Shared VPC across projects the zone is visible only to the \
+         fleet host project's clusters, so service-project clusters get NXDOMAIN (a known GKE \
+         gap); on kind check the clusterset.local entries of the CoreDNS ConfigMap (`kubectl \
+         --context {c} -n kube-system get configmap coredns -o yaml`)"
+    )
 }
 
-fn mcs_not_enabled(s: &Scope<'_>) -> String {
+pub(crate) fn dns_failed(s: &Scope<'_>) -> String {
+    format!(
+        "the cluster DNS fails: check the DNS pods (`kubectl --context {} -n kube-system get \
+         pods -l k8s-app=kube-dns`) and their logs, and the pod's /etc/resolv.conf; GKE \
+         Autopilot (and clusters using Cloud DNS) have no kube-dns pods: check the cluster's \
+         Cloud DNS configuration instead",
+        s.cluster
+    )
+}
+
+pub(crate) fn unreachable(s: &Scope<'_>) -> String {
+    format!(
+        "DNS resolves but no HTTP answer comes back from cluster {}: on GKE {}, and \
+         NetworkPolicy is not supported for MCS traffic; check NetworkPolicies in {}, that the \
+         pods listen on the Service's targetPort, and {}",
+        s.cluster,
+        s.mcsd_firewall(),
+        s.namespace,
+        s.traffic_director()
+    )
+}
+
+pub(crate) fn mcs_not_enabled(s: &Scope<'_>) -> String {
     match s.flavour {
         Flavour::Gke => format!(
             "enable MCS for the fleet and check that cluster {c} is a member: `gcloud container \
@@ -270,7 +237,7 @@ fn mcs_not_enabled(s: &Scope<'_>) -> String {
     }
 }
 
-fn importer_work(s: &Scope<'_>) -> String {
+pub(crate) fn importer_work(s: &Scope<'_>) -> String {
     format!(
         "the importer has not (re)written the imported objects: check its logs ({}) and Warning \
          Events (`{} get events --field-selector type=Warning`); on GKE also check the fleet \
@@ -282,7 +249,7 @@ fn importer_work(s: &Scope<'_>) -> String {
     )
 }
 
-fn importer_down(s: &Scope<'_>) -> String {
+pub(crate) fn importer_down(s: &Scope<'_>) -> String {
     match s.flavour {
         Flavour::Gke => format!(
             "the importer is not running in cluster {c}: check `kubectl --context {c} -n gke-mcs \
@@ -300,7 +267,7 @@ fn importer_down(s: &Scope<'_>) -> String {
     }
 }
 
-fn permission(s: &Scope<'_>) -> String {
+pub(crate) fn permission(s: &Scope<'_>) -> String {
     let rbac = "on kind or the embedded fleet, let system:serviceaccount:gke-mcs:gke-mcs-importer \
                 get, list and watch endpoints and endpointslices in every exporting cluster \
                 (on the embedded fleet: delete the Fault that denies it, `kubectl get faults`)";
@@ -326,11 +293,12 @@ mod tests {
         for flavour in Flavour::ALL {
             let s = Scope {
                 flavour,
+                implementation: None,
                 namespace: "ns",
                 service: "svc",
                 cluster: "b",
             };
-            for id in IDS {
+            for id in DiagnosisId::ALL {
                 assert!(!remedy(id, &s).is_empty(), "{id}");
                 assert!(readme.contains(&format!("`{id}`")), "README misses {id}");
             }
@@ -341,11 +309,12 @@ mod tests {
     fn gke_permission_remedy_is_the_gcloud_command() {
         let s = Scope {
             flavour: Flavour::Gke,
+            implementation: None,
             namespace: "ns",
             service: "svc",
             cluster: "b",
         };
-        assert!(remedy(ids::IMPORTER_PERMISSION_DENIED, &s).contains(
+        assert!(remedy(DiagnosisId::ImporterPermissionDenied, &s).contains(
             "gcloud projects add-iam-policy-binding PROJECT_ID --member \
              \"serviceAccount:PROJECT_ID.svc.id.goog[gke-mcs/gke-mcs-importer]\" --role \
              \"roles/compute.networkViewer\""

@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use super::id::DiagnosisId;
 use super::model::{CheckState, Diagnosis};
 
 fn symbol(s: CheckState) -> &'static str {
@@ -33,6 +34,10 @@ fn pad(s: &str, width: usize) -> String {
 
 /// Writes the ✓/✗ table of `d` and its first broken link block.
 pub fn render_table(d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(p) = &d.implementation {
+        writeln!(out, "{}", p.line())?;
+        writeln!(out)?;
+    }
     let clusters = distinct(d.checks.iter().map(|c| c.cluster.as_str()));
     let links = distinct(d.checks.iter().map(|c| c.link.as_str()));
     let first = links
@@ -86,7 +91,7 @@ fn block(d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
     if d.is_healthy() {
         return writeln!(out, "✓ healthy: {}", d.summary);
     }
-    let sym = if d.id == super::remedy::ids::PROPAGATING {
+    let sym = if d.id == DiagnosisId::Propagating {
         "…"
     } else {
         "✗"

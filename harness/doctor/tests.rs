@@ -8,9 +8,9 @@ use jiff::Timestamp;
 use mcs_importer::Flavour;
 
 use super::facts::*;
+use super::id::DiagnosisId;
 use super::judge::judge;
 use super::model::{CheckState, Diagnosis};
-use super::remedy::ids;
 use crate::probe::{Backend, DnsResult, HttpResult};
 
 pub(super) const POD_IP: &str = "10.1.0.5";
@@ -139,25 +139,26 @@ pub(super) fn healthy(flavour: Flavour) -> Facts {
         clusters: vec![a, importing("b", "10.97.0.10")],
         memberships: Default::default(),
         consumer: None,
+        implementation: None,
     }
 }
 
 /// Judges with no propagation window and checks id and cluster, showing the table if not.
-pub(super) fn expect(f: &Facts, id: &str, cluster: Option<&str>) -> Diagnosis {
+pub(super) fn expect(f: &Facts, id: impl std::fmt::Display, cluster: Option<&str>) -> Diagnosis {
     expect_with(f, Duration::ZERO, id, cluster)
 }
 
 pub(super) fn expect_with(
     f: &Facts,
     window: Duration,
-    id: &str,
+    id: impl std::fmt::Display,
     cluster: Option<&str>,
 ) -> Diagnosis {
     let d = judge(f, window);
     let mut table = Vec::new();
     super::render_table(&d, &mut table).expect("render");
     let table = String::from_utf8_lossy(&table);
-    assert_eq!(d.id, id, "\n{table}");
+    assert_eq!(d.id, id.to_string(), "\n{table}");
     assert_eq!(d.cluster.as_deref(), cluster, "\n{table}");
     d
 }
@@ -191,24 +192,24 @@ fn service_side_ids() {
     for fl in both() {
         let mut f = healthy(fl);
         f.clusters[0].service = None;
-        expect(&f, ids::SERVICE_MISSING, Some("a"));
+        expect(&f, DiagnosisId::ServiceMissing, Some("a"));
 
         let mut f = healthy(fl);
         f.clusters[0].export = None;
         f.clusters[0].service = None;
-        expect(&f, ids::SERVICE_MISSING, Some("a"));
+        expect(&f, DiagnosisId::ServiceMissing, Some("a"));
 
         let mut f = healthy(fl);
         if let Some(s) = f.clusters[0].service.as_mut() {
             s.type_ = "ExternalName".into();
             s.external_name = Some("example.com".into());
         }
-        expect(&f, ids::EXTERNAL_NAME, Some("a"));
+        expect(&f, DiagnosisId::ExternalName, Some("a"));
 
         let mut f = healthy(fl);
         f.clusters[0].pods.clear();
         f.clusters[0].other_pods = vec!["whereami-1 {app=whereami}".into()];
-        let d = expect(&f, ids::SELECTOR_MATCHES_NOTHING, Some("a"));
+        let d = expect(&f, DiagnosisId::SelectorMatchesNothing, Some("a"));
         assert!(
             d.evidence
                 .iter()
@@ -217,11 +218,11 @@ fn service_side_ids() {
 
         let mut f = healthy(fl);
         f.clusters[0].pods[0].ready = false;
-        expect(&f, ids::PODS_NOT_READY, Some("a"));
+        expect(&f, DiagnosisId::PodsNotReady, Some("a"));
 
         let mut f = healthy(fl);
         f.clusters[0].local_endpoints.clear();
-        let d = expect(&f, ids::ENDPOINTS_EMPTY, Some("a"));
+        let d = expect(&f, DiagnosisId::EndpointsEmpty, Some("a"));
         assert!(d.remedy.contains("endpoints controller"), "{}", d.remedy);
     }
 }
@@ -231,7 +232,7 @@ fn export_ids() {
     for fl in both() {
         let mut f = healthy(fl);
         f.clusters[0].export = None;
-        expect(&f, ids::EXPORT_NOT_EXPORTED, Some("a"));
+        expect(&f, DiagnosisId::ExportNotExported, Some("a"));
 
         let mut f = healthy(fl);
         if let Some(e) = f.clusters[0].export.as_mut() {
@@ -243,7 +244,7 @@ fn export_ids() {
                 message: "ports differ".into(),
             });
         }
-        let d = expect(&f, ids::EXPORT_CONFLICT, Some("a"));
+        let d = expect(&f, DiagnosisId::ExportConflict, Some("a"));
         assert!(d.evidence[0].value.contains("PortConflict"));
 
         // Never observed by a live importer, and old: not exported.
@@ -251,7 +252,7 @@ fn export_ids() {
         if let Some(e) = f.clusters[0].export.as_mut() {
             e.conditions.clear();
         }
-        expect(&f, ids::EXPORT_NOT_EXPORTED, Some("a"));
+        expect(&f, DiagnosisId::ExportNotExported, Some("a"));
     }
 }
 
@@ -261,41 +262,41 @@ fn import_side_ids() {
         let mut f = healthy(fl);
         f.clusters[1].namespace_present = false;
         f.clusters[1].import = None;
-        expect(&f, ids::NAMESPACE_MISSING, Some("b"));
+        expect(&f, DiagnosisId::NamespaceMissing, Some("b"));
 
         let mut f = healthy(fl);
         f.clusters[1].import = None;
-        expect(&f, ids::IMPORT_MISSING, Some("b"));
+        expect(&f, DiagnosisId::ImportMissing, Some("b"));
 
         let mut f = healthy(fl);
         if let Some(i) = f.clusters[1].import.as_mut() {
             i.ports = vec![PortKey::tcp(81)];
         }
-        let d = expect(&f, ids::IMPORT_INCONSISTENT, Some("b"));
+        let d = expect(&f, DiagnosisId::ImportInconsistent, Some("b"));
         assert_eq!(d.evidence[0].field, "spec.ports");
 
         let mut f = healthy(fl);
         if let Some(i) = f.clusters[1].import.as_mut() {
             i.ips = vec!["10.97.0.99".into()];
         }
-        let d = expect(&f, ids::IMPORT_INCONSISTENT, Some("b"));
+        let d = expect(&f, DiagnosisId::ImportInconsistent, Some("b"));
         assert_eq!(d.evidence[0].field, "spec.ips");
 
         let mut f = healthy(fl);
         f.clusters[1].derived = None;
-        expect(&f, ids::DERIVED_SERVICE_MISSING, Some("b"));
+        expect(&f, DiagnosisId::DerivedServiceMissing, Some("b"));
 
         let mut f = healthy(fl);
         f.clusters[1].imported = Some(BTreeSet::new());
-        expect(&f, ids::ENDPOINTS_EMPTY, Some("b"));
+        expect(&f, DiagnosisId::EndpointsEmpty, Some("b"));
 
         let mut f = healthy(fl);
         f.clusters[1].imported = None;
-        expect(&f, ids::ENDPOINTS_EMPTY, Some("b"));
+        expect(&f, DiagnosisId::EndpointsEmpty, Some("b"));
 
         let mut f = healthy(fl);
         f.clusters[1].imported = Some(set(&["10.1.0.9"]));
-        let d = expect(&f, ids::ENDPOINTS_STALE, Some("b"));
+        let d = expect(&f, DiagnosisId::EndpointsStale, Some("b"));
         assert!(
             d.evidence[0].value.contains("missing: 10.1.0.5"),
             "{:?}",

@@ -7,8 +7,8 @@ use std::time::Duration;
 use mcs_importer::Flavour;
 
 use super::api::{Options, effective_window};
+use super::id::DiagnosisId;
 use super::model::{CheckState, Diagnosis};
-use super::remedy::ids;
 use super::tests::{expect, healthy, importing};
 
 fn membership(m: &str) -> String {
@@ -45,7 +45,7 @@ fn membership_names_are_compared_by_membership() {
     f.memberships.insert("gke-1".into(), "a".into());
     expect(&f, Diagnosis::HEALTHY, None);
     f.memberships.insert("gke-1".into(), "b".into());
-    let d = expect(&f, ids::IMPORT_INCONSISTENT, Some("a"));
+    let d = expect(&f, DiagnosisId::ImportInconsistent, Some("a"));
     assert_eq!(d.evidence[0].field, "status.clusters");
     // Unknown membership: shown, not judged.
     let f = with_clusters(&[membership("gke-1")]);
@@ -58,7 +58,7 @@ fn membership_names_are_compared_by_membership() {
     );
     // Plain names (other implementations) are compared as they are.
     let f = with_clusters(&["b".to_string()]);
-    expect(&f, ids::IMPORT_INCONSISTENT, Some("a"));
+    expect(&f, DiagnosisId::ImportInconsistent, Some("a"));
 }
 
 #[test]
@@ -76,13 +76,13 @@ fn a_cluster_without_the_namespace_has_opted_out() {
     assert!(text.contains("opted out"), "{text}");
     // Named as the consumer, it is broken.
     f.consumer = Some("c".into());
-    expect(&f, ids::NAMESPACE_MISSING, Some("c"));
+    expect(&f, DiagnosisId::NamespaceMissing, Some("c"));
     f.consumer = Some("b".into());
     expect(&f, Diagnosis::HEALTHY, None);
     // Nobody but the exporter imports: broken without --from too.
     f.consumer = None;
     f.clusters.remove(1);
-    expect(&f, ids::NAMESPACE_MISSING, Some("c"));
+    expect(&f, DiagnosisId::NamespaceMissing, Some("c"));
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn no_mcs_api_is_mcs_not_enabled() {
     for fl in Flavour::ALL {
         let mut f = healthy(fl);
         f.clusters[1].mcs_missing = Some("net.gke.io/v1 serves no serviceexports".into());
-        let d = expect(&f, ids::MCS_NOT_ENABLED, Some("b"));
+        let d = expect(&f, DiagnosisId::McsNotEnabled, Some("b"));
         assert_eq!(
             d.evidence[0].value,
             "net.gke.io/v1 serves no serviceexports"

@@ -7,8 +7,8 @@ use std::time::Duration;
 use mcs_importer::Flavour;
 
 use super::facts::*;
+use super::id::DiagnosisId;
 use super::model::{CheckState, Diagnosis};
-use super::remedy::ids;
 use super::tests::{both, conditions, expect, expect_with, healthy, old, set, ts};
 use crate::probe::{DnsResult, HttpResult};
 
@@ -25,11 +25,11 @@ fn importer_down_explains_its_links_and_is_a_link_itself() {
     for fl in both() {
         let mut f = healthy(fl);
         stale_leases(&mut f);
-        expect(&f, ids::IMPORTER_DOWN, Some("a"));
+        expect(&f, DiagnosisId::ImporterDown, Some("a"));
 
         // The first symptom is b's endpoints; the stale heartbeat explains it.
         f.clusters[1].imported = Some(BTreeSet::new());
-        let d = expect(&f, ids::IMPORTER_DOWN, Some("b"));
+        let d = expect(&f, DiagnosisId::ImporterDown, Some("b"));
         assert!(d.evidence.iter().any(|e| e.field == "spec.renewTime"));
         assert!(
             d.evidence.iter().any(
@@ -42,7 +42,12 @@ fn importer_down_explains_its_links_and_is_a_link_itself() {
         stale_leases(&mut f);
         f.clusters[1].import = None;
         f.clusters[1].namespace_created = Some(ts("2026-01-01T00:59:50Z"));
-        expect_with(&f, Duration::from_secs(300), ids::IMPORTER_DOWN, Some("b"));
+        expect_with(
+            &f,
+            Duration::from_secs(300),
+            DiagnosisId::ImporterDown,
+            Some("b"),
+        );
     }
 }
 
@@ -55,7 +60,7 @@ fn gke_without_any_importer_is_down_upstream_unknown() {
             ..ImporterFacts::default()
         };
     }
-    expect(&f, ids::IMPORTER_DOWN, Some("a"));
+    expect(&f, DiagnosisId::ImporterDown, Some("a"));
     f.flavour = Flavour::Upstream;
     for c in &mut f.clusters {
         if let Some(e) = c.export.as_mut() {
@@ -73,7 +78,7 @@ fn gke_without_any_importer_is_down_upstream_unknown() {
         }]),
         ..ImporterFacts::default()
     };
-    let d = expect(&f, ids::IMPORTER_DOWN, Some("b"));
+    let d = expect(&f, DiagnosisId::ImporterDown, Some("b"));
     assert!(d.evidence[0].value.contains("CrashLoopBackOff"));
 }
 
@@ -90,7 +95,7 @@ fn permission_denied_from_events_conditions_or_logs() {
         let mut f = healthy(fl);
         f.clusters[1].imported = Some(BTreeSet::new());
         f.clusters[1].warnings = vec![warning.clone()];
-        let d = expect(&f, ids::IMPORTER_PERMISSION_DENIED, Some("b"));
+        let d = expect(&f, DiagnosisId::ImporterPermissionDenied, Some("b"));
         assert!(d.evidence.iter().any(|e| e.value.contains("forbidden")));
         let importer_b = d
             .checks
@@ -116,7 +121,7 @@ fn permission_denied_from_events_conditions_or_logs() {
             message: "endpoints is forbidden: User cannot list".into(),
         });
     }
-    expect(&f, ids::IMPORTER_PERMISSION_DENIED, Some("b"));
+    expect(&f, DiagnosisId::ImporterPermissionDenied, Some("b"));
     // GKE's importer logs.
     let mut f = healthy(Flavour::Gke);
     f.clusters[1].imported = Some(set(&["10.1.0.9"]));
@@ -129,7 +134,7 @@ fn permission_denied_from_events_conditions_or_logs() {
         permission_logs: vec!["gke-mcs-importer-x: googleapi: Error 403: Required 'compute.networkEndpointGroups.get' permission".into()],
         ..ImporterFacts::default()
     };
-    expect(&f, ids::IMPORTER_PERMISSION_DENIED, Some("b"));
+    expect(&f, DiagnosisId::ImporterPermissionDenied, Some("b"));
 }
 
 #[test]
@@ -138,16 +143,16 @@ fn dns_and_http_ids() {
         let mut f = healthy(fl);
         f.clusters[1].probes.dns = Some(DnsResult::NxDomain);
         f.clusters[1].probes.http = None;
-        expect(&f, ids::DNS_NXDOMAIN, Some("b"));
+        expect(&f, DiagnosisId::DnsNxdomain, Some("b"));
 
         let mut f = healthy(fl);
         f.clusters[1].probes.dns =
             Some(DnsResult::Answer(["10.99.0.1".parse().expect("ip")].into()));
-        expect(&f, ids::DNS_WRONG_ANSWER, Some("b"));
+        expect(&f, DiagnosisId::DnsWrongAnswer, Some("b"));
 
         let mut f = healthy(fl);
         f.clusters[1].probes.dns = Some(DnsResult::Failed(";; connection timed out".into()));
-        expect(&f, ids::DNS_FAILED, Some("b"));
+        expect(&f, DiagnosisId::DnsFailed, Some("b"));
 
         let mut f = healthy(fl);
         f.clusters[1].probes.http = Some(HttpResult {
@@ -156,7 +161,7 @@ fn dns_and_http_ids() {
             error: Some("download timed out".into()),
             backend: None,
         });
-        let d = expect(&f, ids::UNREACHABLE, Some("b"));
+        let d = expect(&f, DiagnosisId::Unreachable, Some("b"));
         assert!(d.evidence[0].value.contains("timed out"));
 
         // A 404 is an answer: reachable.
@@ -183,7 +188,7 @@ fn young_importer_links_are_propagating_and_say_wait() {
         let mut f = healthy(fl);
         f.clusters[1].import = None;
         f.clusters[1].namespace_created = Some(ts("2026-01-01T00:59:48Z"));
-        let d = expect_with(&f, window, ids::PROPAGATING, Some("b"));
+        let d = expect_with(&f, window, DiagnosisId::Propagating, Some("b"));
         assert!(d.summary.contains("12s old"), "{}", d.summary);
         assert!(d.summary.contains("import-missing"), "{}", d.summary);
         assert!(d.remedy.starts_with("wait"));
@@ -193,7 +198,7 @@ fn young_importer_links_are_propagating_and_say_wait() {
             .find(|c| c.cluster == "b" && c.link == "import");
         assert_eq!(row.map(|c| c.state), Some(CheckState::Propagating));
         // Without a window the same facts are broken.
-        expect(&f, ids::IMPORT_MISSING, Some("b"));
+        expect(&f, DiagnosisId::ImportMissing, Some("b"));
 
         // A young export without conditions yet.
         let mut f = healthy(fl);
@@ -201,14 +206,14 @@ fn young_importer_links_are_propagating_and_say_wait() {
             e.conditions.clear();
             e.created = Some(ts("2026-01-01T00:59:59Z"));
         }
-        expect_with(&f, window, ids::PROPAGATING, Some("a"));
+        expect_with(&f, window, DiagnosisId::Propagating, Some("a"));
 
         // A hard break later in the chain wins over propagation.
         let mut f = healthy(fl);
         f.clusters[1].import = None;
         f.clusters[1].namespace_created = Some(ts("2026-01-01T00:59:48Z"));
         f.clusters[0].probes.dns = Some(DnsResult::Failed("SERVFAIL".into()));
-        expect_with(&f, window, ids::DNS_FAILED, Some("a"));
+        expect_with(&f, window, DiagnosisId::DnsFailed, Some("a"));
 
         // User-owned breaks are never propagating.
         let mut f = healthy(fl);
@@ -217,7 +222,7 @@ fn young_importer_links_are_propagating_and_say_wait() {
             .export
             .iter_mut()
             .for_each(|e| e.created = Some(ts("2026-01-01T00:59:59Z")));
-        expect_with(&f, window, ids::SERVICE_MISSING, Some("a"));
+        expect_with(&f, window, DiagnosisId::ServiceMissing, Some("a"));
     }
 }
 
@@ -228,15 +233,7 @@ fn chain_order_beats_cluster_order() {
     f.clusters[1].namespace_present = false;
     f.clusters[1].import = None;
     f.clusters[0].imported = Some(set(&["10.1.0.9"]));
-    expect(&f, ids::NAMESPACE_MISSING, Some("b"));
-}
-
-#[test]
-fn every_id_is_documented_in_the_model() {
-    // Scenario files name these ids (`expectFailure.diagnosis`): the same set, same order.
-    assert_eq!(super::IDS, crate::scenario::DIAGNOSIS_IDS);
-    let unique: BTreeSet<&str> = super::IDS.iter().copied().collect();
-    assert_eq!(unique.len(), super::IDS.len());
+    expect(&f, DiagnosisId::NamespaceMissing, Some("b"));
 }
 
 #[test]
@@ -250,7 +247,7 @@ fn long_messages_are_cut_in_evidence() {
         message: format!("forbidden: {}", "x".repeat(2000)),
         last: old(),
     }];
-    let d = expect(&f, ids::IMPORTER_PERMISSION_DENIED, Some("b"));
+    let d = expect(&f, DiagnosisId::ImporterPermissionDenied, Some("b"));
     assert!(d.evidence.iter().all(|e| e.value.chars().count() <= 301));
     assert!(d.evidence[0].value.ends_with('…'));
 }

@@ -8,7 +8,7 @@
 //! `clearFault`, `sleep`, `expectFailure`) plus optional `name` and `timeout`.
 //! `sleep` is allowed, but `wait` is preferred: it returns as soon as the condition holds.
 //! `expectFailure: {step: {...}, diagnosis: ID}` runs a step that must fail and asserts the
-//! doctor's diagnosis id (one of [`DIAGNOSIS_IDS`]). See [`expr`] for the `wait.for`
+//! doctor's diagnosis id (one of [`crate::doctor::DiagnosisId`]). See [`expr`] for the `wait.for`
 //! language and [`template`] for the variables of manifests, names and URLs.
 
 pub mod expr;
@@ -51,30 +51,6 @@ pub const STEP_KINDS: [&str; 16] = [
     "expectFailure",
     "startProbe",
     "stopProbe",
-];
-
-/// Stable diagnosis ids of the doctor (issue 6), accepted by `expectFailure.diagnosis`.
-pub const DIAGNOSIS_IDS: [&str; 20] = [
-    "service-missing",
-    "external-name",
-    "selector-matches-nothing",
-    "pods-not-ready",
-    "mcs-not-enabled",
-    "export-not-exported",
-    "export-conflict",
-    "namespace-missing",
-    "import-missing",
-    "import-inconsistent",
-    "derived-service-missing",
-    "endpoints-empty",
-    "endpoints-stale",
-    "importer-down",
-    "importer-permission-denied",
-    "dns-nxdomain",
-    "dns-wrong-answer",
-    "dns-failed",
-    "unreachable",
-    "propagating",
 ];
 
 pub use crate::protected::PROTECTED_NAMESPACES;

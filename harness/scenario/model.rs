@@ -453,7 +453,7 @@ pub struct ExpectFailureAction {
     /// The step expected to fail.
     #[schemars(with = "StepDoc")]
     pub step: Box<Spanned<StepDoc>>,
-    /// Expected diagnosis id (see [`super::DIAGNOSIS_IDS`]).
+    /// Expected diagnosis id, one of the doctor's (`DiagnosisId`), e.g. `endpoints-empty`.
     #[schemars(with = "String")]
     pub diagnosis: SpannedStr,
 }

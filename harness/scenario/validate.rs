@@ -12,7 +12,8 @@ use std::time::Duration;
 use super::expr::Expr;
 use super::model::*;
 use super::template::{Vars, render};
-use super::{Action, DIAGNOSIS_IDS, Scenario, ScenarioError, Step, Timeouts};
+use super::{Action, Scenario, ScenarioError, Step, Timeouts};
+use crate::doctor::DiagnosisId;
 use crate::duration::parse_duration;
 
 /// Default for `timeouts.default`.
@@ -497,13 +498,8 @@ fn probe_order(ctx: &Ctx, steps: &[Step]) -> Result<(), ScenarioError> {
 }
 
 fn failure(ctx: &Ctx, f: ExpectFailureAction) -> Result<Action, ScenarioError> {
-    if !DIAGNOSIS_IDS.contains(&f.diagnosis.value.as_str()) {
-        let msg = format!(
-            "unknown diagnosis {:?}: expected one of {}",
-            f.diagnosis.value,
-            DIAGNOSIS_IDS.join(", ")
-        );
-        return Err(ctx.err(&f.diagnosis.referenced, msg));
+    if let Err(unknown) = f.diagnosis.value.parse::<DiagnosisId>() {
+        return Err(ctx.err(&f.diagnosis.referenced, unknown.to_string()));
     }
     let step = Box::new(step(ctx, *f.step, true)?);
     Ok(Action::ExpectFailure {

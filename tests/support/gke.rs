@@ -277,3 +277,14 @@ pub fn doctor(sim: &SimProcess, svc: &str, extra: &[&str], env: &[(&str, &str)])
     });
     (out.status.code().unwrap_or(-1), d)
 }
+
+/// The doctor JSON's check row of `link` in `cluster`.
+pub fn row<'a>(d: &'a Value, cluster: &str, link: &str) -> &'a Value {
+    d["checks"]
+        .as_array()
+        .and_then(|c| {
+            c.iter()
+                .find(|r| r["cluster"] == cluster && r["link"] == link)
+        })
+        .unwrap_or_else(|| panic!("no row {cluster}/{link}: {d:#}"))
+}

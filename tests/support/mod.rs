@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod gke;
+pub mod upstream;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -227,6 +227,7 @@ pub(super) fn endpoints_diagnosis() -> Diagnosis {
             ),
             check("b", "dns", CheckState::Skipped, "endpoints broken"),
         ],
+        implementation: None,
     }
 }
 
