@@ -94,8 +94,13 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::report_cmd::ReportAction,
     },
-    /// Print the JSON Schema of scenario files (for editors: yaml-language-server).
-    Schema,
+    /// Print the JSON Schema of scenario files (for editors: yaml-language-server), or with
+    /// `--report` the JSON Schema of the reports `run --json` writes.
+    Schema {
+        /// The schema of JSON reports (`run --json`, `report merge --json`) instead.
+        #[arg(long)]
+        report: bool,
+    },
     /// Print a shell completion script: `source <(mcs-harness completions bash)`.
     Completions {
         /// The shell.
@@ -134,24 +139,6 @@ pub fn completions(shell: clap_complete::Shell) -> String {
     }
 }
 
-/// Importer flavour on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum FlavourArg {
-    /// GKE: net.gke.io/v1, gke-mcs-<hash> derived Services with Endpoints.
-    Gke,
-    /// Upstream KEP-1645: multicluster.x-k8s.io/v1alpha1 with EndpointSlices.
-    Upstream,
-}
-
-impl From<FlavourArg> for mcs_importer::Flavour {
-    fn from(f: FlavourArg) -> Self {
-        match f {
-            FlavourArg::Gke => mcs_importer::Flavour::Gke,
-            FlavourArg::Upstream => mcs_importer::Flavour::Upstream,
-        }
-    }
-}
-
 /// Options of `importer`.
 #[derive(Debug, Args)]
 pub struct ImporterArgs {
@@ -163,7 +150,7 @@ pub struct ImporterArgs {
     pub contexts: Vec<String>,
     /// Which MCS API to play.
     #[arg(long, value_enum, default_value = "gke")]
-    pub flavour: FlavourArg,
+    pub flavour: mcs_importer::Flavour,
     /// Wait this long after a change before acting (e.g. 30s; GKE takes minutes).
     #[arg(long, default_value = "0", value_parser = crate::duration::parse_duration)]
     pub propagation_delay: std::time::Duration,
@@ -201,7 +188,7 @@ pub struct SimUp {
     pub no_importer: bool,
     /// Which MCS API the importer plays.
     #[arg(long, value_enum, default_value = "gke")]
-    pub flavour: FlavourArg,
+    pub flavour: mcs_importer::Flavour,
     /// Importer propagation delay (e.g. 30s), to mimic GKE's minutes.
     #[arg(long, default_value = "0", value_parser = crate::duration::parse_duration)]
     pub propagation_delay: std::time::Duration,

@@ -1,14 +1,24 @@
 //! Run comparison for nightly CI: this run's propagation latencies and outcomes against a
 //! previous JSON report (`--baseline PATH.json`), and flake detection across repeats
-//! (`--repeat N`). Pure functions over [`RunData`]; the collector builds it from events,
-//! [`RunData::from_json`] from a saved report.
+//! (`--repeat N`). Pure functions over [`RunData`]; the [`Comparer`] builds it from events
+//! and reports the findings as an [`Event::Comparison`]; [`RunData::from_report`] reads a
+//! saved report ([`JsonReport`]).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::event::{Event, Outcome};
-use crate::report::{ReportError, Reporter};
+use crate::report::{JsonReport, ReportError, Reporter};
+
+/// Passed: Some(true); failed: Some(false); skipped: None.
+fn passed(o: &Outcome) -> Option<bool> {
+    match o {
+        Outcome::Passed => Some(true),
+        Outcome::Failed(_) => Some(false),
+        Outcome::Skipped { .. } => None,
+    }
+}
 
 /// What one scenario run contributes: outcome and first latency of each milestone.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -41,34 +51,94 @@ fn key(milestone: &str, cluster: Option<&str>) -> String {
 }
 
 impl RunData {
-    /// Reads a report written by `--json`.
+    /// Reads a report written by `--json` (as a JSON value; see [`RunData::from_report`]).
     pub fn from_json(v: &Value) -> Result<RunData, String> {
-        let scenarios = v["scenarios"]
-            .as_array()
-            .ok_or("not an mcs-harness JSON report: no `scenarios` list")?;
-        let mut out = Vec::new();
-        for s in scenarios {
-            let mut d = ScenarioData {
-                name: base_name(s["name"].as_str().unwrap_or_default()).to_string(),
-                passed: match s["outcome"]["status"].as_str() {
-                    Some("passed") => Some(true),
-                    Some("failed") => Some(false),
-                    _ => None,
-                },
-                ..Default::default()
-            };
-            for m in s["milestones"].as_array().into_iter().flatten() {
-                let (Some(name), Some(ms)) = (m["milestone"].as_str(), m["sinceExportMs"].as_f64())
-                else {
-                    continue;
+        JsonReport::from_value(v.clone())
+            .map(|r| RunData::from_report(&r))
+            .map_err(|e| e.to_string())
+    }
+
+    /// What a saved report contributes to a comparison.
+    pub fn from_report(report: &JsonReport) -> RunData {
+        let scenarios = report
+            .scenarios
+            .iter()
+            .map(|s| {
+                let mut d = ScenarioData {
+                    name: base_name(&s.name).to_string(),
+                    passed: s.outcome.as_ref().and_then(passed),
+                    ..Default::default()
                 };
-                d.milestones
-                    .entry(key(name, m["cluster"].as_str()))
-                    .or_insert(ms);
+                for m in &s.milestones {
+                    if let Some(ms) = m.since_export_ms {
+                        d.milestones
+                            .entry(key(m.milestone.key(), m.cluster.as_deref()))
+                            .or_insert(ms);
+                    }
+                }
+                d
+            })
+            .collect();
+        RunData { scenarios }
+    }
+
+    /// Folds in one event of a live run (milestones and outcomes).
+    pub fn apply(&mut self, e: &Event) {
+        match e {
+            Event::Milestone {
+                scenario,
+                milestone,
+                cluster,
+                since_export,
+                ..
+            } => {
+                let i = self.open(scenario);
+                if let Some(t) = since_export {
+                    let ms = t.as_secs_f64() * 1000.0;
+                    self.scenarios[i]
+                        .milestones
+                        .entry(key(milestone.key(), cluster.as_deref()))
+                        .or_insert(ms);
+                }
             }
-            out.push(d);
+            Event::ScenarioFinished {
+                scenario, outcome, ..
+            } => {
+                let i = self.open(scenario);
+                self.scenarios[i].passed = passed(outcome);
+            }
+            Event::RunStarted { .. }
+            | Event::Preflight { .. }
+            | Event::Notice { .. }
+            | Event::ScenarioStarted { .. }
+            | Event::StepStarted { .. }
+            | Event::WaitProgress { .. }
+            | Event::StepFinished { .. }
+            | Event::Diagnosis { .. }
+            | Event::ProbeReport { .. }
+            | Event::CleanupFinished { .. }
+            | Event::Comparison { .. }
+            | Event::RunFinished { .. } => {}
         }
-        Ok(RunData { scenarios: out })
+    }
+
+    /// The latest unfinished entry of scenario run `name` (names are unique in a run).
+    fn open(&mut self, name: &str) -> usize {
+        let base = base_name(name);
+        match self
+            .scenarios
+            .iter()
+            .rposition(|s| s.name == base && s.passed.is_none())
+        {
+            Some(i) => i,
+            None => {
+                self.scenarios.push(ScenarioData {
+                    name: base.to_string(),
+                    ..Default::default()
+                });
+                self.scenarios.len() - 1
+            }
+        }
     }
 
     /// Per scenario name: the median of each milestone over its repeats.
@@ -114,7 +184,10 @@ impl Default for Limits {
 }
 
 /// What a comparison found; every entry is a failure of the run.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(
+    Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(default, rename_all = "camelCase")]
 pub struct Findings {
     /// `scenario milestone@cluster: 12 ms → 95 ms (+692%, limit +25%)`.
     pub regressions: Vec<String>,
@@ -201,90 +274,83 @@ pub fn compare(baseline: &RunData, current: &RunData, limits: Limits) -> Finding
     f
 }
 
-/// A reporter that keeps what comparisons need.
-#[derive(Debug, Default)]
-pub struct Collector {
-    data: std::sync::Arc<std::sync::Mutex<RunData>>,
+/// What to compare a live run with.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// The report's path, as given (shown in reports).
+    pub path: String,
+    /// Its data.
+    pub data: RunData,
 }
 
-impl Collector {
-    /// A collector and a handle to read its data after the run.
-    pub fn new() -> (Collector, std::sync::Arc<std::sync::Mutex<RunData>>) {
-        let c = Collector::default();
-        let h = c.data.clone();
-        (c, h)
+/// A reporter in front of the others: it folds the run's events into [`RunData`] and, on
+/// RunFinished, compares with the baseline (and across repeats) and hands an
+/// [`Event::Comparison`] to the reporters behind it before RunFinished itself, so every
+/// report shows the findings and the result line stays last. The findings are kept for the
+/// exit code.
+pub struct Comparer {
+    inner: Box<dyn Reporter>,
+    baseline: Option<Baseline>,
+    limits: Limits,
+    current: RunData,
+    findings: std::sync::Arc<std::sync::Mutex<Findings>>,
+}
+
+impl Comparer {
+    /// A comparer feeding `inner`, and a handle to read its findings after the run.
+    pub fn new(
+        inner: Box<dyn Reporter>,
+        baseline: Option<Baseline>,
+        limits: Limits,
+    ) -> (Comparer, std::sync::Arc<std::sync::Mutex<Findings>>) {
+        let findings = std::sync::Arc::default();
+        let c = Comparer {
+            inner,
+            baseline,
+            limits,
+            current: RunData::default(),
+            findings: std::sync::Arc::clone(&findings),
+        };
+        (c, findings)
     }
 
-    fn scenario(d: &mut RunData, name: &str) -> usize {
-        let base = base_name(name);
-        // The latest unfinished entry of that scenario run (names are unique in a run).
-        match d
-            .scenarios
-            .iter()
-            .rposition(|s| s.name == base && s.passed.is_none())
-        {
-            Some(i) => i,
-            None => {
-                d.scenarios.push(ScenarioData {
-                    name: base.to_string(),
-                    ..Default::default()
-                });
-                d.scenarios.len() - 1
-            }
+    fn findings(&self) -> Findings {
+        match &self.baseline {
+            Some(b) => compare(&b.data, &self.current, self.limits),
+            None => Findings {
+                flaky: flaky(&self.current),
+                ..Findings::default()
+            },
         }
     }
 }
 
-impl Reporter for Collector {
+impl Reporter for Comparer {
     fn event(&mut self, e: &Event) -> Result<(), ReportError> {
-        let mut d = self
-            .data
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match e {
-            Event::Milestone {
-                scenario,
-                milestone,
-                cluster,
-                since_export,
-                ..
-            } => {
-                let i = Self::scenario(&mut d, scenario);
-                if let Some(t) = since_export {
-                    let ms = t.as_secs_f64() * 1000.0;
-                    d.scenarios[i]
-                        .milestones
-                        .entry(key(milestone.key(), cluster.as_deref()))
-                        .or_insert(ms);
-                }
-            }
-            Event::ScenarioFinished {
-                scenario, outcome, ..
-            } => {
-                let i = Self::scenario(&mut d, scenario);
-                d.scenarios[i].passed = match outcome {
-                    Outcome::Passed => Some(true),
-                    Outcome::Failed(_) => Some(false),
-                    Outcome::Skipped { .. } => None,
+        self.current.apply(e);
+        let mut first = Ok(());
+        if let Event::RunFinished { .. } = e {
+            let findings = self.findings();
+            let baseline = self.baseline.as_ref().map(|b| b.path.clone());
+            // Nothing to say without a baseline when the repeats agree.
+            if baseline.is_some() || !findings.is_empty() {
+                let comparison = Event::Comparison {
+                    baseline,
+                    findings: findings.clone(),
                 };
+                // RunFinished goes on to the reporters even when this one failed.
+                first = self.inner.event(&comparison);
             }
-            Event::RunStarted { .. }
-            | Event::Preflight { .. }
-            | Event::Notice { .. }
-            | Event::ScenarioStarted { .. }
-            | Event::StepStarted { .. }
-            | Event::WaitProgress { .. }
-            | Event::StepFinished { .. }
-            | Event::Diagnosis { .. }
-            | Event::ProbeReport { .. }
-            | Event::CleanupFinished { .. }
-            | Event::RunFinished { .. } => {}
+            *self
+                .findings
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = findings;
         }
-        Ok(())
+        first.and(self.inner.event(e))
     }
 
     fn finish(&mut self) -> Result<(), ReportError> {
-        Ok(())
+        self.inner.finish()
     }
 }
 

@@ -143,6 +143,15 @@ pub enum Event {
         #[serde(with = "millis")]
         duration: Duration,
     },
+    /// The run compared with a baseline report (`--baseline`) and across its repeats
+    /// (`--repeat`): after the last scenario, right before RunFinished. Every finding fails
+    /// the run.
+    Comparison {
+        /// The baseline report, when one was given.
+        baseline: Option<String>,
+        /// What the comparison found (empty: nothing).
+        findings: crate::compare::Findings,
+    },
     /// The run ended.
     RunFinished {
         /// Scenarios passed.
@@ -186,7 +195,7 @@ pub struct StepInfo {
 }
 
 /// How a step or scenario ended.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum Outcome {
     /// It did what it should.
@@ -201,10 +210,12 @@ pub enum Outcome {
 }
 
 /// What went wrong, for people and for CI.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
     /// One-line summary, e.g. `timed out after 30s waiting for Endpoints gke-mcs-… in b`.
+    /// (Empty when a report read back has none: `--baseline` needs only the status.)
+    #[serde(default)]
     pub message: String,
     /// What was expected (pretty text), when it is a mismatch.
     pub expected: Option<String>,
@@ -213,6 +224,7 @@ pub struct Failure {
     /// Unified diff of expected vs seen, when both are known.
     pub diff: Option<String>,
     /// Diagnosis id from the doctor, when one ran.
+    #[schemars(with = "Option<String>")]
     pub diagnosis: Option<String>,
 }
 
@@ -281,7 +293,7 @@ pub struct ProbeSample {
 }
 
 /// Propagation milestones recorded per scenario (DESIGN §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Milestone {
     /// A ServiceExport was applied.
@@ -302,7 +314,9 @@ pub enum Milestone {
 }
 
 /// Where a milestone's time comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum MilestoneSource {
     /// The arrival of the watch event after which the cluster's objects satisfied it (the

@@ -35,7 +35,7 @@ pub async fn run(args: &ImporterArgs, out: &mut dyn Write) -> Result<(), Importe
         .map_err(ImporterCmdError::Clients)?;
     if args.install_crds {
         for (name, client) in &clients {
-            mcs_importer::install_crds(client, args.flavour.into())
+            mcs_importer::install_crds(client, args.flavour)
                 .await
                 .map_err(|source| ImporterCmdError::Install {
                     cluster: name.clone(),
@@ -48,7 +48,7 @@ pub async fn run(args: &ImporterArgs, out: &mut dyn Write) -> Result<(), Importe
         .map(|(name, client)| ClusterConn { name, client })
         .collect();
     let cfg = ImporterConfig {
-        flavour: args.flavour.into(),
+        flavour: args.flavour,
         propagation_delay: args.propagation_delay,
         dns_records: args
             .coredns_records
@@ -59,7 +59,7 @@ pub async fn run(args: &ImporterArgs, out: &mut dyn Write) -> Result<(), Importe
     let _ = writeln!(
         out,
         "importer running ({} flavour) for clusters {}; press Ctrl-C to stop",
-        crate::scenario::Flavour::from(mcs_importer::Flavour::from(args.flavour)).name(),
+        args.flavour,
         importer.clusters().await.join(", ")
     );
     let _ = out.flush();

@@ -21,6 +21,7 @@ pub mod local;
 pub mod output;
 pub mod plugin;
 pub mod probe;
+pub mod protected;
 pub mod report;
 pub mod report_cmd;
 pub mod retry;

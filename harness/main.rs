@@ -62,9 +62,13 @@ fn main() -> std::process::ExitCode {
                     other => other?,
                 }
             }
-            Command::Schema => {
+            Command::Schema { report } => {
                 use std::io::Write;
-                let text = serde_json::to_string_pretty(&mcs_harness::scenario::json_schema())?;
+                let schema = match report {
+                    true => mcs_harness::report::json_report::json_schema(),
+                    false => mcs_harness::scenario::json_schema(),
+                };
+                let text = serde_json::to_string_pretty(&schema)?;
                 match writeln!(std::io::stdout().lock(), "{text}") {
                     // `schema | head -1`: the reader has what it wanted.
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}

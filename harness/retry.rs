@@ -1,5 +1,6 @@
-//! Which Kubernetes API errors are worth retrying — one rule for the engine, the probes and
-//! the doctor, each of which retries with `backon` at its own pace — and the default pace.
+//! Which Kubernetes API errors are worth retrying — one rule for the engine, the probes, the
+//! doctor and the importer (it lives in `mcs_importer::transient`), each of which retries
+//! with `backon` at its own pace — and the default pace.
 
 use std::time::Duration;
 
@@ -15,16 +16,7 @@ pub fn backoff() -> ExponentialBuilder {
         .with_jitter()
 }
 
-/// Whether a kube error is worth retrying: the server was unavailable or overloaded (5xx,
-/// 429), or the connection failed (refused, reset, upgrade not completed, stream broken).
-/// Other API errors (403, 404, 409, 422, …) are answers and are not retried.
-pub fn transient(e: &kube::Error) -> bool {
-    match e {
-        kube::Error::Api(status) => status.code >= 500 || status.code == 429,
-        kube::Error::HyperError(_)
-        | kube::Error::Service(_)
-        | kube::Error::UpgradeConnection(_)
-        | kube::Error::ReadEvents(_) => true,
-        _ => false,
-    }
-}
+/// Whether a kube error is worth retrying: the rule shared with the importer (5xx, 429,
+/// broken connections; never 409 or other answers), documented case by case in
+/// [`mcs_importer::transient`].
+pub use mcs_importer::transient::transient;

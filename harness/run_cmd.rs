@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::compare::{Collector, Findings, Limits, RunData, compare, flaky};
+use crate::compare::{Baseline, Comparer, Limits, RunData};
 use crate::engine::{self, EventSink, Planned, RunConfig, RunIntro};
 use crate::fleet::gc::{GcOptions, RunVerdict};
 use crate::fleet::liveness::RunLease;
@@ -50,7 +50,7 @@ pub struct RunArgs {
     pub cluster_count: usize,
     /// MCS flavour set up on kind/k3s clusters (scenarios of the other flavour are skipped).
     #[arg(long, value_enum, default_value = "gke")]
-    pub flavour: crate::cli::FlavourArg,
+    pub flavour: mcs_importer::Flavour,
     /// Run up to N scenarios at the same time (default: four per CPU: scenarios mostly wait, they seldom compute).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
@@ -359,7 +359,13 @@ pub async fn run_reporting(
     if args.list {
         return crate::run_list::list(args, &scenarios, &left_out).await;
     }
-    let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
+    let baseline = match &args.baseline {
+        Some(p) => Some(Baseline {
+            path: p.display().to_string(),
+            data: read_baseline(p)?,
+        }),
+        None => None,
+    };
     let scenarios: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     // Repeats run back to back per scenario: `s`, `s#2`, `s#3`, then the next scenario.
     let scenarios: Vec<Arc<Scenario>> = scenarios
@@ -402,7 +408,6 @@ pub async fn run_reporting(
         }
         false => None,
     };
-    let (collector, data) = Collector::new();
     if let Some(shard) = selection.shard() {
         notices.push(format!(
             "shard {shard}: {} of the selected scenarios run here ({} in other shards)",
@@ -413,7 +418,12 @@ pub async fn run_reporting(
                 .count()
         ));
     }
-    let reporter = reporters(args, output, collector, extra);
+    let limits = Limits {
+        max_regression: args.max_regression,
+        ..Limits::default()
+    };
+    let (reporter, findings) = Comparer::new(reporters(args, output, extra), baseline, limits);
+    let reporter: Box<dyn Reporter> = Box::new(reporter);
     let intro = RunIntro {
         preflight: Some(preflight),
         notices,
@@ -427,34 +437,8 @@ pub async fn run_reporting(
     if args.keep {
         say(&kept_note(args, provider.as_ref(), &run_id));
     }
-    let current = data.lock().map(|d| d.clone()).unwrap_or_default();
-    let findings = match &baseline {
-        Some(b) => compare(
-            b,
-            &current,
-            Limits {
-                max_regression: args.max_regression,
-                ..Limits::default()
-            },
-        ),
-        None => Findings {
-            flaky: flaky(&current),
-            ..Findings::default()
-        },
-    };
-    if let Some(p) = &args.baseline {
-        say(&format!(
-            "\ncompared with baseline {}: {}",
-            p.display(),
-            match findings.is_empty() {
-                true => "no regressions".to_string(),
-                false => format!("{} finding(s)", findings.lines().len()),
-            }
-        ));
-    }
-    for line in findings.lines() {
-        say(&line);
-    }
+    // The findings were reported (an Event before RunFinished); they fail the run.
+    let findings = findings.lock().map(|f| f.clone()).unwrap_or_default();
     Ok(match signal {
         Some(sig) => 128 + sig,
         None => i32::from(summary.failed > 0 || !findings.is_empty()),
@@ -479,7 +463,7 @@ pub(crate) fn provider_options(args: &RunArgs) -> ProviderOptions {
         kubeconfig: args.kubeconfig.clone(),
         kind_prefix: args.kind_prefix.clone(),
         cluster_count: args.cluster_count,
-        flavour: mcs_importer::Flavour::from(args.flavour).into(),
+        flavour: args.flavour,
         propagation_delay: args.propagation_delay,
         preflight_timeout: args.preflight_timeout,
     }
@@ -667,26 +651,18 @@ pub async fn run_with(
 }
 
 /// Console (progress bar on a terminal outside CI) plus the requested files.
-fn reporters(
-    args: &RunArgs,
-    output: &Output,
-    collector: Collector,
-    extra: Vec<Box<dyn Reporter>>,
-) -> Box<dyn Reporter> {
+fn reporters(args: &RunArgs, output: &Output, extra: Vec<Box<dyn Reporter>>) -> Box<dyn Reporter> {
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
     let mode = if tty && !output.quiet() {
         ConsoleMode::Progress
     } else {
         ConsoleMode::Plain
     };
-    let mut all: Vec<Box<dyn Reporter>> = vec![
-        Box::new(
-            Console::new(Box::new(std::io::stdout()), mode)
-                .quiet(output.quiet())
-                .color(output.color_stdout()),
-        ),
-        Box::new(collector),
-    ];
+    let mut all: Vec<Box<dyn Reporter>> = vec![Box::new(
+        Console::new(Box::new(std::io::stdout()), mode)
+            .quiet(output.quiet())
+            .color(output.color_stdout()),
+    )];
     all.extend(crate::report::file_reporters(
         args.junit.as_deref(),
         args.json.as_deref(),

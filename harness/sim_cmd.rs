@@ -26,7 +26,7 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
         clusters: opts.clusters.clone(),
         port: opts.port,
         importer: !opts.no_importer,
-        flavour: opts.flavour.into(),
+        flavour: opts.flavour,
         propagation_delay: opts.propagation_delay,
         faults: !opts.no_faults,
         dns_ttl: opts.dns_ttl,
@@ -61,7 +61,7 @@ pub async fn up(opts: &SimUp, out: &mut dyn Write) -> Result<(), SimCmdError> {
         ),
         Some(_) => format!(
             "importer: {} flavour, propagation delay {}",
-            crate::scenario::Flavour::from(eo.flavour).name(),
+            eo.flavour,
             crate::duration::human(eo.propagation_delay)
         ),
         None => "importer: not running (--no-importer)".to_string(),

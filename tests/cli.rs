@@ -140,6 +140,20 @@ fn bad_run_command_lines_exit_2_before_anything_runs() {
         "{}",
         err(&out)
     );
+    // A logical cluster name is a DNS-1123 label (as in scenarios); the context may be anything.
+    let out = run(&[
+        "--cluster",
+        "Cluster_A=gke_p_z_c",
+        "--kubeconfig",
+        "/nonexistent/kubeconfig",
+        "scenarios/mcs-basic.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", err(&out));
+    assert!(
+        err(&out).contains("cluster name \"Cluster_A\" is not a DNS-1123 label"),
+        "{}",
+        err(&out)
+    );
     for (flag, path) in [
         ("--junit", "/nonexistent-dir/junit.xml"),
         ("--json", "/proc/report.json"),

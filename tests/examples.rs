@@ -235,6 +235,7 @@ fn nightly_workflow_run_step_passes_on_a_two_cluster_fleet() {
     for f in ["junit.xml", "report.json", "report.html"] {
         assert!(work.join(f).is_file(), "{f} written");
     }
+    support::assert_valid_json_report(&work.join("report.json"));
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("| mcs-basic |"), "{md}");
 }
@@ -360,6 +361,7 @@ fn cronjob_container_runs_in_cluster_against_a_two_cluster_fleet() {
     for f in ["report.json", "junit.xml", "report.html"] {
         assert!(runs[0].join(f).is_file(), "{f} in {}", runs[0].display());
     }
+    support::assert_valid_json_report(&runs[0].join("report.json"));
 }
 
 /// Patterns of `.dockerignore` that match top-level `name` (the forms the file uses:

@@ -62,6 +62,7 @@ fn outcomes(report: &serde_json::Value) -> BTreeMap<String, (String, Vec<String>
 }
 
 fn read(p: &Path) -> serde_json::Value {
+    support::assert_valid_json_report(p);
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 

@@ -231,6 +231,7 @@ fn a_healthy_fleet_prints_its_preflight_table_and_reports_it() {
     assert!(line.contains("user=admin"), "{line}");
     assert!(line.contains("permissions checked ("), "{line}");
     assert!(line.contains("  ok  "), "{line}");
+    support::assert_valid_json_report(&json);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let clusters = report["preflight"]["clusters"].as_array().unwrap();
     assert_eq!(clusters.len(), 2, "{report}");

@@ -98,6 +98,7 @@ fn shipped_scenarios_pass_on_contexts_with_junit() {
         .unwrap();
     assert_eq!(basic.test_cases.len(), 18, "one case per step");
     assert_eq!(report.failures, 0);
+    support::assert_valid_json_report(&json);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(
@@ -323,6 +324,13 @@ fn injected_propagation_delay_is_a_regression_against_the_baseline() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    support::assert_valid_json_report(&base);
+    let (junit, html, json, md) = (
+        dir.path().join("junit.xml"),
+        dir.path().join("report.html"),
+        dir.path().join("again.json"),
+        dir.path().join("summary.md"),
+    );
     let out = run(&[
         "--baseline",
         base.to_str().unwrap(),
@@ -330,6 +338,14 @@ fn injected_propagation_delay_is_a_regression_against_the_baseline() {
         "600ms",
         "--repeat",
         "2",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -340,6 +356,33 @@ fn injected_propagation_delay_is_a_regression_against_the_baseline() {
     assert!(
         stdout.contains("REGRESSION namespace-opt-in importSeen@a: "),
         "{stdout}"
+    );
+    // The findings are an event like any other: every report shows them, and the console's
+    // result line comes last.
+    let regression = "namespace-opt-in importSeen@a: ";
+    let last = stdout.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(last.starts_with("test result: "), "{stdout}");
+    assert!(
+        stdout.find("REGRESSION namespace-opt-in") < stdout.find("test result: "),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(regression), "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains(regression), "{page}");
+    let summary = std::fs::read_to_string(&md).unwrap();
+    assert!(summary.contains(regression), "{summary}");
+    support::assert_valid_json_report(&json);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["comparison"]["baseline"], base.to_str().unwrap());
+    let regressions = doc["comparison"]["regressions"].as_array().unwrap();
+    assert!(
+        regressions
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with(regression)),
+        "{regressions:?}"
     );
     let out = run(&["--baseline", "no/such/base.json"]);
     assert_eq!(out.status.code(), Some(2));

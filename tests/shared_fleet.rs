@@ -87,6 +87,7 @@ fn the_shipped_suite_on_a_fleet_without_faults_passes_the_portable_scenarios() {
         .unwrap();
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
+    support::assert_valid_json_report(&json);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let outcome = |name: &str| {
         report["scenarios"]

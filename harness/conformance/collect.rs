@@ -116,6 +116,7 @@ impl Reporter for Collector {
             | Event::Milestone { .. }
             | Event::ProbeReport { .. }
             | Event::CleanupFinished { .. }
+            | Event::Comparison { .. }
             | Event::RunFinished { .. } => {}
         }
         Ok(())

@@ -17,8 +17,8 @@ pub const FIRST_SERVICE_WINDOW: Duration = Duration::from_secs(20 * 60);
 /// Default time for each probe step (probe pod start, DNS, HTTP).
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Namespaces the doctor only reads: it never puts a probe pod there.
-pub const PROTECTED_NAMESPACES: [&str; 3] = ["default", "kube-system", "gke-mcs"];
+/// Namespaces the doctor only reads: it never puts a probe pod there (the harness-wide list).
+pub use crate::protected::PROTECTED_NAMESPACES;
 
 /// Errors of the doctor. Broken links are not errors: they are the [`Diagnosis`].
 #[derive(Debug, thiserror::Error)]

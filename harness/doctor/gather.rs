@@ -13,9 +13,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::{Client, ResourceExt};
 use mcs_importer::Flavour;
-use mcs_importer::naming::{GKE_DERIVED_PREFIX, UPSTREAM_DERIVED_PREFIX, derived_name};
 use mcs_importer::slices::{LABEL_MANAGED_BY, MANAGED_BY};
-use mcs_importer::types::{gke, upstream};
 use serde_json::Value;
 
 use super::api::{DoctorError, Result, Target};
@@ -203,11 +201,7 @@ async fn other_imports(
 }
 
 fn default_derived(flavour: Flavour, ns: &str, svc: &str) -> String {
-    let prefix = match flavour {
-        Flavour::Gke => GKE_DERIVED_PREFIX,
-        Flavour::Upstream => UPSTREAM_DERIVED_PREFIX,
-    };
-    derived_name(prefix, ns, svc)
+    flavour.derived_name(ns, svc)
 }
 
 async fn mcs_object(
@@ -410,10 +404,7 @@ fn import_facts(i: &DynamicObject, flavour: Flavour) -> ImportFacts {
         .filter_map(|c| c["cluster"].as_str().map(String::from))
         .collect();
     clusters.sort();
-    let annotation = match flavour {
-        Flavour::Gke => gke::DERIVED_SERVICE_ANNOTATION,
-        Flavour::Upstream => upstream::DERIVED_SERVICE_ANNOTATION,
-    };
+    let annotation = flavour.derived_service_annotation();
     let ns = i.namespace().unwrap_or_default();
     ImportFacts {
         created: i.metadata.creation_timestamp.as_ref().map(|t| t.0),

@@ -29,11 +29,7 @@ pub(super) const NOW: Duration = Duration::ZERO;
 pub(super) use crate::fleet::IMPORTER_USER;
 
 pub(super) fn derived(flavour: Flavour) -> String {
-    let prefix = match flavour {
-        Flavour::Gke => mcs_importer::naming::GKE_DERIVED_PREFIX,
-        Flavour::Upstream => mcs_importer::naming::UPSTREAM_DERIVED_PREFIX,
-    };
-    mcs_importer::naming::derived_name(prefix, NS, SVC)
+    flavour.derived_name(NS, SVC)
 }
 
 pub(super) async fn started(fl: Flavour) -> Recipe {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// State of one link check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum CheckState {
     /// The link holds.
@@ -19,7 +19,7 @@ pub enum CheckState {
 }
 
 /// One row of the doctor's table: a link in one cluster.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkCheck {
     /// Cluster (logical name).
@@ -33,7 +33,7 @@ pub struct LinkCheck {
 }
 
 /// A piece of evidence: which object, which field, what value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
     /// Cluster (logical name).
@@ -47,10 +47,11 @@ pub struct Evidence {
 }
 
 /// The first broken link of the chain (or `healthy`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Diagnosis {
     /// Stable id: a [`super::DiagnosisId`] (its string form), or `healthy`.
+    #[schemars(with = "String")]
     pub id: String,
     /// Cluster where the link broke, when it is per cluster.
     pub cluster: Option<String>,

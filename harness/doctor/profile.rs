@@ -235,10 +235,11 @@ impl From<Implementation> for &'static str {
 }
 
 /// Which profile the doctor judged by, and why (shown in the table and the JSON).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileChoice {
     /// The implementation.
+    #[schemars(with = "String")]
     pub implementation: Implementation,
     /// Its human name.
     pub title: String,

@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn every_id_has_a_remedy_and_a_readme_line() {
         let readme = include_str!("../../README.md");
-        for flavour in [Flavour::Gke, Flavour::Upstream] {
+        for flavour in Flavour::ALL {
             let s = Scope {
                 flavour,
                 implementation: None,

@@ -164,7 +164,7 @@ pub(super) fn expect_with(
 }
 
 pub(super) fn both() -> [Flavour; 2] {
-    [Flavour::Gke, Flavour::Upstream]
+    Flavour::ALL
 }
 
 #[test]

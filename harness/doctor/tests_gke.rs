@@ -87,7 +87,7 @@ fn a_cluster_without_the_namespace_has_opted_out() {
 
 #[test]
 fn no_mcs_api_is_mcs_not_enabled() {
-    for fl in [Flavour::Gke, Flavour::Upstream] {
+    for fl in Flavour::ALL {
         let mut f = healthy(fl);
         f.clusters[1].mcs_missing = Some("net.gke.io/v1 serves no serviceexports".into());
         let d = expect(&f, DiagnosisId::McsNotEnabled, Some("b"));

@@ -69,7 +69,7 @@ impl Ctx {
             display: display.to_string(),
             namespace,
             run_id: cfg.run_id.clone(),
-            flavour: scenario.flavour.into(),
+            flavour: scenario.flavour,
             policy: scenario.namespace.clone(),
             shared: bound.shared,
             default_timeout: scenario.timeouts.default,

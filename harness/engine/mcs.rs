@@ -11,7 +11,6 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use mcs_importer::Flavour;
-use mcs_importer::naming::{GKE_DERIVED_PREFIX, UPSTREAM_DERIVED_PREFIX, derived_name};
 use mcs_importer::slices::LABEL_SERVICE_NAME;
 
 use super::context::Ctx;
@@ -75,16 +74,12 @@ fn is_ready(p: &Pod) -> bool {
 
 /// The derived Service's name for `service` in the run's namespace.
 pub(super) fn derived(ctx: &Ctx, service: &str) -> String {
-    let prefix = match ctx.id.flavour {
-        Flavour::Gke => GKE_DERIVED_PREFIX,
-        Flavour::Upstream => UPSTREAM_DERIVED_PREFIX,
-    };
-    derived_name(prefix, &ctx.id.namespace, service)
+    ctx.id.flavour.derived_name(&ctx.id.namespace, service)
 }
 
 /// `group/version` of the flavour's MCS API.
 pub(super) fn mcs_api_version(f: Flavour) -> String {
-    format!("{}/{}", f.group(), f.version())
+    f.api()
 }
 
 /// What `expectImport` observes in one snapshot of its watches.

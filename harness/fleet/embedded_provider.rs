@@ -56,7 +56,7 @@ impl EmbeddedProvider {
     ) -> Result<(BTreeMap<String, ClusterHandle>, EmbeddedFleet), FleetError> {
         let opts = EmbeddedOptions {
             clusters: scenario.clusters.clone(),
-            flavour: scenario.flavour.into(),
+            flavour: scenario.flavour,
             propagation_delay: self.propagation_delay,
             ..EmbeddedOptions::default()
         };
@@ -73,7 +73,7 @@ pub async fn shared(
     names: &[String],
 ) -> Result<super::SharedProvider, FleetError> {
     let registry: ClusterRegistry = handles(fleet, names).await?.into_values().collect();
-    let flavour: Flavour = fleet.flavour.into();
+    let flavour: Flavour = fleet.flavour;
     let capabilities = Capabilities {
         clusters: Some(registry.len()),
         flavours: vec![flavour],
@@ -104,7 +104,7 @@ pub async fn handles(
             .map(|c| c.url())
             .unwrap_or_default();
         let h = ClusterHandle {
-            name: name.clone(),
+            name: super::ClusterName::new(name.as_str())?,
             location: EMBEDDED_LOCATION.to_string(),
             server,
             client: fleet.client(name).await?,

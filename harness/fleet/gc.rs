@@ -85,7 +85,7 @@ pub async fn gc(registry: &ClusterRegistry, opts: &GcOptions) -> Vec<GcCluster> 
 
 async fn gc_cluster(h: &ClusterHandle, opts: &GcOptions) -> GcCluster {
     let mut out = GcCluster {
-        cluster: h.name.clone(),
+        cluster: h.name.to_string(),
         ..GcCluster::default()
     };
     let leases = match leases(&h.client).await {

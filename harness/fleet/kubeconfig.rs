@@ -44,6 +44,9 @@ pub enum FleetError {
     /// The embedded fleet failed.
     #[error("failed to start the embedded fleet")]
     Sim(#[source] mcs_sim::FleetError),
+    /// A logical cluster name is not a DNS-1123 label.
+    #[error(transparent)]
+    ClusterName(#[from] super::ClusterNameError),
     /// The kubeconfig produced by the fleet did not parse (a bug).
     #[error("the embedded fleet produced an unreadable kubeconfig: {0}")]
     Internal(String),
@@ -120,19 +123,24 @@ pub async fn handles_from_kubeconfig(
     path: Option<&Path>,
     bindings: &[(String, String)],
 ) -> Result<Vec<super::ClusterHandle>, FleetError> {
+    // Names first: a bad one is the user's to fix before any cluster is contacted.
+    let names = bindings
+        .iter()
+        .map(|(n, _)| super::ClusterName::new(n.as_str()))
+        .collect::<Result<Vec<_>, _>>()?;
     let needs_file = bindings.iter().any(|(_, c)| c != IN_CLUSTER);
     let kc = match needs_file {
         true => read_kubeconfig(path)?,
         false => Kubeconfig::default(),
     };
     let mut out = Vec::new();
-    for (name, ctx) in bindings {
+    for (name, (_, ctx)) in names.into_iter().zip(bindings) {
         let (client, server) = match ctx.as_str() {
             IN_CLUSTER => in_cluster_with_url()?,
             _ => connect(&kc, ctx).await?,
         };
         out.push(super::ClusterHandle {
-            name: name.clone(),
+            name,
             location: ctx.clone(),
             server,
             client,

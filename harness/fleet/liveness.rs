@@ -71,7 +71,7 @@ impl RunLease {
     ) -> Result<RunLease, LivenessError> {
         let clients: Vec<(String, Client)> = registry
             .iter()
-            .map(|h| (h.name.clone(), h.client.clone()))
+            .map(|h| (h.name.to_string(), h.client.clone()))
             .collect();
         let name = lease_name(run_id);
         for (cluster, client) in &clients {

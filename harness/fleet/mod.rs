@@ -5,7 +5,7 @@
 //!   kind, k3s: every scenario uses the same clusters);
 //! - `embedded_provider` — [`EmbeddedProvider`]: a fleet of its own per scenario;
 //! - `open` — builds the provider the command line asks for and runs preflight on it;
-//! - `registry` — [`ClusterRegistry`]: logical name → client and identity;
+//! - `registry` — [`ClusterRegistry`]: logical name ([`ClusterName`]) → client and identity;
 //! - `capabilities` — [`Capabilities`] and whether a scenario's requirements are met;
 //! - `preflight` — reachability, credentials, version, MCS APIs, permissions;
 //! - `liveness` — the run's Lease in every shared cluster;
@@ -14,6 +14,7 @@
 //! - `kubeconfig` — kube clients from kubeconfig contexts.
 
 mod capabilities;
+mod cluster_name;
 mod embedded;
 mod embedded_provider;
 pub mod gc;
@@ -25,6 +26,7 @@ mod provider;
 mod registry;
 
 pub use capabilities::Capabilities;
+pub use cluster_name::{ClusterName, ClusterNameError, is_label as is_dns_label};
 pub use embedded::{EmbeddedFleet, EmbeddedOptions, IMPORTER_USER};
 pub use embedded_provider::{EMBEDDED_LOCATION, EmbeddedProvider, shared};
 pub use kubeconfig::{

@@ -143,21 +143,23 @@ fn local_capabilities(n: usize, flavour: Flavour) -> Capabilities {
 fn local_registry(
     clusters: &[crate::local::LocalCluster],
     server: &dyn Fn(usize) -> String,
-) -> ClusterRegistry {
+) -> Result<ClusterRegistry, OpenError> {
     clusters
         .iter()
         .enumerate()
-        .map(|(i, c)| ClusterHandle {
-            name: c.name.clone(),
-            location: c.location.clone(),
-            server: server(i),
-            client: c.client.clone(),
+        .map(|(i, c)| {
+            Ok(ClusterHandle {
+                name: super::ClusterName::new(c.name.as_str()).map_err(FleetError::from)?,
+                location: c.location.clone(),
+                server: server(i),
+                client: c.client.clone(),
+            })
         })
         .collect()
 }
 
 async fn kind(opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
-    let flavour: mcs_importer::Flavour = opts.flavour.into();
+    let flavour: mcs_importer::Flavour = opts.flavour;
     let ko = crate::kind::provider::KindOptions {
         prefix: opts.kind_prefix.clone(),
         clusters: opts.cluster_count,
@@ -168,7 +170,7 @@ async fn kind(opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
     let kind = crate::kind::provider::bring_up(&ko, &mut std::io::stderr())
         .await
         .map_err(OpenError::Kind)?;
-    let registry = local_registry(&kind.prepared.clusters, &|_| String::new());
+    let registry = local_registry(&kind.prepared.clusters, &|_| String::new())?;
     let provider = SharedProvider::new(
         kind.describe(flavour),
         local_capabilities(registry.len(), opts.flavour),
@@ -190,7 +192,7 @@ async fn k3s(_opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
 
 #[cfg(feature = "k3s")]
 async fn k3s(opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
-    let flavour: mcs_importer::Flavour = opts.flavour.into();
+    let flavour: mcs_importer::Flavour = opts.flavour;
     let ko = crate::k3s::K3sOptions {
         clusters: opts.cluster_count,
         ..crate::k3s::K3sOptions::default()
@@ -204,7 +206,7 @@ async fn k3s(opts: &ProviderOptions) -> Result<Box<dyn Provider>, OpenError> {
     let servers: Vec<String> = fleet.nodes.iter().map(|n| n.server.clone()).collect();
     let registry = local_registry(&prepared.clusters, &|i| {
         servers.get(i).cloned().unwrap_or_default()
-    });
+    })?;
     let description = fleet.describe();
     // Dropped in this order when the run ends: the importer, then the containers.
     let provider = SharedProvider::new(

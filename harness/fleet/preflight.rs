@@ -27,7 +27,7 @@ pub const DEFAULT_PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const FAULT_GROUP: &str = "sim.mcs-harness.dev";
 
 /// What kind of problem a cluster has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ProblemKind {
     /// Nothing answers at the server address.
@@ -47,7 +47,7 @@ pub enum ProblemKind {
 }
 
 /// One problem of one cluster, with what to do.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     /// The kind.
@@ -59,7 +59,7 @@ pub struct Problem {
 }
 
 /// What preflight found for one cluster.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterCheck {
     /// Logical name.
@@ -84,17 +84,19 @@ pub struct ClusterCheck {
     pub problems: Vec<Problem>,
     /// How long the checks took.
     #[serde(with = "crate::event::millis")]
+    #[schemars(with = "f64")]
     pub took: Duration,
 }
 
 /// Preflight of every cluster of a registry.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightReport {
     /// One entry per cluster, in registry order.
     pub clusters: Vec<ClusterCheck>,
     /// Wall time of the whole preflight.
     #[serde(with = "crate::event::millis")]
+    #[schemars(with = "f64")]
     pub took: Duration,
 }
 
@@ -116,7 +118,7 @@ impl PreflightReport {
 
     /// Flavours every cluster serves.
     pub fn flavours(&self) -> Vec<Flavour> {
-        [Flavour::Gke, Flavour::Upstream]
+        Flavour::ALL
             .into_iter()
             .filter(|f| {
                 !self.clusters.is_empty() && self.clusters.iter().all(|c| c.flavours.contains(f))
@@ -146,7 +148,7 @@ pub async fn preflight(registry: &ClusterRegistry, timeout: Duration) -> Preflig
 async fn check_bounded(h: &ClusterHandle, timeout: Duration) -> ClusterCheck {
     let started = Instant::now();
     let mut c = ClusterCheck {
-        cluster: h.name.clone(),
+        cluster: h.name.to_string(),
         location: h.location.clone(),
         server: h.server.clone(),
         version: None,
@@ -223,7 +225,7 @@ async fn check(client: &Client, c: &mut ClusterCheck) {
     for group in ["net.gke.io", "multicluster.x-k8s.io"] {
         c.mcs_apis.extend(versions(group));
     }
-    for f in [Flavour::Gke, Flavour::Upstream] {
+    for f in Flavour::ALL {
         match retried(|| serves_mcs(client, f)).await {
             Ok(true) => c.flavours.push(f),
             Ok(false) => {}
@@ -306,10 +308,7 @@ pub fn needs(flavours: &[Flavour], faults: bool) -> Vec<Need> {
         ),
     ];
     for f in flavours {
-        let group = match f {
-            Flavour::Gke => "net.gke.io",
-            Flavour::Upstream => "multicluster.x-k8s.io",
-        };
+        let group = f.group();
         n.push(("create", group, "serviceexports", "", ""));
         n.push(("delete", group, "serviceexports", "", ""));
         n.push(("watch", group, "serviceimports", "", ""));
@@ -415,7 +414,7 @@ fn compare_mcs(clusters: &mut [ClusterCheck]) {
             });
             continue;
         }
-        for f in [Flavour::Gke, Flavour::Upstream] {
+        for f in Flavour::ALL {
             if served.contains(&f) && !c.flavours.contains(&f) {
                 c.problems.push(Problem {
                     kind: ProblemKind::McsMissing,
@@ -518,7 +517,7 @@ mod tests {
         assert!(cs[0].problems.is_empty());
         assert_eq!(cs[1].problems[0].kind, ProblemKind::McsMissing);
         let mut cs = vec![
-            check("a", vec![Flavour::Gke, Flavour::Upstream]),
+            check("a", Flavour::ALL.to_vec()),
             check("b", vec![Flavour::Gke]),
         ];
         compare_mcs(&mut cs);

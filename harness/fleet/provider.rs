@@ -34,6 +34,9 @@ pub enum ProviderError {
         /// What is bound.
         bound: String,
     },
+    /// A scenario's cluster name is not a DNS-1123 label (validation refuses it first).
+    #[error(transparent)]
+    ClusterName(#[from] super::ClusterNameError),
     /// A fleet for one scenario could not be started.
     #[error("failed to start an embedded fleet for scenario {scenario}")]
     Start {
@@ -152,16 +155,16 @@ impl SharedProvider {
                         })
                 })
                 .collect(),
-            BindBy::Order => Ok(scenario
+            BindBy::Order => scenario
                 .clusters
                 .iter()
                 .zip(self.registry.iter())
                 .map(|(name, h)| {
                     let mut h = h.clone();
-                    h.name = name.clone();
-                    (name.clone(), h)
+                    h.name = super::ClusterName::new(name.as_str())?;
+                    Ok((name.clone(), h))
                 })
-                .collect()),
+                .collect(),
         }
     }
 }

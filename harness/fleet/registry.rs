@@ -9,7 +9,7 @@ use kube::Client;
 #[derive(Clone)]
 pub struct ClusterHandle {
     /// Logical name (as in scenarios).
-    pub name: String,
+    pub name: super::ClusterName,
     /// Where it runs, for reports: a context name, `embedded`, a container.
     pub location: String,
     /// API server URL (for messages; never carries credentials).
@@ -31,8 +31,8 @@ impl std::fmt::Debug for ClusterHandle {
 /// The clusters of a fleet by logical name, in the order they were bound.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterRegistry {
-    order: Vec<String>,
-    clusters: BTreeMap<String, ClusterHandle>,
+    order: Vec<super::ClusterName>,
+    clusters: BTreeMap<super::ClusterName, ClusterHandle>,
 }
 
 impl ClusterRegistry {

@@ -11,9 +11,9 @@ use std::process::Command as Process;
 use clap::{Args, Subcommand};
 
 use super::plan::{self, Action, Plan};
-use crate::cli::FlavourArg;
 use crate::fleet::{FleetError, clients_from_kubeconfig};
 use crate::local::LocalCluster;
+use mcs_importer::Flavour;
 
 /// Errors of `kind up|down`.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +113,7 @@ pub struct KindUp {
     pub clusters: usize,
     /// Which MCS API to set up.
     #[arg(long, value_enum, default_value = "gke")]
-    pub flavour: FlavourArg,
+    pub flavour: Flavour,
     /// Print every command, config and manifest instead of running them.
     #[arg(long)]
     pub dry_run: bool,
@@ -137,9 +137,9 @@ pub struct KindDown {
 pub async fn run(args: &KindArgs, out: &mut dyn Write) -> Result<(), KindCmdError> {
     let (plan, dry_run, flavour) = match &args.action {
         KindAction::Up(up) => {
-            let plan = plan::up(&up.name_prefix, up.clusters, up.flavour.into())
-                .map_err(KindCmdError::Plan)?;
-            (plan, up.dry_run, Some(up.flavour.into()))
+            let plan =
+                plan::up(&up.name_prefix, up.clusters, up.flavour).map_err(KindCmdError::Plan)?;
+            (plan, up.dry_run, Some(up.flavour))
         }
         KindAction::Down(down) => (
             plan::down(&down.name_prefix, down.clusters).map_err(KindCmdError::Plan)?,

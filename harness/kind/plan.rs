@@ -195,11 +195,7 @@ pub fn up(prefix: &str, n: usize, flavour: Flavour) -> Result<Plan, PlanError> {
     for c in &clusters {
         next.extend(["--context".to_string(), c.context()]);
     }
-    let fl = match flavour {
-        Flavour::Gke => "gke",
-        Flavour::Upstream => "upstream",
-    };
-    next.extend(["--flavour".to_string(), fl.to_string()]);
+    next.extend(["--flavour".to_string(), flavour.name().to_string()]);
     if flavour == Flavour::Gke {
         next.push("--coredns-records".to_string());
     }

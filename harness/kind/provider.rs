@@ -70,10 +70,7 @@ impl KindClusters {
             .iter()
             .map(|c| format!("{}={}", c.name, c.location))
             .collect();
-        let fl = match flavour {
-            Flavour::Gke => "gke",
-            Flavour::Upstream => "upstream",
-        };
+        let fl = flavour.name();
         format!(
             "kind ({origin}): {}; {fl} importer in-process",
             shown.join(", ")

@@ -15,15 +15,14 @@ use super::cmd::{self, KindAction, KindArgs, KindDown, KindUp};
 use super::corefile::{self, tests::kind_coredns, tests::kind_corefile};
 use super::plan;
 use super::setup::{self, COREDNS, KUBE_SYSTEM, RELOAD_ANNOTATION, SetupOptions};
-use crate::cli::FlavourArg;
 use crate::fleet::{EmbeddedFleet, EmbeddedOptions};
 use crate::local::LocalCluster;
 
-fn dry_run_up(flavour: FlavourArg) -> String {
+fn dry_run_up(flavour: Flavour) -> String {
     dry_run_up_n(flavour, 2)
 }
 
-fn dry_run_up_n(flavour: FlavourArg, clusters: usize) -> String {
+fn dry_run_up_n(flavour: Flavour, clusters: usize) -> String {
     let args = KindArgs {
         action: KindAction::Up(KindUp {
             name_prefix: "mcs".into(),
@@ -42,7 +41,7 @@ fn dry_run_up_n(flavour: FlavourArg, clusters: usize) -> String {
 
 #[test]
 fn dry_run_prints_clusters_configs_and_routes() {
-    let text = dry_run_up(FlavourArg::Gke);
+    let text = dry_run_up(Flavour::Gke);
     for n in [1, 2] {
         let create =
             format!("$ kind create cluster --name mcs-{n} --config fixtures/kind/mcs-{n}.yaml\n");
@@ -74,7 +73,7 @@ fn dry_run_prints_clusters_configs_and_routes() {
 
 #[test]
 fn dry_run_gke_applies_gke_crds_and_hosts_block() {
-    let text = dry_run_up(FlavourArg::Gke);
+    let text = dry_run_up(Flavour::Gke);
     for ctx in ["kind-mcs-1", "kind-mcs-2"] {
         assert_eq!(
             text.matches(&format!("# apply (server-side) in context {ctx}:"))
@@ -95,7 +94,7 @@ fn dry_run_gke_applies_gke_crds_and_hosts_block() {
 
 #[test]
 fn dry_run_upstream_applies_crds_rbac_and_plugin_line() {
-    let text = dry_run_up(FlavourArg::Upstream);
+    let text = dry_run_up(Flavour::Upstream);
     for name in [
         "serviceimports.multicluster.x-k8s.io",
         "serviceexports.multicluster.x-k8s.io",
@@ -142,7 +141,7 @@ fn rbac_manifests_grant_coredns_list_watch() {
 
 #[test]
 fn three_clusters_get_distinct_cidrs_and_routes_to_every_other() {
-    let text = dry_run_up_n(FlavourArg::Gke, 3);
+    let text = dry_run_up_n(Flavour::Gke, 3);
     assert!(
         text.contains("$ kind create cluster --name mcs-3 --config fixtures/kind/mcs-3.yaml\n")
     );
@@ -171,7 +170,7 @@ fn cluster_counts_outside_one_to_four_are_refused() {
             action: KindAction::Up(KindUp {
                 name_prefix: "mcs".into(),
                 clusters: n,
-                flavour: FlavourArg::Gke,
+                flavour: Flavour::Gke,
                 dry_run: true,
             }),
         };

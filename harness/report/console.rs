@@ -275,6 +275,9 @@ impl Reporter for Console {
             | Event::ProbeReport { .. }
             | Event::CleanupFinished { .. } => Ok(()),
             Event::ScenarioFinished { scenario, .. } => self.on_scenario_finished(scenario),
+            Event::Comparison { baseline, findings } => {
+                self.print(&text::comparison(baseline.as_deref(), findings).join("\n"))
+            }
             Event::RunFinished { .. } => self.on_run_finished(),
         }
     }

@@ -42,27 +42,29 @@
 //!                              "kind": "http", "ok": true, "servedBy": "a",
 //!                              "detail": "200"}]}],  // every sample, in time order
 //!     "cleanup": {"deleted": 4, "problems": [], "kept": false, "durationMs": 140.0} | null
-//!   }]
+//!   }],
+//!   "comparison": {"baseline": "base.json" | null, "regressions": ["..."],
+//!                  "broken": ["..."], "flaky": ["..."]} | null   // --baseline, --repeat
 //! }
 //! ```
 //!
 //! Durations are milliseconds as numbers (microsecond precision); instants are RFC 3339
 //! strings. Scenarios appear in the order they started. WaitProgress events are summarised
-//! by each step's `lastWait`; nothing else is dropped.
+//! by each step's `lastWait`; nothing else is dropped. The types are in
+//! [`super::json_report`]; `mcs-harness schema --report` prints their JSON Schema.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::json_report::{
+    JsonCleanup, JsonCluster, JsonComparison, JsonDiagnosis, JsonLastWait, JsonMilestone,
+    JsonNotice, JsonProbe, JsonReport, JsonScenario, JsonStep, SCHEMA_VERSION,
+};
 use super::record::{RunRecord, ScenarioRecord, StepRecord};
 use super::{ReportError, Reporter, write_file};
-use crate::doctor::Diagnosis;
-use crate::event::{Event, Outcome, ProbeReport, rfc3339};
-
-/// Version of the document shape; bumped on incompatible changes.
-const SCHEMA_VERSION: u32 = 1;
+use crate::event::{Event, Outcome, rfc3339};
 
 /// The JSON reporter; writes its file (pretty-printed) on [`Reporter::finish`].
 pub struct Json {
@@ -80,7 +82,7 @@ impl Json {
     }
 
     /// The document as it is (or would be) written.
-    pub fn render(&self) -> Value {
+    pub fn report(&self) -> JsonReport {
         let r = &self.record;
         let count = |pred: fn(&Outcome) -> bool| {
             r.scenarios
@@ -96,19 +98,38 @@ impl Json {
                 count(|o| matches!(o, Outcome::Skipped { .. })),
             ),
         };
-        json!({
-            "schemaVersion": SCHEMA_VERSION,
-            "runId": r.run_id,
-            "provider": r.provider,
-            "startedAt": r.started_at.map(rfc3339::format),
-            "durationMs": r.totals.map(|t| ms(t.duration)),
-            "passed": passed,
-            "failed": failed,
-            "skipped": skipped,
-            "preflight": r.preflight.as_ref().map(|p| serde_json::to_value(p).unwrap_or(Value::Null)),
-            "notices": r.notices.iter().map(|(s, m)| json!({"scenario": s, "message": m})).collect::<Vec<_>>(),
-            "scenarios": r.scenarios.iter().map(scenario).collect::<Vec<_>>(),
-        })
+        JsonReport {
+            schema_version: SCHEMA_VERSION,
+            run_id: r.run_id.clone(),
+            provider: r.provider.clone(),
+            started_at: instant(r.started_at),
+            duration_ms: r.totals.map(|t| ms(t.duration)),
+            passed,
+            failed,
+            skipped,
+            preflight: r.preflight.clone(),
+            notices: r
+                .notices
+                .iter()
+                .map(|(scenario, message)| JsonNotice {
+                    scenario: scenario.clone(),
+                    message: message.clone(),
+                })
+                .collect(),
+            scenarios: r.scenarios.iter().map(scenario).collect(),
+            comparison: r
+                .comparison
+                .as_ref()
+                .map(|(baseline, findings)| JsonComparison {
+                    baseline: baseline.clone(),
+                    findings: findings.clone(),
+                }),
+        }
+    }
+
+    /// The document as a JSON value.
+    pub fn render(&self) -> Value {
+        serde_json::to_value(self.report()).unwrap_or(Value::Null)
     }
 }
 
@@ -119,8 +140,7 @@ impl Reporter for Json {
     }
 
     fn finish(&mut self) -> Result<(), ReportError> {
-        let mut doc = serde_json::to_string_pretty(&self.render()).map_err(ReportError::Json)?;
-        doc.push('\n');
+        let doc = self.report().to_pretty().map_err(ReportError::Json)?;
         write_file(&self.path, &doc)
     }
 }
@@ -134,113 +154,73 @@ fn instant(t: Option<SystemTime>) -> Option<String> {
     t.map(rfc3339::format)
 }
 
-/// A diagnosis with the index of its step, flattened into one object.
-#[derive(Serialize)]
-struct IndexedDiagnosis<'a> {
-    index: usize,
-    #[serde(flatten)]
-    diagnosis: &'a Diagnosis,
-}
-
-fn scenario(s: &ScenarioRecord) -> Value {
-    let clusters: Vec<Value> = s
-        .clusters
-        .iter()
-        .map(|(name, target)| json!({ "name": name, "target": target }))
-        .collect();
-    let diagnoses: Vec<Value> = s
-        .diagnoses
-        .iter()
-        .map(|(index, diagnosis)| {
-            json!(IndexedDiagnosis {
+fn scenario(s: &ScenarioRecord) -> JsonScenario {
+    JsonScenario {
+        name: s.name.clone(),
+        file: s.file.clone(),
+        description: s.description.clone(),
+        planned_steps: s.planned_steps,
+        namespace: s.namespace.clone(),
+        clusters: s
+            .clusters
+            .iter()
+            .map(|(name, target)| JsonCluster {
+                name: name.clone(),
+                target: target.clone(),
+            })
+            .collect(),
+        started_at: instant(s.started_at),
+        duration_ms: s.duration.map(ms),
+        outcome: s.outcome.clone(),
+        steps: s.steps.iter().map(step).collect(),
+        diagnoses: s
+            .diagnoses
+            .iter()
+            .map(|(index, diagnosis)| JsonDiagnosis {
                 index: *index,
-                diagnosis
+                diagnosis: diagnosis.clone(),
             })
-        })
-        .collect();
-    let milestones: Vec<Value> = s
-        .milestones
-        .iter()
-        .map(|m| {
-            json!({
-                "milestone": m.milestone.key(),
-                "cluster": m.cluster,
-                "at": rfc3339::format(m.at),
-                "sinceExportMs": m.since_export.map(ms),
-                "source": m.source.key(),
+            .collect(),
+        milestones: s
+            .milestones
+            .iter()
+            .map(|m| JsonMilestone {
+                milestone: m.milestone,
+                cluster: m.cluster.clone(),
+                at: rfc3339::format(m.at),
+                since_export_ms: m.since_export.map(ms),
+                source: Some(m.source),
             })
-        })
-        .collect();
-    let cleanup = s.cleanup.as_ref().map(|c| {
-        json!({
-            "deleted": c.deleted,
-            "problems": c.problems,
-            "kept": c.kept,
-            "durationMs": ms(c.duration),
-        })
-    });
-    json!({
-        "name": s.name,
-        "file": s.file,
-        "description": s.description,
-        "plannedSteps": s.planned_steps,
-        "namespace": s.namespace,
-        "clusters": clusters,
-        "startedAt": instant(s.started_at),
-        "durationMs": s.duration.map(ms),
-        "outcome": s.outcome,
-        "steps": s.steps.iter().map(step).collect::<Vec<_>>(),
-        "diagnoses": diagnoses,
-        "milestones": milestones,
-        "probes": s.probes.iter().map(|(i, p)| probe(*i, p)).collect::<Vec<_>>(),
-        "cleanup": cleanup,
-    })
+            .collect(),
+        probes: s
+            .probes
+            .iter()
+            .map(|(i, p)| JsonProbe::new(*i, p))
+            .collect(),
+        cleanup: s.cleanup.as_ref().map(|c| JsonCleanup {
+            deleted: c.deleted,
+            problems: c.problems.clone(),
+            kept: c.kept,
+            duration_ms: ms(c.duration),
+        }),
+    }
 }
 
-fn step(st: &StepRecord) -> Value {
-    let last_wait = st
-        .last_wait
-        .as_ref()
-        .map(|(message, elapsed)| json!({ "message": message, "elapsedMs": ms(*elapsed) }));
-    json!({
-        "index": st.info.index,
-        "kind": st.info.kind,
-        "name": st.info.name,
-        "location": st.info.location,
-        "startedAt": instant(st.started_at),
-        "durationMs": st.duration.map(ms),
-        "outcome": st.outcome,
-        "lastWait": last_wait,
-    })
-}
-
-fn probe(index: usize, p: &ProbeReport) -> Value {
-    let samples: Vec<Value> = p
-        .samples
-        .iter()
-        .map(|x| {
-            json!({
-                "offsetMs": ms(x.offset),
-                "latencyMs": ms(x.latency),
-                "from": x.from,
-                "kind": x.kind,
-                "ok": x.ok,
-                "servedBy": x.served_by,
-                "detail": x.detail,
-            })
-        })
-        .collect();
-    json!({
-        "index": index,
-        "name": p.name,
-        "startedAt": rfc3339::format(p.started_at),
-        "durationMs": ms(p.duration),
-        "total": p.total,
-        "failed": p.failed,
-        "successRate": p.success_rate,
-        "longestOutageMs": ms(p.longest_outage),
-        "answersByCluster": p.answers_by_cluster,
-        "violations": p.violations,
-        "samples": samples,
-    })
+fn step(st: &StepRecord) -> JsonStep {
+    JsonStep {
+        index: st.info.index,
+        kind: st.info.kind.clone(),
+        name: st.info.name.clone(),
+        location: st.info.location.clone(),
+        started_at: instant(st.started_at),
+        duration_ms: st.duration.map(ms),
+        outcome: st.outcome.clone(),
+        last_wait: st
+            .last_wait
+            .as_ref()
+            .map(|(message, elapsed)| JsonLastWait {
+                message: message.clone(),
+                elapsed_ms: ms(*elapsed),
+            }),
+    }
 }

@@ -16,7 +16,9 @@
 //!   the step failed, else in the testcase's `<system-out>`;
 //! - extra testcases: `cleanup` (failing) when cleanup reported problems, `scenario` when the
 //!   scenario failed outside any step or was skipped without running a step, so the counts
-//!   always show it.
+//!   always show it;
+//! - after the scenarios, a `comparison` testsuite when the run was compared with a baseline
+//!   or across repeats: one failing testcase per finding.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -59,6 +61,9 @@ impl Junit {
             suite.add_properties(props.iter().cloned());
             suite
         }));
+        if let Some((baseline, findings)) = &self.record.comparison {
+            report.add_test_suite(comparison_suite(baseline.as_deref(), findings));
+        }
         let xml = report.to_string().map_err(ReportError::Junit)?;
         Ok(without_disabled(&xml))
     }
@@ -213,6 +218,37 @@ fn cleanup_case(s: &ScenarioRecord) -> Option<TestCase> {
     case.set_classname(s.name.as_str());
     case.set_time(c.duration);
     Some(case)
+}
+
+/// The comparison with a baseline / across repeats as a `comparison` testsuite: one failing
+/// testcase per finding (type `regression`, `broken` or `flaky`), or one passing testcase
+/// when a baseline was compared and nothing was found; the baseline is a property.
+fn comparison_suite(baseline: Option<&str>, f: &crate::compare::Findings) -> TestSuite {
+    let mut suite = TestSuite::new("comparison");
+    if let Some(p) = baseline {
+        suite.add_property(("baseline", p));
+    }
+    let kinds = [
+        ("regression", &f.regressions),
+        ("broken", &f.broken),
+        ("flaky", &f.flaky),
+    ];
+    for (ty, lines) in kinds {
+        for line in lines {
+            let status = failure(NonSuccessKind::Failure, ty, line, String::new());
+            let mut case = TestCase::new(format!("{ty}: {line}"), status);
+            case.set_classname("comparison");
+            suite.add_test_case(case);
+        }
+    }
+    if f.is_empty() {
+        let mut case = TestCase::new("no regressions", TestCaseStatus::success());
+        case.set_classname("comparison");
+        suite.add_test_case(case);
+    }
+    let skipped = suite.disabled.to_string();
+    suite.extra.insert("skipped".into(), skipped.into());
+    suite
 }
 
 fn failure(kind: NonSuccessKind, ty: &str, message: &str, body: String) -> TestCaseStatus {

@@ -77,6 +77,12 @@ impl Markdown {
                 inline(&format!("{about}{message}"))
             ));
         }
+        if let Some((baseline, findings)) = &r.comparison {
+            md.push_str("\n#### Comparison\n\n");
+            for line in text::comparison(baseline.as_deref(), findings) {
+                md.push_str(&format!("- {}\n", inline(line.trim())));
+            }
+        }
         for s in &r.scenarios {
             if matches!(s.outcome, Some(Outcome::Failed(_))) {
                 md.push_str(&failure_details(s));

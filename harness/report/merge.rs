@@ -12,13 +12,9 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
-
-use crate::doctor::Diagnosis;
-use crate::event::{
-    Event, Milestone, MilestoneSource, Outcome, ProbeReport, ProbeSample, ScenarioInfo, StepInfo,
-    millis, rfc3339,
-};
+use super::json_report::{JsonReport, JsonScenario};
+use crate::compare::Findings;
+use crate::event::{Event, ScenarioInfo, StepInfo, millis, rfc3339};
 
 /// Why a report cannot be merged (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +29,7 @@ pub struct MergeError {
 /// A report as read, with its file name for messages.
 struct Doc {
     path: String,
-    v: Value,
+    r: JsonReport,
 }
 
 impl Doc {
@@ -53,7 +49,8 @@ fn read(path: &Path) -> Result<Doc, MergeError> {
         message: m,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
     match v["schemaVersion"].as_u64() {
         Some(1) => {}
         Some(n) => {
@@ -69,30 +66,16 @@ fn read(path: &Path) -> Result<Doc, MergeError> {
             ));
         }
     }
-    if !v["scenarios"].is_array() {
-        return Err(err(
-            "not an mcs-harness JSON report: no `scenarios` list".into()
-        ));
-    }
-    Ok(Doc { path: shown, v })
+    let r = JsonReport::from_value(v).map_err(|e| err(e.to_string()))?;
+    Ok(Doc { path: shown, r })
 }
 
-fn ms(v: &Value) -> Option<Duration> {
-    v.as_f64().and_then(millis::from_ms)
+fn ms(v: Option<f64>) -> Option<Duration> {
+    v.and_then(millis::from_ms)
 }
 
-fn instant(v: &Value) -> Option<SystemTime> {
-    v.as_str().and_then(rfc3339::parse)
-}
-
-fn string(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
-fn count(v: &Value) -> usize {
-    v.as_u64()
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0)
+fn instant(v: Option<&str>) -> Option<SystemTime> {
+    v.and_then(rfc3339::parse)
 }
 
 /// Reads the reports at `paths` and returns the merged run as events, RunStarted first and
@@ -102,59 +85,63 @@ pub fn merged_events(paths: &[impl AsRef<Path>]) -> Result<Vec<Event>, MergeErro
         .iter()
         .map(|p| read(p.as_ref()))
         .collect::<Result<_, _>>()?;
-    let start = docs.iter().filter_map(|d| instant(&d.v["startedAt"])).min();
+    let start = docs
+        .iter()
+        .filter_map(|d| instant(d.r.started_at.as_deref()))
+        .min();
     let end = docs
         .iter()
-        .filter_map(|d| Some(instant(&d.v["startedAt"])? + ms(&d.v["durationMs"])?))
+        .filter_map(|d| Some(instant(d.r.started_at.as_deref())? + ms(d.r.duration_ms)?))
         .max();
     let duration = match (start, end) {
         (Some(s), Some(e)) => e.duration_since(s).unwrap_or_default(),
         _ => docs
             .iter()
-            .filter_map(|d| ms(&d.v["durationMs"]))
+            .filter_map(|d| ms(d.r.duration_ms))
             .max()
             .unwrap_or_default(),
     };
-    let run_ids: Vec<String> = docs.iter().map(|d| string(&d.v["runId"])).collect();
+    let run_ids: Vec<&str> = docs.iter().map(|d| d.r.run_id.as_str()).collect();
     let mut events = vec![Event::RunStarted {
         run_id: run_ids.join("+"),
         provider: docs
             .first()
-            .map(|d| string(&d.v["provider"]))
+            .map(|d| d.r.provider.clone())
             .unwrap_or_default(),
         scenarios: docs
             .iter()
-            .flat_map(|d| d.v["scenarios"].as_array().into_iter().flatten())
+            .flat_map(|d| &d.r.scenarios)
             .map(|s| ScenarioInfo {
-                name: string(&s["name"]),
-                file: string(&s["file"]),
-                steps: count(&s["plannedSteps"]),
-                description: s["description"].as_str().map(String::from),
+                name: s.name.clone(),
+                file: s.file.clone(),
+                steps: s.planned_steps,
+                description: s.description.clone(),
             })
             .collect(),
         at: start.unwrap_or(SystemTime::UNIX_EPOCH),
     }];
-    if let Some(d) = docs.iter().find(|d| !d.v["preflight"].is_null()) {
-        let report = serde_json::from_value(d.v["preflight"].clone())
-            .map_err(|e| d.err(format!("preflight: {e}")))?;
+    if let Some(report) = docs.iter().find_map(|d| d.r.preflight.clone()) {
         events.push(Event::Preflight { report });
     }
     for d in &docs {
-        for n in d.v["notices"].as_array().into_iter().flatten() {
+        for n in &d.r.notices {
             events.push(Event::Notice {
-                scenario: n["scenario"].as_str().map(String::from),
-                message: string(&n["message"]),
+                scenario: n.scenario.clone(),
+                message: n.message.clone(),
             });
         }
     }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for d in &docs {
-        passed += count(&d.v["passed"]);
-        failed += count(&d.v["failed"]);
-        skipped += count(&d.v["skipped"]);
-        for s in d.v["scenarios"].as_array().into_iter().flatten() {
+        passed += d.r.passed;
+        failed += d.r.failed;
+        skipped += d.r.skipped;
+        for s in &d.r.scenarios {
             scenario(d, s, &mut events)?;
         }
+    }
+    if let Some(e) = comparison(&docs) {
+        events.push(e);
     }
     events.push(Event::RunFinished {
         passed,
@@ -165,161 +152,125 @@ pub fn merged_events(paths: &[impl AsRef<Path>]) -> Result<Vec<Event>, MergeErro
     Ok(events)
 }
 
-fn outcome(d: &Doc, v: &Value, what: &str) -> Result<Option<Outcome>, MergeError> {
-    match v {
-        Value::Null => Ok(None),
-        v => serde_json::from_value(v.clone())
-            .map(Some)
-            .map_err(|e| d.err(format!("{what}: outcome: {e}"))),
+/// The shards' comparisons as one (findings in report order, the first baseline named).
+fn comparison(docs: &[Doc]) -> Option<Event> {
+    let all: Vec<_> = docs
+        .iter()
+        .filter_map(|d| d.r.comparison.as_ref())
+        .collect();
+    if all.is_empty() {
+        return None;
     }
+    let mut findings = Findings::default();
+    for c in &all {
+        findings
+            .regressions
+            .extend(c.findings.regressions.iter().cloned());
+        findings.broken.extend(c.findings.broken.iter().cloned());
+        findings.flaky.extend(c.findings.flaky.iter().cloned());
+    }
+    Some(Event::Comparison {
+        baseline: all.iter().find_map(|c| c.baseline.clone()),
+        findings,
+    })
 }
 
 /// The events of one scenario record.
-fn scenario(d: &Doc, s: &Value, out: &mut Vec<Event>) -> Result<(), MergeError> {
-    let name = string(&s["name"]);
-    if let Some(at) = instant(&s["startedAt"]) {
-        let clusters = s["clusters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| (string(&c["name"]), string(&c["target"])))
-            .collect();
+fn scenario(d: &Doc, s: &JsonScenario, out: &mut Vec<Event>) -> Result<(), MergeError> {
+    let name = s.name.clone();
+    if let Some(at) = instant(s.started_at.as_deref()) {
         out.push(Event::ScenarioStarted {
             scenario: name.clone(),
-            namespace: string(&s["namespace"]),
-            clusters,
+            namespace: s.namespace.clone(),
+            clusters: s
+                .clusters
+                .iter()
+                .map(|c| (c.name.clone(), c.target.clone()))
+                .collect(),
             at,
         });
     }
-    for st in s["steps"].as_array().into_iter().flatten() {
+    for st in &s.steps {
         let step = StepInfo {
-            index: count(&st["index"]),
-            kind: string(&st["kind"]),
-            name: string(&st["name"]),
-            location: string(&st["location"]),
+            index: st.index,
+            kind: st.kind.clone(),
+            name: st.name.clone(),
+            location: st.location.clone(),
         };
-        if let Some(at) = instant(&st["startedAt"]) {
+        if let Some(at) = instant(st.started_at.as_deref()) {
             out.push(Event::StepStarted {
                 scenario: name.clone(),
                 step: step.clone(),
                 at,
             });
         }
-        if let (Some(message), Some(elapsed)) = (
-            st["lastWait"]["message"].as_str(),
-            ms(&st["lastWait"]["elapsedMs"]),
-        ) {
+        if let Some((w, elapsed)) = st
+            .last_wait
+            .as_ref()
+            .and_then(|w| Some((w, ms(Some(w.elapsed_ms))?)))
+        {
             out.push(Event::WaitProgress {
                 scenario: name.clone(),
                 index: step.index,
-                message: message.to_string(),
+                message: w.message.clone(),
                 elapsed,
             });
         }
-        let what = format!("scenario {name} step {}", step.index);
-        if let Some(outcome) = outcome(d, &st["outcome"], &what)? {
+        if let Some(outcome) = st.outcome.clone() {
             out.push(Event::StepFinished {
                 scenario: name.clone(),
                 step,
                 outcome,
-                duration: ms(&st["durationMs"]).unwrap_or_default(),
+                duration: ms(st.duration_ms).unwrap_or_default(),
             });
         }
     }
-    for g in s["diagnoses"].as_array().into_iter().flatten() {
-        let diagnosis: Diagnosis = serde_json::from_value(g.clone())
-            .map_err(|e| d.err(format!("scenario {name}: diagnosis: {e}")))?;
+    for g in &s.diagnoses {
         out.push(Event::Diagnosis {
             scenario: name.clone(),
-            index: count(&g["index"]),
-            diagnosis,
+            index: g.index,
+            diagnosis: g.diagnosis.clone(),
         });
     }
-    for m in s["milestones"].as_array().into_iter().flatten() {
-        let (Some(milestone), Some(at)) = (
-            m["milestone"].as_str().and_then(Milestone::from_key),
-            instant(&m["at"]),
-        ) else {
-            return Err(d.err(format!("scenario {name}: milestone {m}")));
+    for m in &s.milestones {
+        let Some(at) = instant(Some(&m.at)) else {
+            return Err(d.err(format!(
+                "scenario {name}: milestone {}: bad time {:?}",
+                m.milestone.key(),
+                m.at
+            )));
         };
         out.push(Event::Milestone {
             scenario: name.clone(),
-            milestone,
-            cluster: m["cluster"].as_str().map(String::from),
+            milestone: m.milestone,
+            cluster: m.cluster.clone(),
             at,
-            since_export: ms(&m["sinceExportMs"]),
-            source: m["source"]
-                .as_str()
-                .and_then(MilestoneSource::from_key)
-                .unwrap_or(milestone.source()),
+            since_export: ms(m.since_export_ms),
+            source: m.source.unwrap_or(m.milestone.source()),
         });
     }
-    for p in s["probes"].as_array().into_iter().flatten() {
+    for p in &s.probes {
         out.push(Event::ProbeReport {
             scenario: name.clone(),
-            index: count(&p["index"]),
-            report: probe(p),
+            index: p.index,
+            report: p.to_report(),
         });
     }
-    let c = &s["cleanup"];
-    if c.is_object() {
+    if let Some(c) = &s.cleanup {
         out.push(Event::CleanupFinished {
             scenario: name.clone(),
-            deleted: count(&c["deleted"]),
-            problems: c["problems"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(string)
-                .collect(),
-            kept: c["kept"].as_bool().unwrap_or(false),
-            duration: ms(&c["durationMs"]).unwrap_or_default(),
+            deleted: c.deleted,
+            problems: c.problems.clone(),
+            kept: c.kept,
+            duration: ms(Some(c.duration_ms)).unwrap_or_default(),
         });
     }
-    if let Some(outcome) = outcome(d, &s["outcome"], &format!("scenario {name}"))? {
+    if let Some(outcome) = s.outcome.clone() {
         out.push(Event::ScenarioFinished {
             scenario: name,
             outcome,
-            duration: ms(&s["durationMs"]).unwrap_or_default(),
+            duration: ms(s.duration_ms).unwrap_or_default(),
         });
     }
     Ok(())
-}
-
-fn probe(p: &Value) -> ProbeReport {
-    ProbeReport {
-        name: string(&p["name"]),
-        started_at: instant(&p["startedAt"]).unwrap_or(SystemTime::UNIX_EPOCH),
-        duration: ms(&p["durationMs"]).unwrap_or_default(),
-        total: count(&p["total"]),
-        failed: count(&p["failed"]),
-        success_rate: p["successRate"].as_f64().unwrap_or(1.0),
-        longest_outage: ms(&p["longestOutageMs"]).unwrap_or_default(),
-        answers_by_cluster: p["answersByCluster"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), count(v)))
-            .collect(),
-        samples: p["samples"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|x| ProbeSample {
-                offset: ms(&x["offsetMs"]).unwrap_or_default(),
-                latency: ms(&x["latencyMs"]).unwrap_or_default(),
-                from: string(&x["from"]),
-                kind: string(&x["kind"]),
-                ok: x["ok"].as_bool().unwrap_or(false),
-                served_by: x["servedBy"].as_str().map(String::from),
-                detail: string(&x["detail"]),
-            })
-            .collect(),
-        violations: p["violations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(string)
-            .collect(),
-    }
 }

@@ -24,6 +24,8 @@ pub(crate) struct RunRecord {
     pub preflight: Option<crate::fleet::PreflightReport>,
     /// Notices, with the scenario they are about.
     pub notices: Vec<(Option<String>, String)>,
+    /// The comparison with a baseline / across repeats (baseline path, findings), when made.
+    pub comparison: Option<(Option<String>, crate::compare::Findings)>,
 }
 
 /// The counts of RunFinished.
@@ -117,6 +119,9 @@ impl RunRecord {
                 });
             }
             Event::Preflight { report } => self.preflight = Some(report.clone()),
+            Event::Comparison { baseline, findings } => {
+                self.comparison = Some((baseline.clone(), findings.clone()));
+            }
             Event::Notice { scenario, message } => {
                 self.notices.push((scenario.clone(), message.clone()));
             }
@@ -225,7 +230,8 @@ impl ScenarioRecord {
             Event::RunStarted { .. }
             | Event::RunFinished { .. }
             | Event::Preflight { .. }
-            | Event::Notice { .. } => {}
+            | Event::Notice { .. }
+            | Event::Comparison { .. } => {}
         }
     }
 
@@ -262,6 +268,7 @@ impl ScenarioRecord {
             | Event::ProbeReport { .. }
             | Event::CleanupFinished { .. }
             | Event::ScenarioFinished { .. }
+            | Event::Comparison { .. }
             | Event::RunFinished { .. } => {}
         }
     }

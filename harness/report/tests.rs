@@ -8,6 +8,7 @@ mod diagnoses;
 mod documents;
 mod fixtures;
 mod html;
+mod json_report;
 mod probe_fixtures;
 mod probes;
 

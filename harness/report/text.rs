@@ -369,3 +369,23 @@ pub(crate) fn preflight_line(c: &crate::fleet::preflight::ClusterCheck) -> Strin
     parts.push(duration(c.took));
     parts.join("  ")
 }
+
+/// The comparison with a baseline (`--baseline`) and across repeats: a headline when there
+/// was a baseline, then one line per finding (`REGRESSION …`, `BROKEN …`, `FLAKY …`).
+pub(crate) fn comparison(
+    baseline: Option<&str>,
+    findings: &crate::compare::Findings,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = baseline {
+        out.push(format!(
+            "\ncompared with baseline {p}: {}",
+            match findings.is_empty() {
+                true => "no regressions".to_string(),
+                false => format!("{} finding(s)", findings.lines().len()),
+            }
+        ));
+    }
+    out.extend(findings.lines());
+    out
+}

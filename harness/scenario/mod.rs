@@ -60,9 +60,7 @@ pub const STEP_KINDS: [&str; 17] = [
     "expectConnect",
 ];
 
-/// Namespaces the harness refuses to touch unless `--allow-namespace` names them: the
-/// cluster's own (`kube-system`, `default`) and GKE MCS's (`gke-mcs`).
-pub const PROTECTED_NAMESPACES: [&str; 3] = ["kube-system", "gke-mcs", "default"];
+pub use crate::protected::PROTECTED_NAMESPACES;
 
 /// What loading may allow that the defaults refuse.
 #[derive(Clone, Debug, Default)]

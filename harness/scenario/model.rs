@@ -54,50 +54,8 @@ pub struct ScenarioDoc {
     pub steps: Spanned<Vec<Spanned<StepDoc>>>,
 }
 
-/// The MCS flavour a scenario targets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum Flavour {
-    /// GKE (`net.gke.io` ServiceImports, `gke-mcs-*` derived Services).
-    #[default]
-    Gke,
-    /// Upstream `multicluster.x-k8s.io` (KEP-1645).
-    Upstream,
-}
-
-impl Flavour {
-    /// `gke` or `upstream`, as written in scenarios and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Flavour::Gke => "gke",
-            Flavour::Upstream => "upstream",
-        }
-    }
-
-    /// The API group/version the harness uses for it, e.g. `net.gke.io/v1`.
-    pub fn api(self) -> String {
-        let f: mcs_importer::Flavour = self.into();
-        format!("{}/{}", f.group(), f.version())
-    }
-}
-
-impl From<mcs_importer::Flavour> for Flavour {
-    fn from(f: mcs_importer::Flavour) -> Self {
-        match f {
-            mcs_importer::Flavour::Gke => Flavour::Gke,
-            mcs_importer::Flavour::Upstream => Flavour::Upstream,
-        }
-    }
-}
-
-impl From<Flavour> for mcs_importer::Flavour {
-    fn from(f: Flavour) -> Self {
-        match f {
-            Flavour::Gke => mcs_importer::Flavour::Gke,
-            Flavour::Upstream => mcs_importer::Flavour::Upstream,
-        }
-    }
-}
+/// The MCS flavour a scenario targets (one type for the whole workspace).
+pub use mcs_importer::Flavour;
 
 /// Where the scenario's objects live.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -2,6 +2,8 @@
 //! durations, expressions, templates, fixture files and the one-action-per-step rule.
 //! Every error carries the position of the offending node.
 
+// The one DNS-1123 label rule (cluster names use it too).
+use crate::fleet::is_dns_label as is_label;
 use serde_saphyr::{Location, Spanned};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -301,15 +303,6 @@ fn clusters(ctx: &Ctx, list: &Spanned<Vec<SpannedStr>>) -> Result<Vec<String>, S
         }
     }
     Ok(list.value.iter().map(|c| c.value.clone()).collect())
-}
-
-fn is_label(s: &str) -> bool {
-    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars().all(ok_char)
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 fn label(ctx: &Ctx, s: &SpannedStr, what: &str) -> Result<(), ScenarioError> {

@@ -9,11 +9,14 @@
 pub mod conflict;
 pub mod controller;
 pub mod dns;
+pub mod flavour;
 pub mod install;
 pub mod naming;
 pub mod ports;
 pub mod slices;
+pub mod transient;
 pub mod types;
 
 pub use controller::{ClusterConn, DnsRecordsTarget, Flavour, GkeFleet, Importer, ImporterConfig};
 pub use install::install_crds;
+pub use transient::transient;

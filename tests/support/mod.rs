@@ -268,3 +268,37 @@ pub async fn run_captured(
     let text = String::from_utf8_lossy(&out.0.lock().map_err(|_| "poisoned")?).into_owned();
     Ok((summary, text))
 }
+
+/// The JSON Schema of reports, as `mcs-harness schema --report` prints it (read once).
+fn report_validator() -> &'static jsonschema::Validator {
+    static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        let out = Command::new(harness_bin())
+            .args(["schema", "--report"])
+            .output()
+            .expect("run mcs-harness schema --report");
+        assert!(out.status.success(), "schema --report: {out:?}");
+        let schema: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("schema --report prints JSON");
+        jsonschema::validator_for(&schema).expect("schema --report is a valid JSON Schema")
+    })
+}
+
+/// Asserts that the JSON report at `path` (written by `run --json` or `report merge --json`)
+/// conforms to `mcs-harness schema --report`; every test that writes one calls it.
+pub fn assert_valid_json_report(path: &Path) {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read JSON report {}: {e}", path.display()));
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("JSON report {} is not JSON: {e}", path.display()));
+    let errors: Vec<String> = report_validator()
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} does not match `schema --report`:\n{}",
+        path.display(),
+        errors.join("\n")
+    );
+}

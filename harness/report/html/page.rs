@@ -28,6 +28,7 @@ pub(super) fn document(r: &RunRecord) -> String {
     h.push_str(&header(r));
     h.push_str(&summary(r));
     h.push_str(&preflight(r));
+    h.push_str(&comparison(r));
     for (i, s) in r.scenarios.iter().enumerate() {
         h.push_str(&scenario_section(i, s));
     }
@@ -124,6 +125,26 @@ fn preflight(r: &RunRecord) -> String {
         }
         h.push_str("</ul></section>\n");
     }
+    h
+}
+
+/// The comparison with a baseline / across repeats, when one was made: its headline and one
+/// item per finding (each one fails the run).
+fn comparison(r: &RunRecord) -> String {
+    let Some((baseline, findings)) = &r.comparison else {
+        return String::new();
+    };
+    let class = if findings.is_empty() {
+        "passed"
+    } else {
+        "failed"
+    };
+    let lines = text::comparison(baseline.as_deref(), findings);
+    let mut h = format!("<section id=\"comparison\" class=\"{class}\"><h2>Comparison</h2><ul>");
+    for line in lines.iter().map(|l| l.trim()) {
+        h.push_str(&format!("<li>{}</li>", escape(line)));
+    }
+    h.push_str("</ul></section>\n");
     h
 }
 

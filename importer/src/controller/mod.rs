@@ -30,59 +30,7 @@ pub use run::Importer;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Which MCS API the importer plays.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flavour {
-    /// GKE: `net.gke.io/v1`, derived Service `gke-mcs-<hash>` with Endpoints.
-    Gke,
-    /// Upstream KEP-1645 / mcs-api v0.5: `multicluster.x-k8s.io` (`v1beta1` written,
-    /// `v1alpha1` served too), `derived-<hash>`, EndpointSlices.
-    Upstream,
-}
-
-impl Flavour {
-    /// API group of ServiceExport/ServiceImport.
-    pub fn group(self) -> &'static str {
-        match self {
-            Flavour::Gke => "net.gke.io",
-            Flavour::Upstream => "multicluster.x-k8s.io",
-        }
-    }
-
-    /// API version the harness reads and writes ServiceExport/ServiceImport through. Upstream:
-    /// `v1alpha1`, served by every mcs-api release through v0.5 (which serves it beside its
-    /// storage version `v1beta1`, same schema) and by implementations built on older
-    /// releases (Lighthouse on mcs-api v0.1, gke-reality.md §4). The API server converts
-    /// between served versions (conversion `None`: only `apiVersion` changes), so objects
-    /// the importer stores as [`Flavour::importer_version`] read back identically here.
-    pub fn version(self) -> &'static str {
-        match self {
-            Flavour::Gke => "v1",
-            Flavour::Upstream => "v1alpha1",
-        }
-    }
-
-    /// API version the importer watches and writes ServiceExport/ServiceImport in. GKE:
-    /// `v1` (gke-reality.md §1.1); upstream: `v1beta1`, mcs-api v0.5's storage version
-    /// (a fact: `+kubebuilder:storageversion` on `pkg/apis/v1beta1`).
-    pub fn importer_version(self) -> &'static str {
-        match self {
-            Flavour::Gke => "v1",
-            Flavour::Upstream => crate::types::upstream::STORAGE_VERSION,
-        }
-    }
-}
-
-impl std::str::FromStr for Flavour {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "gke" => Ok(Flavour::Gke),
-            "upstream" => Ok(Flavour::Upstream),
-            other => Err(format!("unknown flavour {other:?}: use gke or upstream")),
-        }
-    }
-}
+pub use crate::flavour::Flavour;
 
 /// The GKE fleet the GKE flavour plays: where its memberships live, and the VPC network its
 /// services are exported from. Real GKE takes these from the fleet host project; the defaults

@@ -149,10 +149,7 @@ async fn expand(shared: &Shared, ns_filter: Option<&str>) -> Outcome {
             Some(ns) => Api::namespaced_with(c.client.clone(), ns, &import_ar),
             None => Api::all_with(c.client.clone(), &import_ar),
         };
-        let owned = match shared.cfg.flavour {
-            Flavour::Gke => gke::MANAGED_BY,
-            Flavour::Upstream => crate::slices::MANAGED_BY,
-        };
+        let owned = shared.cfg.flavour.managed_by();
         let lp = ListParams::default().labels(&format!("app.kubernetes.io/managed-by={owned}"));
         match api.list(&lp).await {
             Ok(list) => {

@@ -71,17 +71,10 @@ pub async fn delete(client: &Client, ar: &ApiResource, ns: &str, name: &str) -> 
     }
 }
 
-/// Whether a failed request says nothing about the object: the server was overloaded or
-/// failed (429, 5xx) or the connection broke. Acting on such a read as if the object were
-/// unreadable would withdraw endpoints that are still there; the caller retries instead.
-/// Other API errors (403, 404, 422, …) are answers and are reported as such.
-pub fn transient(e: &kube::Error) -> bool {
-    match e {
-        kube::Error::Api(s) => s.code == 429 || s.code >= 500,
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
-    }
-}
+/// Whether a failed request says nothing about the object (the crate-wide rule, see
+/// [`crate::transient`]). Acting on such a read as if the object were unreadable would
+/// withdraw endpoints that are still there; the caller retries instead.
+pub use crate::transient::transient;
 
 /// The ApiResource of a core/v1 kind.
 pub fn core(kind: &str, plural: &str) -> ApiResource {
