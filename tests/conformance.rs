@@ -118,3 +118,116 @@ fn usage_errors_exit_2() {
         assert!(!out.stderr.is_empty(), "{args:?} says why");
     }
 }
+
+/// The importer broken on purpose, one fault per spec family, on a `sim up --flavour
+/// upstream` fleet bound through kubeconfig contexts: the specs of that family fail, each
+/// with the doctor's diagnosis naming the cause, and the specs outside it still pass.
+mod broken {
+    use super::*;
+    use support::SimProcess;
+
+    /// What a conformance run on a broken fleet gave.
+    struct Broken {
+        code: Option<i32>,
+        result: Value,
+        specs: std::collections::BTreeMap<String, Value>,
+    }
+
+    /// Applies `spec` as Fault `name` in each of `clusters`, runs the whole conformance
+    /// suite against the fleet (timeouts halved: a failing spec waits 10 s) and reads the
+    /// report back.
+    fn conformance_with_fault(name: &str, spec: &str, clusters: &[&str]) -> Broken {
+        let sim = SimProcess::start_with(&["--flavour", "upstream"]);
+        for c in clusters {
+            let fault = format!(
+                "apiVersion: sim.mcs-harness.dev/v1alpha1\nkind: Fault\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+            );
+            sim.ok_stdin(&["--context", c, "apply", "-f", "-"], &fault);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = sim.kubeconfig.display().to_string();
+        let d = dir.path().display().to_string();
+        let out = conformance(&[
+            "--kubeconfig",
+            &kubeconfig,
+            "--cluster",
+            "a=a",
+            "--cluster",
+            "b=b",
+            "--timeout-scale",
+            "0.5",
+            "--report-dir",
+            &d,
+        ]);
+        let text = std::fs::read_to_string(dir.path().join("conformance.yaml")).expect("report");
+        let report: Value = serde_saphyr::from_str(&text).expect("YAML report");
+        Broken {
+            code: out.status.code(),
+            result: report["result"].clone(),
+            specs: report["specs"]
+                .as_array()
+                .expect("specs")
+                .iter()
+                .map(|s| {
+                    (
+                        s["spec"].as_str().unwrap_or_default().to_string(),
+                        s.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn family(s: &Value) -> Vec<&str> {
+        s["labels"]["upstream-labels"]
+            .as_str()
+            .unwrap_or_default()
+            .split('.')
+            .collect()
+    }
+
+    fn failed_with(spec: &Value, id: &str) {
+        assert_eq!(spec["result"], "failed", "{spec}");
+        assert_eq!(spec["diagnosis"]["id"], id, "{spec}");
+    }
+
+    /// The importer may not read a's endpoints (as `repro-importer-permission-denied`):
+    /// the imports exist, so every Required spec passes and the fleet stays conformant
+    /// (exit 0), but the EndpointSlice spec fails, naming the permission problem.
+    #[test]
+    fn importer_denied_endpoints_fails_the_endpoint_specs_with_its_diagnosis() {
+        let r = conformance_with_fault(
+            "importer-no-endpoints",
+            "{deny: {user: \"system:serviceaccount:gke-mcs:gke-mcs-importer\", resources: [endpoints, endpointslices.discovery.k8s.io]}}",
+            &["a"],
+        );
+        failed_with(&r.specs["16"], "importer-permission-denied");
+        for s in r.specs.values() {
+            if s["conformance"] == "required" {
+                assert_eq!(
+                    s["result"], "passed",
+                    "Required specs need no endpoints: {s}"
+                );
+            }
+        }
+        assert_eq!(r.result, "conformant");
+        assert_eq!(r.code, Some(0), "Optional failures do not fail the run");
+    }
+
+    /// DNS answers SERVFAIL in both clusters: the DNS specs fail with `dns-failed`, the
+    /// specs that read only the API still pass.
+    #[test]
+    fn dns_outage_fails_the_dns_specs_only() {
+        let r = conformance_with_fault("dns-down", "{dns: {mode: ServFail}}", &["a", "b"]);
+        for (n, s) in &r.specs {
+            let f = family(s);
+            if f.contains(&"DNS") {
+                failed_with(s, "dns-failed");
+            } else if !f.contains(&"Connectivity") && n != "23" {
+                assert_eq!(s["result"], "passed", "outside the DNS family: {s}");
+            }
+        }
+        assert_eq!(r.result, "conformant", "no Required spec resolves names");
+        assert_eq!(r.code, Some(0));
+    }
+}

@@ -320,9 +320,16 @@ pub struct StopProbeOp {
 
 /// `SERVICE` and `NAMESPACE` of a name like `SERVICE.NAMESPACE.svc.clusterset.local`.
 pub fn service_of(host: &str) -> Option<(String, String)> {
-    let mut labels = host.trim_end_matches('.').split('.');
-    let service = labels.next().filter(|s| !s.is_empty())?;
-    let namespace = labels.next().filter(|s| !s.is_empty())?;
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    // `…<svc>.<ns>.svc.<zone>`: the two labels before the last `svc` (KEP-1645 DNS names
+    // may put a host and a cluster id in front: `<host>.<clusterid>.<svc>.<ns>.svc.clusterset.local`);
+    // otherwise a short `<svc>.<ns>[…]` name.
+    let at = match labels.iter().rposition(|l| *l == "svc") {
+        Some(i) if i >= 2 => i - 2,
+        _ => 0,
+    };
+    let service = labels.get(at).filter(|s| !s.is_empty())?;
+    let namespace = labels.get(at + 1).filter(|s| !s.is_empty())?;
     Some((service.to_string(), namespace.to_string()))
 }
 

@@ -358,6 +358,20 @@ mod tests {
             Some(("whereami".into(), "demo".into()))
         );
         assert_eq!(service_of("whereami"), None);
+        // KEP-1645 per-host and per-endpoint names: the Service is the label before the
+        // namespace, not the first one.
+        assert_eq!(
+            service_of("hello-ss-0.a.hello.ns1.svc.clusterset.local."),
+            Some(("hello".into(), "ns1".into()))
+        );
+        assert_eq!(
+            service_of("10-0-0-1.hello.ns1.svc.clusterset.local"),
+            Some(("hello".into(), "ns1".into()))
+        );
+        assert_eq!(
+            service_of("whereami.demo.svc.cluster.local"),
+            Some(("whereami".into(), "demo".into()))
+        );
         assert_eq!(
             host_of("http://a.b.svc.clusterset.local:8080/x?y"),
             "a.b.svc.clusterset.local"
