@@ -137,7 +137,14 @@ mod broken {
     /// suite against the fleet (timeouts halved: a failing spec waits 10 s) and reads the
     /// report back.
     fn conformance_with_fault(name: &str, spec: &str, clusters: &[&str]) -> Broken {
-        let sim = SimProcess::start_with(&["--flavour", "upstream"]);
+        conformance_on(&[], name, spec, clusters)
+    }
+
+    /// [`conformance_with_fault`] on `sim up --flavour upstream EXTRA…`.
+    fn conformance_on(extra: &[&str], name: &str, spec: &str, clusters: &[&str]) -> Broken {
+        let mut args = vec!["--flavour", "upstream"];
+        args.extend_from_slice(extra);
+        let sim = SimProcess::start_with(&args);
         for c in clusters {
             let fault = format!(
                 "apiVersion: sim.mcs-harness.dev/v1alpha1\nkind: Fault\nmetadata: {{name: {name}}}\nspec: {spec}\n"
@@ -229,5 +236,30 @@ mod broken {
         }
         assert_eq!(r.result, "conformant", "no Required spec resolves names");
         assert_eq!(r.code, Some(0));
+    }
+
+    /// No importer at all (`sim up --no-importer`): no ServiceImport ever appears, so the
+    /// ServiceImport specs fail, each diagnosed `importer-down`, and the fleet is
+    /// non-conformant (exit 1).
+    #[test]
+    fn no_importer_fails_the_import_specs_with_importer_down() {
+        let r = conformance_on(&["--no-importer"], "", "", &[]);
+        for n in ["01", "04", "05", "09", "12"] {
+            let s = &r.specs[n];
+            assert_eq!(s["result"], "failed", "{s}");
+            // The doctor's propagation window is the run's step timeout (10 s here): an
+            // export younger than that is `propagating`, whose summary names what it
+            // would become.
+            let d = &s["diagnosis"];
+            let summary = d["summary"].as_str().unwrap_or_default();
+            assert!(
+                d["id"] == "importer-down"
+                    || (d["id"] == "propagating" && summary.contains("would be `importer-down`")),
+                "{s}"
+            );
+            assert!(summary.contains("no MCS controller has processed"), "{s}");
+        }
+        assert_eq!(r.result, "non-conformant");
+        assert_eq!(r.code, Some(1));
     }
 }

@@ -362,6 +362,37 @@ pub(crate) fn export(c: &ClusterFacts, ctx: &Ctx<'_>) -> Outcome {
             ),
             vec![ev(&c.name, export_obj(ctx), &field(cond), cond.describe())],
         )),
+        // No condition at all, in an implementation that writes them (its profile has a
+        // ready condition), and no heartbeat of the importer to say it is alive: no MCS
+        // controller has looked at the export — the importer is not running or does not
+        // watch this namespace (every implementation of gke-reality.md §4 with such a
+        // condition writes it, or a negative one, on each export it processes). With a live
+        // heartbeat the importer runs but skipped this export: `export-not-exported` below.
+        Verdict::Pending(None)
+            if e.conditions.is_empty()
+                && ctx.profile().is_some_and(|p| p.ready_condition.is_some())
+                && c.importer.lease.is_none()
+                && c.importer
+                    .pods
+                    .as_deref()
+                    .is_none_or(|p| !p.iter().any(|p| p.ready)) =>
+        {
+            let f = Finding::user(
+                DiagnosisId::ImporterDown,
+                format!(
+                    "no MCS controller has processed the ServiceExport {ns}/{svc} in cluster {}: \
+                     the importer is not running or does not watch this namespace",
+                    c.name
+                ),
+                vec![ev(
+                    &c.name,
+                    export_obj(ctx),
+                    "status.conditions",
+                    "none".into(),
+                )],
+            );
+            Outcome::Broken(f.owned(Owner::Importer, e.created))
+        }
         Verdict::Pending(cond) => {
             let value = cond.map_or_else(|| "no condition yet".to_string(), CondFacts::describe);
             let f = Finding::user(
